@@ -1,0 +1,3 @@
+from rpcli.cli.main import main
+
+main()

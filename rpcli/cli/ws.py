@@ -1,0 +1,127 @@
+"""rp ws init | status | path, and the top-level rp ls / rp show."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Optional
+
+import typer
+
+from rpcli.cli._output import cli_errors, err_console, fmt, out_console, print_json
+from rpcli.cli._state import options
+
+app = typer.Typer(no_args_is_help=True)
+
+
+def _ws(ctx):
+    from rpcli.workspace.layout import resolve_workspace
+
+    return resolve_workspace(options(ctx).workspace)
+
+
+@app.command("init")
+def init(ctx: typer.Context) -> None:
+    """Create the workspace (a manifest.json) if it does not exist.
+
+    Example: rp -w /tmp/ws ws init
+    """
+    from rpcli.workspace.manifest import init_workspace
+
+    ws = _ws(ctx)
+    with cli_errors():
+        created = init_workspace(ws)
+    typer.echo(str(ws.root))
+    err_console.print("created" if created else "already initialised")
+
+
+@app.command("path")
+def path(ctx: typer.Context) -> None:
+    """Print the workspace root.
+
+    Example: cd $(rp ws path)
+    """
+    typer.echo(str(_ws(ctx).root))
+
+
+@app.command("status")
+def status(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Counts, sizes and schema of the workspace.
+
+    Example: rp ws status --json
+    """
+    from rpcli.workspace.manifest import load_manifest
+
+    ws = _ws(ctx)
+    with cli_errors():
+        doc = load_manifest(ws)
+    counts: dict = {}
+    size = 0
+    for e in doc["entries"].values():
+        counts[e["kind"]] = counts.get(e["kind"], 0) + 1
+        size += sum(o.get("bytes", 0) for o in e.get("outputs", []))
+    cache = sum(p.stat().st_size for p in ws.emb_cache_dir.rglob("*.npy")) if ws.emb_cache_dir.exists() else 0
+    s = {"root": str(ws.root), "exists": ws.exists(), "schema": doc["schema"], "counts": counts,
+         "artifact_bytes": size, "embedding_cache_bytes": cache}
+    if as_json:
+        print_json(s)
+        return
+    out_console.print(f"workspace {s['root']} ({'initialised' if s['exists'] else 'not initialised'}), "
+                      f"schema {s['schema']}")
+    for k in ("graph", "profile", "run"):
+        out_console.print(f"  {k}s: {counts.get(k, 0)}")
+    out_console.print(f"  artifacts: {size / 1e6:.1f} MB, embedding cache: {cache / 1e6:.1f} MB")
+
+
+class Kind(str, Enum):
+    graphs = "graphs"
+    profiles = "profiles"
+    runs = "runs"
+
+
+def ls(ctx: typer.Context,
+       kind: Annotated[Optional[Kind], typer.Argument(help="graphs, profiles or runs (default: all).")] = None,
+       as_json: Annotated[bool, typer.Option("--json", help="Print the records as JSON.")] = False) -> None:
+    """List the artifacts recorded in the workspace.
+
+    Example: rp ls runs --json
+    """
+    from rpcli.workspace.manifest import list_entries
+
+    with cli_errors():
+        rows = list_entries(_ws(ctx), kind.value[:-1] if kind else None)
+    if as_json:
+        print_json(rows)
+        return
+    from rich.table import Table
+
+    from rpcli.workspace.leaderboard import profile_label
+
+    t = Table()
+    for c in ("id", "kind", "mode", "what", "parents", "metric", "created"):
+        t.add_column(c)
+    for e in rows:
+        p = e.get("params", {})
+        what = (p.get("kind") if e["kind"] == "graph" else profile_label(e) if e["kind"] == "profile"
+                else p.get("router"))
+        metric = fmt(e.get("metrics", {}).get("avg_performance")) if e["kind"] == "run" else ""
+        t.add_row(e["id"], e["kind"], p.get("mode", "-"), str(what), ",".join(e.get("parents", [])), metric,
+                  e.get("created_at", ""))
+    out_console.print(t)
+
+
+def show(ctx: typer.Context, ref: Annotated[str, typer.Argument(help="An artifact id or unique prefix.")],
+         as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Show one artifact's full record.
+
+    Example: rp show run-81c0
+    """
+    from rpcli.workspace.manifest import get_entry
+
+    with cli_errors():
+        e = get_entry(_ws(ctx), ref)
+    if as_json:
+        print_json(e)
+        return
+    import json
+
+    out_console.print_json(json.dumps({k: v for k, v in e.items() if k not in ("inputs",)}, default=str))

@@ -1,0 +1,1 @@
+"""The headless engine. torch / PyG allowed here; typer, rich and textual never."""

@@ -1,0 +1,343 @@
+"""Load and validate the RouteProfile layout into typed records (spec §7).
+
+Every problem is reported as a DataFileError naming the file, the record and the field. Structural problems
+are errors; tolerable oddities of the released data (a domain naming an unknown task, a test row without a
+score) become warnings on `RouteDataset.warnings`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from rpcli.core.data.schema import MODES, ModeData, ModelInfo, Pair, QueryRow, RouteDataset, TestRow
+from rpcli.errors import DataFileError, did_you_mean
+from rpcli.workspace.hashing import sha256_file
+
+PROFILE = "profile_data"
+ROUTE = "route_data"
+
+
+def default_data_root() -> Path:
+    """The embedded demo dataset: the repository root holding profile_data/ and route_data/."""
+    return Path(__file__).resolve().parents[3]
+
+
+class _Reader:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.files: dict[str, str] = {}
+
+    def path(self, rel: str) -> Path:
+        return self.root / rel
+
+    def exists(self, rel: str) -> bool:
+        return self.path(rel).is_file()
+
+    def json(self, rel: str, expect: type):
+        p = self.path(rel)
+        if not p.is_file():
+            raise DataFileError(p, "file not found", hint="is --data the folder that holds profile_data/ and route_data/?")
+        text = p.read_text(encoding="utf-8")
+        self.files[rel] = sha256_file(p)
+        if not text.strip():
+            raise DataFileError(p, "the file is empty")
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise DataFileError(p, f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+        if not isinstance(doc, expect):
+            raise DataFileError(p, f"expected a JSON {expect.__name__} at the top level, found {type(doc).__name__}")
+        return doc
+
+    def jsonl(self, rel: str) -> list[dict]:
+        p = self.path(rel)
+        self.files[rel] = sha256_file(p)
+        rows = []
+        with open(p, encoding="utf-8") as fh:
+            for lineno, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    obj = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise DataFileError(p, f"malformed JSON: {exc.msg}", record=f"line {lineno}") from None
+                if not isinstance(obj, dict):
+                    raise DataFileError(p, "expected a JSON object", record=f"line {lineno}")
+                rows.append((lineno, obj))
+        if not rows:
+            raise DataFileError(p, "the file has no records")
+        return rows
+
+
+def _need(p, rec: dict, key: str, record: str, types, allow_none: bool = False):
+    if key not in rec:
+        raise DataFileError(p, "missing field", record=record, field=key)
+    val = rec[key]
+    if val is None and allow_none:
+        return None
+    if not isinstance(val, types) or isinstance(val, bool) and bool not in (types if isinstance(types, tuple) else (types,)):
+        tn = types.__name__ if isinstance(types, type) else "/".join(t.__name__ for t in types)
+        raise DataFileError(p, f"expected {tn}, found {type(val).__name__} ({str(val)[:40]!r})", record=record, field=key)
+    if isinstance(val, float) and not math.isfinite(val):
+        raise DataFileError(p, f"not a finite number ({val})", record=record, field=key)
+    if isinstance(val, str) and not val.strip() and not allow_none:
+        raise DataFileError(p, "empty text", record=record, field=key)
+    return val
+
+
+def _number(p, val, record: str, field: str, allow_none: bool = True):
+    if val is None and allow_none:
+        return None
+    if isinstance(val, bool) or not isinstance(val, (int, float)):
+        raise DataFileError(p, f"expected a number or null, found {type(val).__name__} ({str(val)[:40]!r})",
+                            record=record, field=field)
+    if not math.isfinite(float(val)):
+        raise DataFileError(p, f"not a finite number ({val})", record=record, field=field)
+    return float(val)
+
+
+def _formatted(p, rec: dict, record: str):
+    fq = rec.get("formatted_query")
+    if fq is None:
+        return None
+    if not isinstance(fq, dict) or not isinstance(fq.get("user"), str):
+        raise DataFileError(p, "expected an object with a 'user' text (and optional 'system')", record=record,
+                            field="formatted_query")
+    return {"system": fq.get("system") or "", "user": fq["user"]}
+
+
+def _load_models(rd: _Reader, rel: str) -> list[ModelInfo]:
+    doc = rd.json(rel, dict)
+    p = rd.path(rel)
+    if not doc:
+        raise DataFileError(p, "no models in the file")
+    models = []
+    for name, rec in doc.items():
+        if not isinstance(rec, dict):
+            raise DataFileError(p, "expected an object", record=repr(name))
+        r = repr(name)
+        arch = _need(p, rec, "architecture", r, str)
+        feature = _need(p, rec, "feature", r, str)
+        raw_scores = _need(p, rec, "detailed_scores", r, dict)
+        scores = {t: _number(p, v, r, f"detailed_scores.{t}") for t, v in raw_scores.items()}
+        models.append(ModelInfo(
+            name=name, architecture=arch, feature=feature, scores=scores,
+            input_price=_number(p, rec.get("input_price"), r, "input_price"),
+            output_price=_number(p, rec.get("output_price"), r, "output_price"),
+            size=rec.get("size") if isinstance(rec.get("size"), str) else None,
+            parameters=_number(p, rec.get("parameters"), r, "parameters") if rec.get("parameters") is not None else None,
+        ))
+    return models
+
+
+def _str_map(rd: _Reader, rel: str) -> dict:
+    doc = rd.json(rel, dict)
+    p = rd.path(rel)
+    for k, v in doc.items():
+        if not isinstance(v, str) or not v.strip():
+            raise DataFileError(p, "expected a non-empty description text", record=repr(k))
+    return doc
+
+
+def load_dataset(root: str | Path, *, keep_overlap: bool = False, modes=MODES) -> RouteDataset:
+    """Load the dataset at `root` (a folder holding profile_data/ and route_data/).
+
+    Args:
+        root: dataset folder.
+        keep_overlap: keep training pairs whose query is also a test query (the original's leakage). Default
+            drops them and records how many.
+        modes: which modes to load (a mode needs profile_data/model_feature_{mode}.json).
+    """
+    root = Path(root).expanduser().resolve()
+    if not root.is_dir():
+        raise DataFileError(root, "dataset folder not found")
+    for sub in (PROFILE, ROUTE):
+        if not (root / sub).is_dir():
+            raise DataFileError(root / sub, "folder not found",
+                                hint="a RouteProfile dataset has profile_data/ and route_data/ side by side")
+    rd = _Reader(root)
+    warnings: list[str] = []
+
+    families = _str_map(rd, f"{PROFILE}/model_family_feature.json")
+    tasks = _str_map(rd, f"{PROFILE}/task_feature.json")
+    domains = _str_map(rd, f"{PROFILE}/domain_feature.json")
+    dmap_doc = rd.json(f"{PROFILE}/domain_task_map.json", dict)
+    dmap_path = rd.path(f"{PROFILE}/domain_task_map.json")
+    domain_task_map = {}
+    for d, lst in dmap_doc.items():
+        if not isinstance(lst, list) or not all(isinstance(t, str) for t in lst):
+            raise DataFileError(dmap_path, "expected a list of task names", record=repr(d))
+        if d not in domains:
+            raise DataFileError(dmap_path, f"domain has no description in domain_feature.json{did_you_mean(d, domains)}",
+                                record=repr(d))
+        domain_task_map[d] = list(lst)
+
+    # Prices: model_feature first, candidate_models.json as the fallback (spec §7.1).
+    cand_prices: dict = {}
+    if rd.exists(f"{PROFILE}/candidate_models.json"):
+        for m in _load_models(rd, f"{PROFILE}/candidate_models.json"):
+            cand_prices[m.name] = (m.input_price, m.output_price)
+
+    # Test rows.
+    test_rel = f"{ROUTE}/routing_test_data.json"
+    test_doc = rd.json(test_rel, list)
+    tp = rd.path(test_rel)
+    if not test_doc:
+        raise DataFileError(tp, "no test rows")
+    candidates: list[str] | None = None
+    test_rows = []
+    n_missing = 0
+    for i, rec in enumerate(test_doc):
+        r = f"#{i}"
+        if not isinstance(rec, dict):
+            raise DataFileError(tp, "expected an object", record=r)
+        task = _need(tp, rec, "task_name", r, str)
+        query = _need(tp, rec, "query", r, str)
+        mp = _need(tp, rec, "model_performance", r, dict)
+        if candidates is None:
+            candidates = list(mp)
+            if not candidates:
+                raise DataFileError(tp, "model_performance is empty", record=r, field="model_performance")
+        elif set(mp) != set(candidates):
+            extra = sorted(set(mp) - set(candidates))
+            missing = sorted(set(candidates) - set(mp))
+            raise DataFileError(tp, f"model_performance names differ from row #0 (extra {extra}, missing {missing})",
+                                record=r, field="model_performance")
+        scores, tin, tout = {}, {}, {}
+        for m in candidates:
+            e = mp[m]
+            if not isinstance(e, dict):
+                raise DataFileError(tp, "expected an object", record=r, field=f"model_performance.{m}")
+            s = _number(tp, e.get("task_performance"), r, f"model_performance.{m}.task_performance")
+            if s is None:
+                n_missing += 1
+            scores[m] = s
+            tin[m] = int(_number(tp, e.get("input_token", e.get("prompt_tokens", 0)), r,
+                                 f"model_performance.{m}.input_token") or 0)
+            tout[m] = int(_number(tp, e.get("output_token", e.get("completion_tokens", 0)), r,
+                                  f"model_performance.{m}.output_token") or 0)
+        test_rows.append(TestRow(index=i, task_name=task, query=query, formatted_query=_formatted(tp, rec, r),
+                                 choices=rec.get("choices"), metric=rec.get("metric"),
+                                 ground_truth=rec.get("ground_truth"), task_id=rec.get("task_id"),
+                                 scores=scores, input_tokens=tin, output_tokens=tout))
+    if n_missing:
+        warnings.append(f"{test_rel}: {n_missing} model scores are null; a router choosing such a model scores 0 there")
+    for t in sorted({r.task_name for r in test_rows}):
+        if t not in tasks:
+            raise DataFileError(tp, f"task has no description in task_feature.json{did_you_mean(t, tasks)}",
+                                record=f"task {t!r}", field="task_name")
+    test_queries = {r.query for r in test_rows}
+
+    # Training queries (optional).
+    train_queries: list[QueryRow] = []
+    tq_rel = f"{ROUTE}/default_query_train.jsonl"
+    if rd.exists(tq_rel):
+        qp = rd.path(tq_rel)
+        for lineno, rec in rd.jsonl(tq_rel):
+            r = f"line {lineno}"
+            train_queries.append(QueryRow(task_name=_need(qp, rec, "task_name", r, str),
+                                          query=_need(qp, rec, "query", r, str), choices=rec.get("choices"),
+                                          metric=rec.get("metric"), formatted_query=_formatted(qp, rec, r)))
+
+    modes_data: dict[str, ModeData] = {}
+    for mode in modes:
+        mrel = f"{PROFILE}/model_feature_{mode}.json"
+        if not rd.exists(mrel):
+            warnings.append(f"{mrel} is absent: mode {mode!r} is unavailable")
+            continue
+        models = _load_models(rd, mrel)
+        mp_ = rd.path(mrel)
+        names = [m.name for m in models]
+        for m in models:
+            if m.architecture not in families and m.architecture != "unknown":
+                raise DataFileError(mp_, f"architecture {m.architecture!r} has no description in "
+                                         f"model_family_feature.json{did_you_mean(m.architecture, families)}",
+                                    record=repr(m.name), field="architecture")
+            for t, s in m.scores.items():
+                if s is not None and t not in tasks:
+                    raise DataFileError(mp_, f"a scored task has no description in task_feature.json"
+                                             f"{did_you_mean(t, tasks)}", record=repr(m.name),
+                                        field=f"detailed_scores.{t}")
+        for c in candidates:
+            if c not in names:
+                raise DataFileError(mp_, f"routing candidate {c!r} (from {test_rel}) is not in this file"
+                                         f"{did_you_mean(c, names)}", record=repr(c))
+        # Training pairs.
+        prel = f"{ROUTE}/pairwise_training_data_{mode}.json"
+        pairs: list[Pair] = []
+        released = dropped = 0
+        has_pairs = rd.exists(prel)
+        if has_pairs:
+            pp = rd.path(prel)
+            doc = rd.json(prel, (dict, list))
+            rows = doc.get("pairwise_data") if isinstance(doc, dict) else doc
+            if not isinstance(rows, list):
+                raise DataFileError(pp, "expected a 'pairwise_data' list", field="pairwise_data")
+            for i, rec in enumerate(rows):
+                r = f"pairwise_data[{i}]"
+                if not isinstance(rec, dict):
+                    raise DataFileError(pp, "expected an object", record=r)
+                task = _need(pp, rec, "task_name", r, str)
+                better = _need(pp, rec, "better_model", r, str)
+                worse = _need(pp, rec, "worse_model", r, str)
+                query = _need(pp, rec, "query", r, str)
+                for fld, name in (("better_model", better), ("worse_model", worse)):
+                    if name not in names:
+                        raise DataFileError(pp, f"unknown model {name!r}{did_you_mean(name, names)}", record=r,
+                                            field=fld)
+                if task not in tasks:
+                    raise DataFileError(pp, f"unknown task {task!r}{did_you_mean(task, tasks)}", record=r,
+                                        field="task_name")
+                released += 1
+                if not keep_overlap and query in test_queries:
+                    dropped += 1
+                    continue
+                pairs.append(Pair(task_name=task, query=query, better=better, worse=worse,
+                                  choices=rec.get("choices"), metric=rec.get("metric"),
+                                  formatted_query=_formatted(pp, rec, r)))
+            if released == 0:
+                warnings.append(f"{prel} has no pairs")
+        else:
+            warnings.append(f"{prel} is absent: trainable routers cannot train in mode {mode!r}")
+        in_pairs = {p.better for p in pairs} | {p.worse for p in pairs}
+        held_out = [c for c in candidates if c not in in_pairs] if has_pairs else []
+        # Query lists for query nodes (optional; derived from training queries when absent).
+        tq = None
+        trel = f"{PROFILE}/task_queries_{mode}.json"
+        if rd.exists(trel):
+            tdoc = rd.json(trel, dict)
+            tpth = rd.path(trel)
+            for t, lst in tdoc.items():
+                if not isinstance(lst, list) or not all(isinstance(q, str) for q in lst):
+                    raise DataFileError(tpth, "expected a list of query strings", record=repr(t))
+            tq = tdoc
+        modes_data[mode] = ModeData(mode=mode, models=models, pairs=pairs, pairs_released=released,
+                                    pairs_dropped_overlap=dropped, held_out=held_out, task_queries=tq,
+                                    has_pairs_file=has_pairs)
+    if not modes_data:
+        raise DataFileError(root / PROFILE, "no model_feature_{standard,newllm}.json found")
+
+    for d, lst in domain_task_map.items():
+        for t in lst:
+            if t not in tasks:
+                warnings.append(f"domain_task_map.json: domain {d!r} names unknown task {t!r}; no edge is made")
+
+    prices = {}
+    any_models = next(iter(modes_data.values())).models
+    for m in any_models:
+        ip, op = m.input_price, m.output_price
+        if (ip is None or op is None) and m.name in cand_prices:
+            cip, cop = cand_prices[m.name]
+            ip = ip if ip is not None else cip
+            op = op if op is not None else cop
+        prices[m.name] = (ip, op)
+    for c in candidates:
+        if prices.get(c, (None, None))[0] is None or prices[c][1] is None:
+            warnings.append(f"candidate {c!r} has no price; its cost counts as unknown (NaN)")
+
+    return RouteDataset(root=root, files=dict(sorted(rd.files.items())), families=families, tasks=tasks,
+                        domains=domains, domain_task_map=domain_task_map, candidates=candidates,
+                        test_rows=test_rows, train_queries=train_queries, modes=modes_data, prices=prices,
+                        keep_overlap=keep_overlap, warnings=warnings)

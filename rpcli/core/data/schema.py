@@ -1,0 +1,120 @@
+"""Typed records for a RouteProfile-layout dataset.
+
+| record      | from                                                        |
+|-------------|-------------------------------------------------------------|
+| ModelInfo   | profile_data/model_feature_{mode}.json (+ candidate_models.json for prices) |
+| TestRow     | route_data/routing_test_data.json                           |
+| Pair        | route_data/pairwise_training_data_{mode}.json               |
+| QueryRow    | route_data/default_query_{train,test}.jsonl                 |
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MODES = ("standard", "newllm")
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    architecture: str
+    feature: str
+    scores: dict  # task -> float | None (0-100 scale, raw)
+    input_price: float | None
+    output_price: float | None
+    size: str | None = None
+    parameters: float | None = None
+
+
+@dataclass(frozen=True)
+class TestRow:
+    index: int
+    task_name: str
+    query: str
+    formatted_query: dict | None
+    choices: object
+    metric: str | None
+    ground_truth: object
+    task_id: object
+    scores: dict  # model -> float | None
+    input_tokens: dict  # model -> int
+    output_tokens: dict  # model -> int
+
+
+@dataclass(frozen=True)
+class Pair:
+    task_name: str
+    query: str
+    better: str
+    worse: str
+    choices: object = None
+    metric: str | None = None
+    formatted_query: dict | None = None
+
+
+@dataclass(frozen=True)
+class QueryRow:
+    task_name: str
+    query: str
+    choices: object = None
+    metric: str | None = None
+    formatted_query: dict | None = None
+
+
+@dataclass
+class ModeData:
+    """What one mode sees: its model file, its training pairs, its held-out models."""
+
+    mode: str
+    models: list  # list[ModelInfo], JSON order
+    pairs: list  # list[Pair], after dropping train/test overlaps (unless kept)
+    pairs_released: int
+    pairs_dropped_overlap: int
+    held_out: list  # candidates that appear in no training pair of this mode
+    task_queries: dict | None  # task -> list[str] from profile_data/task_queries_{mode}.json, if present
+    has_pairs_file: bool = True
+
+    def model(self, name: str) -> ModelInfo:
+        for m in self.models:
+            if m.name == name:
+                return m
+        raise KeyError(name)
+
+
+@dataclass
+class RouteDataset:
+    root: Path
+    files: dict  # relative path -> sha256 of every file read
+    families: dict  # architecture -> description
+    tasks: dict  # task -> description
+    domains: dict  # domain -> description
+    domain_task_map: dict  # domain -> [task]
+    candidates: list  # routing candidates, in the order of the test rows' model_performance
+    test_rows: list  # list[TestRow]
+    train_queries: list  # list[QueryRow] from default_query_train.jsonl ([] when absent)
+    modes: dict  # mode -> ModeData
+    prices: dict  # model -> (input_price, output_price) with candidate_models.json fallback
+    keep_overlap: bool = False
+    warnings: list = field(default_factory=list)
+
+    @property
+    def data_hash(self) -> str:
+        from rpcli.workspace.hashing import canonical_json, sha256_text
+
+        return sha256_text(canonical_json(self.files))
+
+    def mode(self, mode: str) -> ModeData:
+        if mode not in self.modes:
+            from rpcli.errors import ConfigError
+
+            raise ConfigError(f"mode {mode!r} is not available in {self.root}; choose one of {sorted(self.modes)}")
+        return self.modes[mode]
+
+    @property
+    def test_tasks(self) -> list:
+        seen: dict = {}
+        for r in self.test_rows:
+            seen.setdefault(r.task_name, None)
+        return list(seen)

@@ -1,0 +1,1 @@
+"""Offline evaluation of routers: metrics, reference rows and cost-quality curves."""

@@ -1,0 +1,1 @@
+"""Routers (SimRouter, MLPRouter, GraphRouter) and the evaluation they share (spec §5)."""

@@ -1,0 +1,26 @@
+"""SimRouter (spec §5.2): cosine between the L2-normalised query and each L2-normalised profile; argmax, ties
+to the first model in profile order."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rpcli.errors import ConfigError
+
+
+def _unit(a: np.ndarray) -> np.ndarray:
+    a = np.asarray(a, dtype=np.float64)
+    return a / np.clip(np.linalg.norm(a, axis=1, keepdims=True), 1e-12, None)
+
+
+def sim_scores(profile_vecs: np.ndarray, query_vecs: np.ndarray) -> np.ndarray:
+    """[N, K] cosine similarities between queries [N, D] and profiles [K, D]."""
+    if profile_vecs.shape[1] != query_vecs.shape[1]:
+        raise ConfigError(f"SimRouter needs profiles in the query encoder's space: the profile is "
+                          f"{profile_vecs.shape[1]}-d but queries are {query_vecs.shape[1]}-d",
+                          hint="build the profile with the same --encoder, or use a router that projects (mlp, graph)")
+    return _unit(query_vecs) @ _unit(profile_vecs).T
+
+
+def first_argmax(scores: np.ndarray) -> np.ndarray:
+    return np.argmax(scores, axis=1)  # numpy returns the first index among ties

@@ -1,0 +1,164 @@
+"""The verbs both front ends call. This module coordinates: it resolves inputs, asks the manifest whether an
+artifact is up to date, runs a builder into a staging directory, and registers the result.
+
+Builders are plain functions of (inputs, params, out_dir) in `rpcli.core`; they never touch the manifest, so
+a scheduler could run them in another process or machine. Only this coordinating layer writes the manifest.
+A failed or interrupted build leaves the workspace exactly as it was (its staging directory is removed and
+nothing is registered).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rpcli.core.progress import NullProgress
+from rpcli.errors import ConfigError
+from rpcli.workspace.hashing import recipe_key, sha256_file
+from rpcli.workspace.layout import Workspace
+from rpcli.workspace.manifest import get_entry, init_workspace, load_manifest, register_entry
+from rpcli.workspace.provenance import provenance, utc_now
+
+
+@dataclass
+class Session:
+    """Everything a command needs: the workspace, the dataset, the encoder, the progress sink."""
+
+    workspace: Workspace
+    data_root: Path | None = None
+    encoder_spec: str | None = None
+    progress: object = field(default_factory=NullProgress)
+    keep_overlap: bool = False
+    device: str = "cpu"
+    _dataset: object = None
+    _encoder: object = None
+
+    @property
+    def dataset(self):
+        if self._dataset is None:
+            from rpcli.core.data import default_data_root, load_dataset
+
+            root = self.data_root or default_data_root()
+            self._dataset = load_dataset(root, keep_overlap=self.keep_overlap)
+            if self._dataset.warnings:
+                self.progress.note(f"the dataset has {len(self._dataset.warnings)} warning(s); "
+                                   "`rp data check` lists them")
+        return self._dataset
+
+    @property
+    def encoder(self):
+        if self._encoder is None:
+            from rpcli.core.encoder import resolve_encoder
+
+            self._encoder = resolve_encoder(self.encoder_spec, self.workspace.emb_cache_dir, device=self.device)
+        return self._encoder
+
+    def data_record(self) -> dict:
+        ds = self.dataset
+        return {"root": str(ds.root), "hash": ds.data_hash, "keep_overlap": ds.keep_overlap}
+
+    def encoder_record(self) -> dict:
+        return {"id": self.encoder.id, **self.encoder.describe}
+
+
+@dataclass
+class BuildResult:
+    entry: dict
+    built: bool  # False when an up-to-date artifact was reused
+
+
+def _outputs(ws: Workspace, dir_: Path) -> list[dict]:
+    out = []
+    for p in sorted(q for q in dir_.rglob("*") if q.is_file()):
+        out.append({"path": p.relative_to(ws.root).as_posix(), "sha256": sha256_file(p), "bytes": p.stat().st_size})
+    return out
+
+
+def outputs_intact(ws: Workspace, entry: dict) -> bool:
+    return all((ws.root / o["path"]).is_file() and (ws.root / o["path"]).stat().st_size == o["bytes"]
+               for o in entry.get("outputs", []))
+
+
+def build_artifact(sess: Session, kind: str, params: dict, parents: list[str], builder, *, force: bool = False,
+                   uses_encoder: bool = True) -> BuildResult:
+    """Reuse the artifact of this recipe when it is recorded and intact; otherwise build and register it.
+
+    `builder(out_dir: Path) -> dict` writes its files into `out_dir` and returns
+    {"metrics": {...}, "info": {...}} (both optional).
+    """
+    ws = sess.workspace
+    init_workspace(ws)
+    inputs = {"data": sess.dataset.data_hash}
+    if uses_encoder:
+        inputs["encoder"] = sess.encoder.id
+    key = recipe_key(kind, params, parents, inputs)
+    artifact_id = f"{kind}-{key[:10]}"
+    existing = load_manifest(ws)["entries"].get(artifact_id)
+    if existing and not force:
+        if existing.get("status") == "done" and outputs_intact(ws, existing):
+            sess.progress.note(f"{artifact_id} is up to date (reused; use --force to rebuild)")
+            return BuildResult(existing, built=False)
+        sess.progress.warn(f"{artifact_id} is recorded but its files are missing or changed: rebuilding")
+    final_dir = ws.artifact_dir(artifact_id)
+    staging = ws.tmp_dir / f"{artifact_id}.{os.getpid()}"
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    t0 = time.time()
+    try:
+        result = builder(staging) or {}
+        # Move into place: an old copy (from --force or a damaged artifact) is replaced only on success.
+        old = None
+        if final_dir.exists():
+            old = ws.tmp_dir / f"{artifact_id}.old.{os.getpid()}"
+            os.replace(final_dir, old)
+        final_dir.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staging, final_dir)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        entry = {
+            "id": artifact_id, "kind": kind, "key": key, "params": params, "parents": list(parents),
+            "data": sess.data_record(), "data_hash": sess.dataset.data_hash,
+            "encoder": sess.encoder_record() if uses_encoder else None,
+            "inputs": [{"path": p, "sha256": h} for p, h in sess.dataset.files.items()],
+            "outputs": _outputs(ws, final_dir), "metrics": result.get("metrics", {}), "info": result.get("info", {}),
+            "provenance": provenance(), "created_at": utc_now(), "duration_s": round(time.time() - t0, 3),
+            "status": "done",
+        }
+        register_entry(ws, entry)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        if not load_manifest(ws)["entries"].get(artifact_id) and final_dir.exists() and existing is None:
+            shutil.rmtree(final_dir, ignore_errors=True)
+        raise
+    finally:
+        try:
+            ws.tmp_dir.rmdir()
+        except OSError:
+            pass
+    return BuildResult(entry, built=True)
+
+
+def artifact_dir(sess: Session, entry: dict) -> Path:
+    return sess.workspace.artifact_dir(entry["id"])
+
+
+def resolve(sess: Session, ref: str, kind: str) -> dict:
+    return get_entry(sess.workspace, ref, kind=kind)
+
+
+def check_modes(entry: dict, mode: str, what: str) -> None:
+    m = entry.get("params", {}).get("mode")
+    if m is not None and m != mode:
+        raise ConfigError(f"{what} {entry['id']} was built for mode {m!r}, not {mode!r}",
+                          hint=f"build one with --mode {mode}, or pass --mode {m}")
+
+
+def check_same_data(sess: Session, entry: dict) -> None:
+    if entry.get("data_hash") and entry["data_hash"] != sess.dataset.data_hash:
+        raise ConfigError(f"{entry['id']} was built from different data ({entry['data'].get('root')}, hash "
+                          f"{entry['data_hash'][:10]}) than the dataset now selected ({sess.dataset.root}, hash "
+                          f"{sess.dataset.data_hash[:10]})", hint="pass the same --data the artifact was built with")

@@ -1,0 +1,69 @@
+"""rp graph: build, import, show."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rpcli.core.data.schema import MODES
+from rpcli.errors import ConfigError
+from rpcli.services.base import BuildResult, Session, artifact_dir, build_artifact, resolve
+
+
+def build_graph_entry(sess: Session, kind: str, mode: str, *, max_queries_per_task: int | None = None,
+                      force: bool = False) -> BuildResult:
+    from rpcli.core.graph.build import build_graph
+    from rpcli.core.graph.spec import GRAPH_SPECS
+    from rpcli.core.graph.store import save_graph
+
+    if kind not in GRAPH_SPECS:
+        raise ConfigError(f"unknown graph kind {kind!r}; choose one of {', '.join(GRAPH_SPECS)}")
+    if mode not in MODES:
+        raise ConfigError(f"unknown mode {mode!r}; choose standard or newllm")
+    sess.dataset.mode(mode)
+    params = {"kind": kind, "mode": mode}
+    if GRAPH_SPECS[kind].has_queries:
+        params["max_queries_per_task"] = max_queries_per_task
+
+    def builder(out_dir: Path) -> dict:
+        g = build_graph(sess.dataset, mode, kind, sess.encoder, max_queries_per_task=max_queries_per_task,
+                        progress=sess.progress)
+        save_graph(g, out_dir)
+        info = g.summary()
+        if "queries" in g.meta:
+            info["queries"] = g.meta["queries"]
+        info["warnings"] = g.meta.get("warnings", [])
+        return {"info": info}
+
+    return build_artifact(sess, "graph", params, [], builder, force=force)
+
+
+def import_graph_entry(sess: Session, file: Path, mode: str, kind: str | None, force: bool = False) -> BuildResult:
+    """Register a HeteroData .pt built by the original code (a trusted file: it is unpickled)."""
+    import torch
+
+    from rpcli.core.graph.store import from_heterodata, save_graph
+    from rpcli.workspace.hashing import sha256_file
+
+    file = Path(file)
+    if not file.is_file():
+        raise ConfigError(f"{file} not found")
+    params = {"kind": kind or "imported", "mode": mode, "imported_from": file.name, "sha256": sha256_file(file)}
+
+    def builder(out_dir: Path) -> dict:
+        try:
+            data = torch.load(file, weights_only=False)
+        except Exception as exc:  # noqa: BLE001 - any unpickling failure is a user-facing error here
+            raise ConfigError(f"cannot load {file} as a PyG HeteroData: {exc}") from None
+        g = from_heterodata(data)
+        g.meta.update({"kind": params["kind"], "mode": mode, "dim": g.dim})
+        save_graph(g, out_dir)
+        return {"info": g.summary()}
+
+    return build_artifact(sess, "graph", params, [], builder, force=force, uses_encoder=False)
+
+
+def load_graph_entry(sess: Session, ref: str):
+    from rpcli.core.graph.store import load_graph
+
+    entry = resolve(sess, ref, "graph")
+    return entry, load_graph(artifact_dir(sess, entry))

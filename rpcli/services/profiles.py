@@ -1,0 +1,129 @@
+"""rp profile: build (index, emb-gnn, ... registered below), import, show.
+
+Each method is a function (sess, graph | None, names, opts, out_dir) -> (vectors [len(names), D], info); the
+coordinating code here resolves the parent graph, picks the models to keep and registers the .npz.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from rpcli.core.data.schema import MODES
+from rpcli.errors import ConfigError
+from rpcli.services.base import BuildResult, Session, artifact_dir, build_artifact, check_modes, check_same_data, \
+    resolve
+
+
+@dataclass(frozen=True)
+class ProfileMethod:
+    name: str
+    default_graph: str | None  # graph kind built on demand when --graph is not given; None: needs no graph
+    build: Callable  # (sess, graph, names, opts, out_dir) -> (vectors, info)
+    uses_encoder: bool = True
+
+
+METHODS: dict[str, ProfileMethod] = {}
+
+
+def register_method(method: ProfileMethod) -> None:
+    METHODS[method.name] = method
+
+
+def _index(sess, graph, names, opts, out_dir):
+    from rpcli.core.profiles.index import index_profile
+
+    return index_profile(names, sess.encoder.dim, seed=opts["seed"]), {}
+
+
+def _emb_gnn(sess, graph, names, opts, out_dir):
+    from rpcli.core.profiles.emb_gnn import emb_gnn_profile
+
+    vecs = emb_gnn_profile(graph, names, K=opts["K"], norm=opts["norm"], normalize=opts["normalize"],
+                           self_loops=opts["self_loops"], per_node_mean=opts["per_node_mean"])
+    return vecs, {}
+
+
+register_method(ProfileMethod("index", None, _index))
+register_method(ProfileMethod("emb-gnn", "task", _emb_gnn))
+
+
+def build_profile_entry(sess: Session, method: str, mode: str, opts: dict, *, graph_ref: str | None = None,
+                        keep: str | None = None, force: bool = False) -> BuildResult:
+    """Build (or reuse) a profile. `opts` are the method's own options; they enter the recipe as params."""
+    from rpcli.core.profiles.store import PROFILE_FILE, save_profile, select_keep
+    from rpcli.services.graphs import build_graph_entry, load_graph_entry
+
+    if method not in METHODS:
+        raise ConfigError(f"unknown profile method {method!r}; choose one of {', '.join(METHODS)}")
+    if mode not in MODES:
+        raise ConfigError(f"unknown mode {mode!r}; choose standard or newllm")
+    m = METHODS[method]
+    ds = sess.dataset
+    parents: list[str] = []
+    graph = None
+    if m.default_graph is not None:
+        if graph_ref is None:
+            gentry = build_graph_entry(sess, m.default_graph, mode).entry
+        else:
+            gentry = resolve(sess, graph_ref, "graph")
+        check_modes(gentry, mode, "graph")
+        check_same_data(sess, gentry)
+        gentry, graph = load_graph_entry(sess, gentry["id"])
+        if graph.dim != sess.encoder.dim and m.uses_encoder:
+            raise ConfigError(f"graph {gentry['id']} has {graph.dim}-d features but the encoder "
+                              f"{sess.encoder.id} gives {sess.encoder.dim}-d vectors",
+                              hint="pass the --encoder the graph was built with")
+        parents = [gentry["id"]]
+        names = select_keep(graph.names["model"], ds.candidates, keep)
+    else:
+        names = list(ds.candidates)
+    params = {"method": method, "mode": mode, "keep": keep or "candidates", **opts}
+
+    def builder(out_dir: Path) -> dict:
+        vecs, info = m.build(sess, graph, names, opts, out_dir)
+        save_profile(out_dir / PROFILE_FILE, names, vecs)
+        return {"info": {"models": names, "dim": int(np.asarray(vecs).shape[1]), **(info or {})}}
+
+    return build_artifact(sess, "profile", params, parents, builder, force=force, uses_encoder=m.uses_encoder)
+
+
+def import_profile_entry(sess: Session, file: Path, mode: str, force: bool = False) -> BuildResult:
+    from rpcli.core.profiles.store import PROFILE_FILE, load_profile, save_profile
+    from rpcli.workspace.hashing import sha256_file
+
+    file = Path(file)
+    names, vecs = load_profile(file)
+    model_names = [mm.name for mm in sess.dataset.mode(mode).models]
+    unknown = [n for n in names if n not in model_names]
+    if unknown:
+        raise ConfigError(f"{file}: model {unknown[0]!r} is not in the dataset's model file")
+    params = {"method": "imported", "mode": mode, "imported_from": file.name, "sha256": sha256_file(file)}
+
+    def builder(out_dir: Path) -> dict:
+        save_profile(out_dir / PROFILE_FILE, names, vecs)
+        return {"info": {"models": names, "dim": int(vecs.shape[1])}}
+
+    return build_artifact(sess, "profile", params, [], builder, force=force, uses_encoder=False)
+
+
+def load_profile_entry(sess: Session, ref: str):
+    from rpcli.core.profiles.store import PROFILE_FILE, load_profile
+
+    entry = resolve(sess, ref, "profile")
+    names, vecs = load_profile(artifact_dir(sess, entry) / PROFILE_FILE)
+    return entry, names, vecs
+
+
+def profile_summary(names: list[str], vecs: np.ndarray) -> dict:
+    norms = np.linalg.norm(vecs, axis=1)
+    unit = vecs / np.clip(norms[:, None], 1e-12, None)
+    cos = unit @ unit.T
+    off = cos[~np.eye(len(names), dtype=bool)] if len(names) > 1 else np.array([1.0])
+    return {"models": names, "dim": int(vecs.shape[1]),
+            "norms": {n: round(float(v), 6) for n, v in zip(names, norms)},
+            "pairwise_cosine": {"min": round(float(off.min()), 6), "mean": round(float(off.mean()), 6),
+                                "max": round(float(off.max()), 6)}}

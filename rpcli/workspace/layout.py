@@ -1,0 +1,64 @@
+"""Where things live in a workspace.
+
+    workspace/
+      manifest.json              the record of every graph, profile and run
+      graphs/<id>/  profiles/<id>/  runs/<id>/   one directory per artifact, named by its id
+      cache/emb/<encoder-id>/<sha[:2]>/<sha>.npy  text-embedding cache
+      cache/llm/...                               LLM output cache (text-gnn)
+      tmp/                                        staging for builds in progress
+      .lock
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+ID_RE = re.compile(r"^(graph|profile|run)-[0-9a-f]{6,64}$")
+KIND_DIRS = {"graph": "graphs", "profile": "profiles", "run": "runs"}
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.root / "manifest.json"
+
+    @property
+    def lock_path(self) -> Path:
+        return self.root / ".lock"
+
+    @property
+    def tmp_dir(self) -> Path:
+        return self.root / "tmp"
+
+    @property
+    def emb_cache_dir(self) -> Path:
+        return self.root / "cache" / "emb"
+
+    @property
+    def llm_cache_dir(self) -> Path:
+        return self.root / "cache" / "llm"
+
+    def artifact_dir(self, artifact_id: str) -> Path:
+        if not ID_RE.match(artifact_id):
+            raise ValueError(f"not a valid artifact id: {artifact_id!r}")
+        kind = artifact_id.split("-", 1)[0]
+        return self.root / KIND_DIRS[kind] / artifact_id
+
+    def exists(self) -> bool:
+        return self.manifest_path.exists()
+
+
+def resolve_workspace(option: str | os.PathLike | None = None) -> Workspace:
+    """--workspace, else $RP_WORKSPACE, else ./workspace."""
+    if option:
+        return Workspace(Path(option).expanduser().resolve())
+    env = os.environ.get("RP_WORKSPACE")
+    if env:
+        return Workspace(Path(env).expanduser().resolve())
+    return Workspace((Path.cwd() / "workspace").resolve())
