@@ -189,7 +189,11 @@ def evaluate_selection(choice: Any, scores: Any, costs: Any, tasks: Any, models:
         scores exactly 0 and some exactly 1), ``avg_cost`` ($/query, over rows whose chosen cost is known),
         ``avg_cost_micro``, ``n_cost_missing``, ``selection_share`` ({model: share}), ``selection_entropy``
         (natural log), ``oracle``, ``regret``, ``gap_closed`` (None without ``bsm_performance`` or when the
-        oracle equals it), and with ``held_out`` the ``newllm`` block (see ``_newllm_metrics``).
+        oracle equals it), and with ``held_out`` the ``newllm`` block: {model, selection_rate, n_selected,
+        precision (share of its rows where it is among the best; None if never chosen), precision_numerator,
+        cold_start_recall and cold_start_recall_strict ({value, numerator, denominator}), and with
+        ``router_scores`` avg_performance_without_new and gain_from_new}. With several held-out models ``newllm``
+        describes the first and ``newllm_by_model`` all of them; "without new" removes them all.
 
     Raises:
         ValueError: on inconsistent shapes or out-of-range choices.
@@ -362,20 +366,6 @@ def _row(name: str, kind: str, perf: float | None, cost: float | None, note: str
     }
     row.update(extra)
     return row
-
-
-def _first_argmax(values: np.ndarray, allowed: np.ndarray | None = None) -> np.ndarray:
-    """Row-wise argmax (first index wins ties), NaN never preferred; ``allowed`` masks columns [K]."""
-    v = np.where(np.isnan(values), -np.inf, values)
-    if allowed is not None:
-        v = np.where(allowed[None, :], v, -np.inf)
-        # rows where every allowed value is -inf must still land on an allowed column
-        first_allowed = int(np.flatnonzero(allowed)[0])
-        out = v.argmax(axis=1)
-        dead = ~np.isfinite(v.max(axis=1)) if v.shape[1] else np.ones(v.shape[0], bool)
-        out[dead] = first_allowed
-        return out
-    return v.argmax(axis=1)
 
 
 def _oracle_choice(s0: np.ndarray, c: np.ndarray, allowed: np.ndarray, cost_aware: bool) -> np.ndarray:
