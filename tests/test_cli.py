@@ -1,0 +1,122 @@
+"""The CLI contract: ids on stdout, diagnostics on stderr, exit codes, --json shapes, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from rpcli.cli.main import app
+
+runner = CliRunner()
+
+
+def rp(tiny, *args, ws=None):
+    base = ["-d", str(tiny), "--encoder", "hash:32"]
+    if ws is not None:
+        base = ["-w", str(ws), *base]
+    return runner.invoke(app, [*base, *args])
+
+
+def test_pipeline_ids_on_stdout_and_reuse(tiny_data):
+    g = rp(tiny_data, "graph", "build", "task", "--mode", "standard")
+    assert g.exit_code == 0, g.output
+    gid = g.stdout.strip()
+    assert gid.startswith("graph-") and "\n" not in gid
+    assert "built" in g.stderr
+    again = rp(tiny_data, "graph", "build", "task", "--mode", "standard")
+    assert again.stdout.strip() == gid
+    p = rp(tiny_data, "profile", "emb-gnn", "--mode", "standard", "--graph", gid[:10])
+    pid = p.stdout.strip()
+    assert p.exit_code == 0 and pid.startswith("profile-")
+    r = rp(tiny_data, "route", "sim", "--profile", pid, "--mode", "standard", "--json")
+    assert r.exit_code == 0, r.output
+    rec = json.loads(r.stdout)
+    assert rec["kind"] == "run" and rec["parents"] == [pid] and rec["status"] == "done"
+    assert "avg_performance" in rec["metrics"] and rec["reused"] is False
+    ls = rp(tiny_data, "ls", "runs", "--json")
+    rows = json.loads(ls.stdout)
+    assert [x["id"] for x in rows] == [rec["id"]]
+    assert {"id", "kind", "params", "parents", "status"} <= set(rows[0])
+    show = rp(tiny_data, "show", rec["id"][:8], "--json")
+    assert json.loads(show.stdout)["id"] == rec["id"]
+
+
+def test_compare_json_contract(tiny_data):
+    out = rp(tiny_data, "compare", "--json")
+    assert out.exit_code == 0, out.output
+    rows = json.loads(out.stdout)
+    refs = {(r["mode"], r["name"]) for r in rows}
+    assert ("standard", "oracle") in refs and ("newllm", "random") in refs
+    for r in rows:
+        assert {"kind", "name", "mode", "avg_performance", "avg_cost"} <= set(r)
+    pid = rp(tiny_data, "profile", "index", "--mode", "newllm").stdout.strip()
+    rp(tiny_data, "route", "sim", "--profile", pid, "--mode", "newllm")
+    rows = json.loads(rp(tiny_data, "compare", "--json").stdout)
+    runs = [r for r in rows if r["kind"] == "run"]
+    assert len(runs) == 1 and {"id", "graph", "profile", "router"} <= set(runs[0])
+    assert runs[0]["profile"] == pid and runs[0]["router"] == "sim" and runs[0]["mode"] == "newllm"
+
+
+def test_data_check_json(tiny_data):
+    out = rp(tiny_data, "data", "check", "--json")
+    s = json.loads(out.stdout)
+    assert s["candidates"] == ["m1", "m2", "m3"] and s["test_rows"] == 12
+    assert s["modes"]["newllm"]["held_out"] == ["m3"]
+    assert s["modes"]["standard"]["pairs_dropped_overlap"] == 2
+
+
+def test_bad_data_is_one_clear_error_and_changes_nothing(make_tiny, tmp_path):
+    ws = tmp_path / "wsx"
+    good = make_tiny()
+    assert rp(good, "graph", "build", "task", ws=ws).exit_code == 0
+    before = (ws / "manifest.json").read_bytes()
+    bad = make_tiny(lambda f: f.update({"profile_data/task_feature.json": "{oops"}))
+    out = rp(bad, "graph", "build", "task", ws=ws)
+    assert out.exit_code == 1
+    assert "task_feature.json" in out.stderr and "malformed JSON" in out.stderr
+    assert "Traceback" not in out.output and out.stdout == ""
+    assert (ws / "manifest.json").read_bytes() == before
+
+
+def test_unknown_ids_and_usage_errors(tiny_data):
+    out = rp(tiny_data, "route", "sim", "--profile", "profile-ffff", "--mode", "standard")
+    assert out.exit_code == 1 and "no profile matches" in out.stderr
+    assert rp(tiny_data, "graph", "build", "nonsense").exit_code == 2
+    out = rp(tiny_data, "profile", "emb-gnn", "--keep", "m1,zz")
+    assert out.exit_code == 1 and "zz" in out.stderr
+
+
+def test_ws_commands(tmp_path, tiny_data):
+    ws = tmp_path / "w2"
+    assert runner.invoke(app, ["-w", str(ws), "ws", "path"]).stdout.strip() == str(ws.resolve())
+    assert runner.invoke(app, ["-w", str(ws), "ws", "init"]).exit_code == 0
+    st = json.loads(runner.invoke(app, ["-w", str(ws), "ws", "status", "--json"]).stdout)
+    assert st["exists"] and st["counts"] == {}
+
+
+@pytest.mark.parametrize("stmt", ["import rpcli.cli.main", "import rpcli.workspace.leaderboard",
+                                  "import rpcli.workspace.manifest"])
+def test_front_end_imports_no_torch(stmt):
+    code = f"{stmt}; import sys; print('torch' in sys.modules, 'transformers' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "False False"
+
+
+def test_rp_help_imports_no_torch():
+    code = ("import sys\nfrom typer.testing import CliRunner\nfrom rpcli.cli.main import app\n"
+            "r = CliRunner().invoke(app, ['--help'])\nassert r.exit_code == 0 and 'profile' in r.stdout\n"
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "False"
+
+
+def test_core_never_imports_ui_modules():
+    code = ("import sys, rpcli.services.routes, rpcli.services.profiles, rpcli.services.graphs, "
+            "rpcli.core.routers.evaluate, rpcli.core.graph.build\n"
+            "print(sorted(m for m in ('typer', 'rich', 'textual') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[]"
