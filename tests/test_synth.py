@@ -1,0 +1,245 @@
+"""The synthetic dataset generator: determinism, the RouteProfile layout, newllm hold-out, scale flags, leakage."""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+import pytest
+
+from rpcli.core.data.synth import generate_dataset
+
+MODEL_KEYS = ["size", "feature", "input_price", "output_price", "model", "service", "api_endpoint", "average_score",
+              "detailed_scores", "parameters", "architecture", "license", "tags", "languages", "router_enabled",
+              "role"]
+CANDIDATE_KEYS = MODEL_KEYS[:-2]
+QUERY_KEYS = ["task_name", "query", "ground_truth", "metric", "choices", "task_id"]
+PERF_KEYS = ["response", "prompt_tokens", "completion_tokens", "input_token", "output_token", "success",
+             "task_performance"]
+PROFILE_FILES = ["candidate_models.json", "domain_feature.json", "domain_task_map.json", "model_family_feature.json",
+                 "model_feature_newllm.json", "model_feature_standard.json", "task_feature.json",
+                 "task_queries_newllm.json", "task_queries_standard.json"]
+ROUTE_FILES = ["default_query_test.jsonl", "default_query_train.jsonl", "pairwise_training_data_newllm.json",
+               "pairwise_training_data_standard.json", "routing_test_data.json"]
+
+
+def _json(root: Path, rel: str):
+    return json.loads((root / rel).read_text(encoding="utf-8"))
+
+
+def _jsonl(root: Path, rel: str) -> list:
+    return [json.loads(line) for line in (root / rel).read_text(encoding="utf-8").splitlines()]
+
+
+class _Notes:
+    def __init__(self):
+        self.lines = []
+
+    def note(self, msg):
+        self.lines.append(msg)
+
+
+@pytest.fixture(scope="module")
+def default_ds(tmp_path_factory):
+    root = tmp_path_factory.mktemp("synth_default")
+    notes = _Notes()
+    summary = generate_dataset(root, seed=0, progress=notes)
+    return root, summary, notes
+
+
+def test_same_seed_gives_byte_identical_files(tmp_path):
+    kw = dict(seed=3, n_models=8, n_candidates=4, n_tasks=6, train_queries_per_task=12, test_queries_per_task=6,
+              pairs_per_task=10)
+    generate_dataset(tmp_path / "a", **kw)
+    generate_dataset(tmp_path / "b", **kw)
+    files_a = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
+    files_b = sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*") if p.is_file())
+    assert files_a == files_b and len(files_a) == len(PROFILE_FILES) + len(ROUTE_FILES)
+    for rel in files_a:
+        assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
+    generate_dataset(tmp_path / "c", **{**kw, "seed": 4})
+    assert (tmp_path / "c/route_data/routing_test_data.json").read_bytes() != \
+        (tmp_path / "a/route_data/routing_test_data.json").read_bytes()
+
+
+def test_layout_and_keys(default_ds):
+    root, summary, notes = default_ds
+    for f in PROFILE_FILES:
+        assert (root / "profile_data" / f).is_file(), f
+    for f in ROUTE_FILES:
+        assert (root / "route_data" / f).is_file(), f
+    assert notes.lines and "done" in notes.lines[-1]
+    # JSON files are indent=2 with a trailing newline
+    text = (root / "profile_data/domain_feature.json").read_text(encoding="utf-8")
+    assert text.endswith("}\n") and text.startswith('{\n  "')
+
+    families = _json(root, "profile_data/model_family_feature.json")
+    tasks = _json(root, "profile_data/task_feature.json")
+    domains = _json(root, "profile_data/domain_feature.json")
+    dmap = _json(root, "profile_data/domain_task_map.json")
+    assert list(dmap) == list(domains) == summary["domains"]
+    assert 4 <= len(families) <= 5 and all(len(d) > 100 for d in families.values())
+    for mode in ("standard", "newllm"):
+        mf = _json(root, f"profile_data/model_feature_{mode}.json")
+        assert len(mf) == summary["n_models"] == 12
+        for name, rec in mf.items():
+            assert list(rec) == MODEL_KEYS, name
+            assert rec["architecture"] in families
+            for t, v in rec["detailed_scores"].items():
+                assert v is None or (t in tasks and 0.0 <= v <= 100.0)
+    cm = _json(root, "profile_data/candidate_models.json")
+    assert list(cm) == summary["candidates"]
+    for rec in cm.values():
+        assert list(rec) == CANDIDATE_KEYS
+        assert rec["input_price"] is not None and rec["output_price"] is not None
+        assert set(rec["detailed_scores"]) == set(summary["leaderboard_tasks"])
+    # every routing task and leaderboard task is described; some described tasks are never scored
+    for t in summary["routing_tasks"] + summary["leaderboard_tasks"]:
+        assert t in tasks
+    assert len(tasks) > len(summary["routing_tasks"]) + len(summary["leaderboard_tasks"])
+
+    test_rows = _json(root, "route_data/routing_test_data.json")
+    assert len(test_rows) == summary["n_test_rows"] == 8 * 30
+    with_fq = set()
+    for r in test_rows:
+        assert list(r)[:6] == QUERY_KEYS and list(r)[-1] == "model_performance"
+        if "formatted_query" in r:
+            assert set(r["formatted_query"]) == {"system", "user"}
+            with_fq.add(r["task_name"])
+        for perf in r["model_performance"].values():
+            assert list(perf) == PERF_KEYS and perf["success"] is True
+            assert isinstance(perf["prompt_tokens"], int) and perf["prompt_tokens"] == perf["input_token"]
+            if r["metric"] == "commongen_coverage":
+                assert 0.2 < perf["task_performance"] <= 1.0
+            else:
+                assert perf["task_performance"] in (0.0, 1.0)
+        if r["choices"] is not None:
+            ast.literal_eval(r["choices"])
+    assert len(set(summary["routing_tasks"]) - with_fq) == 2  # two tasks carry no formatted_query
+
+    for rel in ("route_data/default_query_train.jsonl", "route_data/default_query_test.jsonl"):
+        rows = _jsonl(root, rel)
+        assert all(list(r) == QUERY_KEYS for r in rows)
+        metrics = {r["metric"] for r in rows}
+        assert "math" not in metrics and "gsm8k" not in metrics  # upper case in the jsonl files, like the real data
+        assert {"MATH", "GSM8K"} <= metrics
+    for mode in ("standard", "newllm"):
+        doc = _json(root, f"route_data/pairwise_training_data_{mode}.json")
+        assert list(doc) == ["task_data_count", "pairwise_data"]
+        assert list(doc["task_data_count"]) == summary["routing_tasks"]
+        for r in doc["pairwise_data"]:
+            assert list(r) == QUERY_KEYS + ["better_model", "worse_model"]
+            assert r["better_model"] != r["worse_model"]
+        tq = _json(root, f"profile_data/task_queries_{mode}.json")
+        assert list(tq) == summary["routing_tasks"] and all(len(v) == 60 for v in tq.values())
+
+
+def test_candidates_are_the_model_performance_keys(default_ds):
+    root, summary, _ = default_ds
+    cands = summary["candidates"]
+    assert len(cands) == 6
+    for r in _json(root, "route_data/routing_test_data.json"):
+        assert list(r["model_performance"]) == cands
+    mf = _json(root, "profile_data/model_feature_standard.json")
+    assert list(mf)[:6] == cands
+    priced = [n for n, rec in mf.items() if rec["input_price"] is not None]
+    assert set(priced) <= set(cands) and len(priced) >= len(cands) - 1  # one candidate keeps the real data's quirk
+
+
+def test_held_out_model_in_newllm(default_ds):
+    root, summary, _ = default_ds
+    held, kept = summary["held_out"], summary["held_out_kept_task"]
+    assert held in summary["candidates"]
+    std = _json(root, "profile_data/model_feature_standard.json")
+    new = _json(root, "profile_data/model_feature_newllm.json")
+    for t in summary["routing_tasks"]:
+        if t == kept:
+            assert new[held]["detailed_scores"][t] is not None
+            assert new[held]["detailed_scores"][t] == std[held]["detailed_scores"][t]
+        else:
+            assert new[held]["detailed_scores"][t] is None
+    for t in summary["leaderboard_tasks"]:
+        assert new[held]["detailed_scores"][t] == std[held]["detailed_scores"][t]
+    assert sum(v is not None for t, v in std[held]["detailed_scores"].items()
+               if t in summary["routing_tasks"]) >= len(summary["routing_tasks"]) - 1
+    for name in std:  # nothing else differs between the two model files
+        if name != held:
+            assert std[name] == new[name]
+    std_pairs = _json(root, "route_data/pairwise_training_data_standard.json")["pairwise_data"]
+    new_pairs = _json(root, "route_data/pairwise_training_data_newllm.json")["pairwise_data"]
+    assert any(held in (p["better_model"], p["worse_model"]) for p in std_pairs)
+    assert not any(held in (p["better_model"], p["worse_model"]) for p in new_pairs)
+    tq_std = _json(root, "profile_data/task_queries_standard.json")
+    assert tq_std == _json(root, "profile_data/task_queries_newllm.json")
+
+
+def test_leakage_is_as_designed(default_ds):
+    root, summary, _ = default_ds
+    test_rows = _json(root, "route_data/routing_test_data.json")
+    test_q = [r["query"] for r in test_rows]
+    train_q = [r["query"] for r in _jsonl(root, "route_data/default_query_train.jsonl")]
+    assert len(set(test_q)) == len(test_q) and len(set(train_q)) == len(train_q)
+    leaked = set(train_q) & set(test_q)
+    assert len(leaked) == summary["leaked_queries"] == 3
+    jtest = {r["query"] for r in _jsonl(root, "route_data/default_query_test.jsonl")}
+    assert set(test_q) <= jtest  # the test jsonl holds every routing-test query
+    for mode in ("standard", "newllm"):
+        pair_q = {p["query"] for p in _json(root, f"route_data/pairwise_training_data_{mode}.json")["pairwise_data"]}
+        assert pair_q <= set(train_q)
+        assert pair_q & set(test_q) == leaked  # every leaked query reaches the pairwise data, nothing else does
+
+
+def test_pairs_follow_the_scores_and_the_cap(tmp_path):
+    s = generate_dataset(tmp_path, seed=1, n_models=6, n_candidates=4, n_tasks=3, train_queries_per_task=20,
+                         test_queries_per_task=5, pairs_per_task=15)
+    doc = _json(tmp_path, "route_data/pairwise_training_data_standard.json")
+    per_task = {}
+    for p in doc["pairwise_data"]:
+        per_task[p["task_name"]] = per_task.get(p["task_name"], 0) + 1
+    for t, pool in doc["task_data_count"].items():
+        assert per_task.get(t, 0) == min(15, pool)
+    # a pool holds every differing candidate pair of every training query, so it never exceeds Q * C(C-1)/2
+    assert all(pool <= 20 * 6 for pool in doc["task_data_count"].values())
+    new = _json(tmp_path, "route_data/pairwise_training_data_newllm.json")
+    assert all(new["task_data_count"][t] <= doc["task_data_count"][t] for t in doc["task_data_count"])
+    assert s["pairs"]["standard"] == len(doc["pairwise_data"])
+
+
+def test_scale_flags_change_counts(tmp_path):
+    s = generate_dataset(tmp_path, seed=2, n_models=20, n_candidates=5, n_tasks=10, n_domains=6,
+                         train_queries_per_task=15, test_queries_per_task=4, pairs_per_task=7,
+                         with_task_queries=False)
+    assert (s["n_models"], s["n_candidates"], s["n_auxiliary"]) == (20, 5, 15)
+    assert len(s["routing_tasks"]) == 10 and len(s["domains"]) == 6
+    assert len(_json(tmp_path, "profile_data/model_feature_standard.json")) == 20
+    assert len(_json(tmp_path, "profile_data/candidate_models.json")) == 5
+    rows = _json(tmp_path, "route_data/routing_test_data.json")
+    assert len(rows) == 40 and len(rows[0]["model_performance"]) == 5
+    train = _jsonl(tmp_path, "route_data/default_query_train.jsonl")
+    assert sum(r["task_name"] in s["routing_tasks"] for r in train) == 150 == s["n_train_queries"]
+    assert len(_json(tmp_path, "route_data/pairwise_training_data_standard.json")["pairwise_data"]) == 70
+    assert list(_json(tmp_path, "profile_data/domain_task_map.json")) == s["domains"]
+    assert not (tmp_path / "profile_data/task_queries_standard.json").exists()
+    # 1 continuous task only from 6 tasks on
+    small = generate_dataset(tmp_path / "small", n_models=3, n_candidates=2, n_tasks=5, train_queries_per_task=3,
+                             test_queries_per_task=2)
+    metrics = {r["metric"] for r in _json(tmp_path / "small", "route_data/routing_test_data.json")}
+    assert "commongen_coverage" not in metrics and len(small["routing_tasks"]) == 5
+
+
+def test_signal_sanity_with_defaults(default_ds):
+    _, summary, _ = default_ds
+    san = summary["sanity"]
+    best = san["best_single"]["score"]
+    assert san["oracle"] >= best + 0.1
+    assert san["per_task_best"]["score"] > best
+    assert san["held_out_best_rows"] >= 0.2 * summary["n_test_rows"]
+
+
+@pytest.mark.parametrize("kw", [dict(n_candidates=1), dict(n_models=3, n_candidates=4), dict(n_tasks=0),
+                                dict(n_tasks=99), dict(n_domains=7), dict(train_queries_per_task=0),
+                                dict(noise=-1.0)])
+def test_bad_arguments_raise(tmp_path, kw):
+    with pytest.raises(ValueError):
+        generate_dataset(tmp_path, **kw)
