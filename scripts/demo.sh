@@ -4,8 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-VENV="${RP_VENV:-.venv}"
-export PATH="$PWD/$VENV/bin:$PATH" HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+VENV="$(cd "${RP_VENV:-.venv}" && pwd)"
+export PATH="$VENV/bin:$PATH" HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 start=$(date +%s)
 step() { echo "[demo] $*" >&2; }
 step "dataset: ${RP_DATA:-embedded demo}"

@@ -3,6 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-VENV="${RP_VENV:-.venv}"
+VENV="$(cd "${RP_VENV:-.venv}" && pwd)"
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 exec "$VENV/bin/python" -m pytest -q "$@"

@@ -11,7 +11,8 @@ from rich.console import Console
 from rich.panel import Panel
 
 err_console = Console(stderr=True, highlight=False)
-out_console = Console(highlight=False, soft_wrap=True)
+# A pipe gets a wide table rather than Rich's 80-column default; a terminal keeps its own width.
+out_console = Console(highlight=False, width=None if sys.stdout.isatty() else 180)
 
 
 @contextlib.contextmanager
