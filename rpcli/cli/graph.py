@@ -32,7 +32,8 @@ def build(
     ctx: typer.Context,
     kind: Annotated[GraphKind, typer.Argument(help="Which of the study's five graphs.")],
     mode: Annotated[Mode, typer.Option("--mode", "-m", help="standard or newllm.")] = Mode.standard,
-    max_queries_per_task: Annotated[Optional[int], typer.Option(help="Cap query nodes per task.")] = None,
+    max_queries_per_task: Annotated[Optional[int], typer.Option(
+        min=1, help="Cap query nodes per task (graphs with query nodes; default: all).")] = None,
     force: Annotated[bool, typer.Option(help="Rebuild even if an identical graph is recorded.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the whole record as JSON.")] = False,
 ) -> None:
@@ -69,10 +70,22 @@ def import_(
     print_built(res, as_json)
 
 
+def _ordered(d: dict, order: list | None) -> list:
+    """Items of a manifest dict (stored key-sorted) in the graph's own order when it is recorded."""
+    keys = [k for k in (order or []) if k in d] + [k for k in d if k not in (order or [])]
+    return [(k, d[k]) for k in keys]
+
+
+def _relation(key: str) -> str:
+    """The relation name of a stored edge key (src__relation__dst); the names say src_to_dst already."""
+    parts = key.split("__")
+    return parts[1] if len(parts) == 3 else key
+
+
 @app.command("show")
 def show(ctx: typer.Context, ref: Annotated[str, typer.Argument(help="Graph id or unique prefix.")],
          as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Node and edge counts per type, degree ranges, query source, encoder, dims.
+    """Node and edge counts per type, degree ranges, query source and per-task query counts, encoder, dims.
 
     Example: rp graph show graph-3f9c
     """
@@ -88,36 +101,87 @@ def show(ctx: typer.Context, ref: Annotated[str, typer.Argument(help="Graph id o
     if as_json:
         print_json(rec)
         return
+    from rich.markup import escape
     from rich.table import Table
 
-    out_console.print(f"[bold]{e['id']}[/bold]  kind={e['params'].get('kind')}  mode={e['params'].get('mode')}  "
-                      f"encoder={rec['encoder']}  dim={info.get('dim')}")
-    t = Table(title="nodes")
+    p = e["params"]
+    head = f"[bold]{e['id']}[/bold]  kind={p.get('kind')}  mode={p.get('mode')}  encoder={rec['encoder']}  " \
+           f"dim={info.get('dim')}"
+    if p.get("imported_from"):
+        head += f"  imported from {p['imported_from']} (matches preset: {info.get('preset')})"
+    out_console.print(head)  # ids, kinds and encoder ids hold no markup
+    t = Table(title="nodes", title_justify="left")
     t.add_column("type")
     t.add_column("count", justify="right")
-    for nt, n in info.get("nodes", {}).items():
+    for nt, n in _ordered(info.get("nodes", {}), info.get("node_types")):
         t.add_row(nt, str(n))
     out_console.print(t)
-    t = Table(title="edges")
-    for c in ("edge type", "edges", "src degree", "dst degree", "attr"):
-        t.add_column(c)
-    for et, d in info.get("edges", {}).items():
-        t.add_row(et.replace("__", " -> ", 1).replace("__", " -> "), str(d["edges"]),
+    t = Table(title="edges (degree = edges per node, min..max)", title_justify="left")
+    for c, j in (("relation", "left"), ("edges", "right"), ("src degree", "right"), ("dst degree", "right"),
+                 ("edge_attr", "left")):
+        t.add_column(c, justify=j, no_wrap=True)
+    for et, d in _ordered(info.get("edges", {}), info.get("edge_types")):
+        t.add_row(escape(_relation(et)), str(d["edges"]),
                   "{}..{}".format(*d["src_degree"]) if "src_degree" in d else "-",
-                  "{}..{}".format(*d["dst_degree"]) if "dst_degree" in d else "-", str(d.get("attr", "")))
+                  "{}..{}".format(*d["dst_degree"]) if "dst_degree" in d else "-",
+                  "raw score" if d.get("attr") else "")
     out_console.print(t)
     q = info.get("queries")
     if q:
-        out_console.print(f"query nodes: {q['total']} from {q['source']}; dropped {q['dropped_test_overlap']} "
-                          f"test-overlapping, {q['dropped_duplicates']} duplicates, {q['dropped_cap']} over the cap")
+        cap = f", capped at {q['max_per_task']} per task" if q.get("max_per_task") else ""
+        out_console.print(escape(f"query nodes: {q['total']} from {q['source']}{cap}; left out: "
+                                 f"{q['dropped_test_overlap']} test queries, {q['dropped_duplicates']} repeats, "
+                                 f"{q['dropped_cap']} over the cap"))
+        per_task = q.get("per_task", {})
+        t = Table(title="query nodes per task", title_justify="left")
+        t.add_column("task")
+        t.add_column("queries", justify="right")
+        for task, n in _ordered(per_task, q.get("task_order")):
+            t.add_row(task, str(n))
+        out_console.print(t)
+        n_ds = info.get("nodes", {}).get("dataset")
+        if n_ds is not None and n_ds > len(per_task):
+            out_console.print(f"{n_ds - len(per_task)} of {n_ds} dataset nodes have no query nodes")
+        if q.get("skipped_tasks"):
+            out_console.print(escape(f"skipped tasks (not dataset nodes): {', '.join(q['skipped_tasks'])}"))
+    for w in info.get("warnings", []):
+        out_console.print(f"[yellow]warning:[/yellow] {escape(w)}")
 
 
 @app.command("ls")
-def ls(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """List recorded graphs.
+def ls(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="Print the records as JSON.")] = False
+       ) -> None:
+    """List recorded graphs: kind, mode, node and edge totals, query nodes, encoder.
 
     Example: rp graph ls --json
     """
-    from rpcli.cli.ws import Kind, ls as ls_all
+    from rpcli.workspace.layout import resolve_workspace
+    from rpcli.workspace.manifest import list_entries
 
-    ls_all(ctx, Kind.graphs, as_json)
+    from rpcli.cli._state import options
+
+    with cli_errors():
+        rows = list_entries(resolve_workspace(options(ctx).workspace), "graph")
+    if as_json:
+        print_json(rows)
+        return
+    from rich.markup import escape
+    from rich.table import Table
+
+    wide = out_console.width >= 110  # the creation time only when it fits
+    t = Table(box=None, pad_edge=False, header_style="bold underline")
+    cols = [("id", "left"), ("kind", "left"), ("mode", "left"), ("nodes", "right"), ("edges", "right"),
+            ("queries", "right"), ("encoder", "left")] + ([("created", "left")] if wide else [])
+    for c, j in cols:
+        t.add_column(c, justify=j, no_wrap=c != "encoder")
+    for e in rows:
+        p, info = e.get("params", {}), e.get("info", {})
+        nodes = sum(info.get("nodes", {}).values())
+        edges = sum(d.get("edges", 0) for d in info.get("edges", {}).values())
+        q = info.get("nodes", {}).get("query")
+        row = [e["id"], escape(str(p.get("kind"))), str(p.get("mode", "-")), str(nodes), str(edges),
+               "-" if q is None else str(q), escape(str((e.get("encoder") or {}).get("id") or "-"))]
+        if wide:
+            row.append(str(e.get("created_at", "")).replace("T", " ")[:16])
+        t.add_row(*row)
+    out_console.print(t)

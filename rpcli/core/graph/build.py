@@ -22,6 +22,8 @@ def collect_queries(ds: RouteDataset, mode: str, dataset_names: list[str], max_p
     From profile_data/task_queries_{mode}.json when present; otherwise the training queries
     (default_query_train.jsonl, else the mode's pairwise queries), deduplicated. Never a test query.
     """
+    if max_per_task is not None and max_per_task < 1:
+        raise ConfigError(f"max_queries_per_task must be at least 1 (got {max_per_task})")
     md = ds.mode(mode)
     test_queries = {r.query for r in ds.test_rows}
     if md.task_queries is not None:
@@ -59,8 +61,11 @@ def collect_queries(ds: RouteDataset, mode: str, dataset_names: list[str], max_p
         lst.append(q)
     for task, n in sorted(skipped_tasks.items()):
         warn(f"{n} queries of task {task!r} skipped: the task is not a dataset node of this graph")
+    if not per_task:
+        warn(f"no query nodes: {source} has no usable query for any dataset node")
     info = {"source": source, "total": sum(len(v) for v in per_task.values()),
-            "per_task": {t: len(v) for t, v in per_task.items()}, "dropped_test_overlap": n_test,
+            "per_task": {t: len(v) for t, v in per_task.items()}, "task_order": list(per_task),
+            "dropped_test_overlap": n_test,
             "dropped_duplicates": n_dup, "dropped_cap": n_cap, "max_per_task": max_per_task,
             "skipped_tasks": sorted(skipped_tasks)}
     return per_task, info

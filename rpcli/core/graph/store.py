@@ -72,7 +72,9 @@ class GraphData:
             if et in self.edge_attr:
                 info["attr"] = list(self.edge_attr[et].shape)
             edges[edge_key(et)] = info
-        return {"nodes": nodes, "edges": edges, "dim": self.dim}
+        # Dicts lose their order in the (key-sorted) manifest; the two lists keep the graph's own order.
+        return {"nodes": nodes, "edges": edges, "dim": self.dim, "node_types": list(self.node_types),
+                "edge_types": [edge_key(et) for et in self.edge_index]}
 
 
 def save_graph(g: GraphData, out_dir: str | Path) -> list[Path]:
@@ -105,20 +107,55 @@ def load_graph(dir_: str | Path) -> GraphData:
 
 
 def from_heterodata(data) -> GraphData:
-    """Convert a PyG HeteroData built by the original code (node_feature_text / node_names attributes)."""
+    """Convert a PyG HeteroData built by the original code (node_feature_text / node_names attributes).
+
+    Raises ValueError (with a readable message) when `data` is not a usable HeteroData.
+    """
+    from torch_geometric.data import HeteroData
+
+    if not isinstance(data, HeteroData):
+        raise ValueError(f"expected a torch_geometric HeteroData, found {type(data).__name__}")
     node_types = list(data.node_types)
+    if not node_types:
+        raise ValueError("the HeteroData has no node types")
     names, texts, x = {}, {}, {}
+    dims = set()
     for nt in node_types:
         store = data[nt]
-        x[nt] = store.x.float()
+        feat = getattr(store, "x", None)
+        if feat is None or getattr(feat, "dim", lambda: 0)() != 2:
+            raise ValueError(f"node type {nt!r} has no 2-D feature matrix .x")
+        x[nt] = feat.float()
+        dims.add(int(feat.shape[1]))
+        n_nodes = int(feat.shape[0])
         t = getattr(store, "node_feature_text", None)
-        texts[nt] = list(t) if t is not None else [f"{nt} {i}" for i in range(store.x.shape[0])]
+        texts[nt] = [str(v) for v in t] if t is not None else [f"{nt} {i}" for i in range(n_nodes)]
         n = getattr(store, "node_names", None)
-        names[nt] = list(n) if n is not None else None
+        names[nt] = [str(v) for v in n] if n is not None else None
+        for what, lst in (("node_feature_text", texts[nt]), ("node_names", names[nt])):
+            if lst is not None and len(lst) != n_nodes:
+                raise ValueError(f"node type {nt!r}: {len(lst)} {what} entries for {n_nodes} nodes")
+    if len(dims) != 1:
+        raise ValueError(f"node feature widths differ between node types: {sorted(dims)}")
     ei, ea = {}, {}
     for et in data.edge_types:
-        ei[et] = data[et].edge_index.long()
-        if getattr(data[et], "edge_attr", None) is not None:
-            ea[et] = data[et].edge_attr.float().reshape(-1, 1)
+        if any("__" in part for part in et):
+            raise ValueError(f"edge type {et} has a name containing '__', which rp cannot store")
+        idx = getattr(data[et], "edge_index", None)
+        if idx is None or idx.dim() != 2 or idx.shape[0] != 2:
+            raise ValueError(f"edge type {et} has no [2, E] edge_index")
+        idx = idx.long()
+        for row, nt in ((0, et[0]), (1, et[2])):
+            if nt not in x:
+                raise ValueError(f"edge type {et} names node type {nt!r}, which has no nodes")
+            if idx.shape[1] and (int(idx[row].min()) < 0 or int(idx[row].max()) >= x[nt].shape[0]):
+                raise ValueError(f"edge type {et} points outside the {x[nt].shape[0]} {nt!r} nodes")
+        ei[et] = idx
+        attr = getattr(data[et], "edge_attr", None)
+        if attr is not None:
+            attr = attr.float().reshape(idx.shape[1], -1)
+            if attr.shape[1] != 1:
+                raise ValueError(f"edge type {et}: edge_attr has {attr.shape[1]} columns; rp expects one score")
+            ea[et] = attr
     return GraphData(node_types=node_types, names=names, texts=texts, x=x, edge_index=ei, edge_attr=ea,
                      meta={"imported": True})
