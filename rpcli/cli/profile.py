@@ -68,6 +68,66 @@ def emb_gnn(ctx: typer.Context, mode: ModeOpt = Mode.standard, graph: GraphOpt =
            as_json=as_json)
 
 
+class FlatContext(str, Enum):
+    random = "random"
+    neighbours = "neighbours"
+
+
+@app.command("flat")
+def flat(ctx: typer.Context, mode: ModeOpt = Mode.standard, graph: GraphOpt = None,
+         top_k: Annotated[int, typer.Option("--top-k", min=0, help="Context nodes per node type (min(top_k, N)).")] = 5,
+         seed: Annotated[int, typer.Option(help="Seed of the one random.Random shared across models.")] = 42,
+         context: Annotated[FlatContext, typer.Option(help="random: uniform nodes of each type (faithful); "
+                                                           "neighbours: the model's actual graph neighbours, with "
+                                                           "benchmark scores (spec §9.2 fix).")] = FlatContext.random,
+         keep: KeepOpt = None, force: ForceOpt = False, as_json: JsonOpt = False) -> None:
+    """Plain-text profile: the model's description plus sampled context lines, encoded and L2-normalised.
+
+    The composed texts are saved as flat_texts.json in the profile directory.
+
+    Example: rp profile flat --mode standard --top-k 5 --context neighbours
+    """
+    _build(ctx, "flat", mode, {"top_k": top_k, "seed": seed, "context": context.value}, graph=graph, keep=keep,
+           force=force, as_json=as_json)
+
+
+class Select(str, Enum):
+    train_loss = "train-loss"
+    val = "val"
+
+
+@app.command("trainable")
+def trainable(ctx: typer.Context, mode: ModeOpt = Mode.standard, graph: GraphOpt = None,
+              hidden: Annotated[int, typer.Option(min=1, help="Hidden width of the inner HANConv layers.")] = 256,
+              heads: Annotated[int, typer.Option(min=1, help="Attention heads of the inner layers (must divide "
+                                                             "--hidden; the last layer has 1).")] = 4,
+              layers: Annotated[int, typer.Option(min=1, help="Number of HANConv layers.")] = 2,
+              epochs: Annotated[int, typer.Option(min=1, help="Full-batch training epochs.")] = 100,
+              lr: Annotated[float, typer.Option(help="AdamW learning rate (cosine schedule down to 0.05 lr).")] = 1e-4,
+              node_mask_rate: Annotated[float, typer.Option("--node-mask-rate", help="Share of nodes masked per "
+                                                                                     "epoch.")] = 0.3,
+              edge_mask_rate: Annotated[float, typer.Option("--edge-mask-rate", help="Share of scored edges whose "
+                                                                                     "score is regressed per "
+                                                                                     "epoch.")] = 0.3,
+              edge_loss_w: Annotated[float, typer.Option("--edge-loss-w", help="Weight of the edge-score loss.")] = 1.0,
+              out_dim: Annotated[Optional[int], typer.Option("--out-dim", min=1, help="Output width (default: the "
+                                                             "encoder's; another width cannot be routed by sim).")]
+              = None,
+              select: Annotated[Select, typer.Option(help="train-loss: keep the lowest training loss (faithful); "
+                                                          "val: keep the lowest loss on a seeded held-out set of "
+                                                          "nodes and edges.")] = Select.train_loss,
+              seed: Annotated[int, typer.Option(help="Seed for python, numpy and torch.")] = 42,
+              keep: KeepOpt = None, force: ForceOpt = False, as_json: JsonOpt = False) -> None:
+    """HANConv encoder trained by masked-node reconstruction plus edge-score regression; saves ckpt.pt.
+
+    Example: rp profile trainable --mode standard --epochs 100 --select val
+    """
+    _build(ctx, "trainable", mode, {"hidden": hidden, "heads": heads, "layers": layers, "epochs": epochs, "lr": lr,
+                                    "node_mask_rate": node_mask_rate, "edge_mask_rate": edge_mask_rate,
+                                    "edge_loss_w": edge_loss_w, "out_dim": out_dim, "select": select.value,
+                                    "seed": seed}, graph=graph, keep=keep, force=force, as_json=as_json)
+
+
 @app.command("import")
 def import_(ctx: typer.Context,
             file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="An .npz {model: vector}.")],

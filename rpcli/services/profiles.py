@@ -51,6 +51,33 @@ register_method(ProfileMethod("index", None, _index))
 register_method(ProfileMethod("emb-gnn", "task", _emb_gnn))
 
 
+def _flat(sess, graph, names, opts, out_dir):
+    import json
+
+    from rpcli.core.profiles.flat import flat_profile
+
+    vecs, texts = flat_profile(graph, names, sess.encoder, top_k=opts["top_k"], seed=opts["seed"],
+                               context=opts["context"], progress=sess.progress)
+    (out_dir / "flat_texts.json").write_text(json.dumps(dict(zip(names, texts)), indent=2, ensure_ascii=False)
+                                             + "\n", encoding="utf-8")
+    return vecs, {"texts_file": "flat_texts.json", "context": opts["context"]}
+
+
+def _trainable(sess, graph, names, opts, out_dir):
+    import torch
+
+    from rpcli.core.profiles.trainable import TrainConfig, train_trainable
+
+    cfg = TrainConfig(**opts)
+    vecs, ckpt, info = train_trainable(graph, names, cfg, device=sess.device, progress=sess.progress)
+    torch.save(ckpt, out_dir / "ckpt.pt")
+    return vecs, {**info, "checkpoint": "ckpt.pt"}
+
+
+register_method(ProfileMethod("flat", "task", _flat))
+register_method(ProfileMethod("trainable", "task", _trainable))
+
+
 def build_profile_entry(sess: Session, method: str, mode: str, opts: dict, *, graph_ref: str | None = None,
                         keep: str | None = None, force: bool = False) -> BuildResult:
     """Build (or reuse) a profile. `opts` are the method's own options; they enter the recipe as params."""
