@@ -1,4 +1,4 @@
-"""rp profile index | emb-gnn | import | show | ls."""
+"""rp profile index | emb-gnn | flat | trainable | text-gnn | import | show | ls."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from rpcli.cli._output import cli_errors, out_console, print_built, print_json
+from rpcli.cli._output import cli_errors, err_console, out_console, print_built, print_json
 from rpcli.cli._state import session
 from rpcli.cli.graph import Mode
 
@@ -128,6 +128,117 @@ def trainable(ctx: typer.Context, mode: ModeOpt = Mode.standard, graph: GraphOpt
                                     "seed": seed}, graph=graph, keep=keep, force=force, as_json=as_json)
 
 
+class Backend(str, Enum):
+    vllm = "vllm"
+    transformers = "transformers"
+    openai = "openai"
+    extractive = "extractive"
+
+
+_LLM = "LLM backend"
+_FIX = "Fixes (spec §9.2), off by default"
+
+
+@app.command("text-gnn")
+def text_gnn(
+    ctx: typer.Context, mode: ModeOpt = Mode.standard, graph: GraphOpt = None,
+    K: Annotated[int, typer.Option("--K", "-K", min=0, help="Hops of LLM aggregation (0: encode the "
+                                                            "descriptions; no generator starts).")] = 4,
+    backend: Annotated[Optional[Backend], typer.Option(envvar="RP_LLM_BACKEND", rich_help_panel=_LLM,
+                                                       help="Text generator. Default: openai with --base-url, "
+                                                            "transformers with a local --model directory, else "
+                                                            "extractive (said on stderr).")] = None,
+    model: Annotated[Optional[str], typer.Option(envvar="RP_LLM_MODEL", rich_help_panel=_LLM,
+                                                 help="vllm: hub id or path (default Qwen/Qwen2.5-7B-Instruct); "
+                                                      "transformers: a local model directory; openai: the served "
+                                                      "model name.")] = None,
+    max_tokens: Annotated[int, typer.Option(min=1, rich_help_panel=_LLM, help="New tokens per node text.")] = 500,
+    temperature: Annotated[float, typer.Option(min=0.0, rich_help_panel=_LLM, help="0: greedy.")] = 0.0,
+    seed: Annotated[int, typer.Option(rich_help_panel=_LLM, help="Sampling seed.")] = 0,
+    tp: Annotated[int, typer.Option(min=1, rich_help_panel=_LLM, help="vllm: tensor-parallel GPUs.")] = 1,
+    gpu_memory_utilization: Annotated[float, typer.Option(rich_help_panel=_LLM, help="vllm: share of GPU memory "
+                                                          "the engine may take.")] = 0.9,
+    device: Annotated[Optional[str], typer.Option(rich_help_panel=_LLM, help="transformers: torch device "
+                                                  "(default: the global --device).")] = None,
+    batch_size: Annotated[Optional[int], typer.Option(min=1, rich_help_panel=_LLM, help="Prompts per generate "
+                                                      "call; the cache is written after each (default: "
+                                                      "transformers 8, vllm 256).")] = None,
+    chat_template: Annotated[Optional[bool], typer.Option("--chat-template/--no-chat-template",
+                                                          rich_help_panel=_LLM, help="Wrap prompts in the "
+                                                          "tokenizer's chat template (default: transformers when it "
+                                                          "has one; vllm never, as the original).")] = None,
+    base_url: Annotated[Optional[str], typer.Option(envvar="RP_LLM_BASE_URL", rich_help_panel=_LLM,
+                                                    help="openai: endpoint base, e.g. "
+                                                         "http://127.0.0.1:8000/v1.")] = None,
+    api_key_env: Annotated[str, typer.Option(rich_help_panel=_LLM, help="openai: environment variable holding "
+                                             "the key (absent is fine for local servers).")] = "OPENAI_API_KEY",
+    concurrency: Annotated[int, typer.Option(min=1, rich_help_panel=_LLM, help="openai: requests in "
+                                             "flight.")] = 4,
+    timeout: Annotated[float, typer.Option(min=0.1, rich_help_panel=_LLM, help="openai: seconds per "
+                                           "request.")] = 120.0,
+    max_retries: Annotated[int, typer.Option(min=0, rich_help_panel=_LLM, help="openai: retries on 429/5xx/"
+                                             "timeouts, with exponential backoff.")] = 5,
+    prompts: Annotated[Optional[Path], typer.Option(exists=True, dir_okay=False, help="YAML prompt templates "
+                                                    "overriding the shipped ones (rpcli/core/profiles/prompts/"
+                                                    "text_gnn.yaml).")] = None,
+    top_k: Annotated[int, typer.Option("--top-k", min=1, help="Neighbours kept per neighbour type.")] = 5,
+    score_aware: Annotated[bool, typer.Option("--score-aware", rich_help_panel=_FIX, help="Rank a model's "
+                                              "benchmarks (and a benchmark's models) by score, not by text "
+                                              "similarity.")] = False,
+    query_similarity: Annotated[bool, typer.Option("--query-similarity", rich_help_panel=_FIX, help="Encode "
+                                                   "query texts so queries are ranked by similarity (the original "
+                                                   "takes the first ones).")] = False,
+    dedup_domains: Annotated[bool, typer.Option("--dedup-domains", rich_help_panel=_FIX, help="Name each domain "
+                                                "once per benchmark (the original lists it twice).")] = False,
+    keep: KeepOpt = None, force: ForceOpt = False, as_json: JsonOpt = False,
+) -> None:
+    """An LLM rewrites every node's text from its neighbours' texts, K times; the final model texts are encoded.
+
+    Saved beside the profile: text_gnn_texts.json (model texts per hop) and prompts.jsonl (all prompts).
+
+    LLM outputs are cached in the workspace: a rerun or a resumed run repeats no call.
+
+    Example: rp profile text-gnn --mode standard --K 2 --backend vllm --model Qwen/Qwen2.5-7B-Instruct
+    """
+    from rpcli.cli._state import options
+
+    sess = session(ctx)
+    from rpcli.services.profiles import build_profile_entry
+
+    with cli_errors():
+        from rpcli.core.llm import make_backend
+        from rpcli.core.profiles.text_gnn import load_prompts, recipe_opts
+
+        b = None
+        if K > 0:
+            if backend is not None:
+                name = backend.value
+            elif base_url:
+                name = "openai"
+                sess.progress.note("no --backend given: using openai (because --base-url is set)")
+            elif model and Path(model).expanduser().is_dir():
+                name = "transformers"
+                sess.progress.note("no --backend given: using transformers (--model is a local directory)")
+            else:
+                name = "extractive"
+                sess.progress.note("no LLM backend configured (--backend or RP_LLM_BACKEND): using the "
+                                   "extractive backend, which composes texts without a generator")
+            b = make_backend(name, model=model, max_tokens=max_tokens, temperature=temperature, seed=seed, tp=tp,
+                             gpu_memory_utilization=gpu_memory_utilization, device=device or options(ctx).device,
+                             batch_size=batch_size, chat_template=chat_template, base_url=base_url,
+                             api_key_env=api_key_env, concurrency=concurrency, timeout=timeout,
+                             max_retries=max_retries, encoder=sess.encoder)
+        opts = recipe_opts(K, backend=b, prompts=load_prompts(prompts), top_k=top_k, score_aware=score_aware,
+                           query_similarity=query_similarity, dedup_domains=dedup_domains)
+        res = build_profile_entry(sess, "text-gnn", mode.value, opts, graph_ref=graph, keep=keep, force=force)
+    print_built(res, as_json)
+    info = res.entry.get("info", {})
+    if res.built and info.get("prompts"):
+        rate = info.get("throughput_prompts_per_s")
+        err_console.print(f"text-gnn K={info['K']}: {info['prompts']} prompts, {info['cache_hits']} cached, "
+                          f"{info['cache_misses']} generated" + (f" at {rate:.2f} prompts/s" if rate else ""))
+
+
 @app.command("import")
 def import_(ctx: typer.Context,
             file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="An .npz {model: vector}.")],
@@ -146,16 +257,24 @@ def import_(ctx: typer.Context,
 
 @app.command("show")
 def show(ctx: typer.Context, ref: Annotated[str, typer.Argument(help="Profile id or unique prefix.")],
+         texts: Annotated[bool, typer.Option("--texts", help="Print the model texts saved beside the profile "
+                                                             "(text-gnn: the final hop; flat: the composed "
+                                                             "texts).")] = False,
+         hop: Annotated[Optional[int], typer.Option("--hop", min=0, help="With --texts: the texts after hop N "
+                                                                         "(0: the descriptions).")] = None,
          as_json: JsonOpt = False) -> None:
-    """Models, dimension, norms and a pairwise-cosine summary of a profile.
+    """Models, dimension, norms and a pairwise-cosine summary of a profile (or, with --texts, its texts).
 
-    Example: rp profile show profile-0d9e
+    Example: rp profile show profile-0d9e --texts --hop 1
     """
     sess = session(ctx)
     from rpcli.services.profiles import load_profile_entry, profile_summary
 
     with cli_errors():
         entry, names, vecs = load_profile_entry(sess, ref)
+        if texts or hop is not None:
+            _show_texts(sess, entry, hop, as_json)
+            return
     s = {"id": entry["id"], "params": entry["params"], "parents": entry["parents"], **profile_summary(names, vecs)}
     if as_json:
         print_json(s)
@@ -166,6 +285,35 @@ def show(ctx: typer.Context, ref: Annotated[str, typer.Argument(help="Profile id
                       f"{s['pairwise_cosine']['max']:.4f}")
     for n, v in s["norms"].items():
         out_console.print(f"  {n:45s} norm {v:.4f}")
+
+
+def _show_texts(sess, entry: dict, hop: int | None, as_json: bool) -> None:
+    import json
+
+    from rpcli.errors import ConfigError
+    from rpcli.services.base import artifact_dir
+
+    d = artifact_dir(sess, entry)
+    if (d / "text_gnn_texts.json").is_file():
+        doc = json.loads((d / "text_gnn_texts.json").read_text(encoding="utf-8"))
+        if hop is None:
+            sel = doc["final_texts"]
+        elif str(hop) in doc["hop_texts"]:
+            sel = doc["hop_texts"][str(hop)]
+        else:
+            raise ConfigError(f"{entry['id']} has no hop {hop}; its hops are {', '.join(doc['hop_texts'])}")
+    elif (d / "flat_texts.json").is_file() and hop in (None, 0):
+        sel = json.loads((d / "flat_texts.json").read_text(encoding="utf-8"))
+    else:
+        raise ConfigError(f"{entry['id']} has no saved texts" + (f" for hop {hop}" if hop else ""),
+                          hint="text-gnn profiles save their texts per hop; flat profiles save their composed texts")
+    if as_json:
+        print_json(sel)
+        return
+    for name, text in sel.items():
+        out_console.print(f"[bold]{name}[/bold]")
+        out_console.print(text, markup=False)
+        out_console.print()
 
 
 @app.command("ls")

@@ -78,6 +78,26 @@ register_method(ProfileMethod("flat", "task", _flat))
 register_method(ProfileMethod("trainable", "task", _trainable))
 
 
+def _text_gnn(sess, graph, names, opts, out_dir):
+    """opts: the recipe (K, top_k, fixes, prompts_sha256, llm identity) plus runtime-only `_backend` (an
+    LLMBackend, built by the caller) and `_prompts` (the templates); see text_gnn.recipe_opts."""
+    from rpcli.core.llm import LLMCache, make_backend
+    from rpcli.core.profiles.text_gnn import PROMPTS_FILE, TEXTS_FILE, load_prompts, text_gnn_profile
+
+    backend = opts.get("_backend")
+    if backend is None and opts["K"] > 0 and (opts.get("llm") or {}).get("backend") == "extractive":
+        backend = make_backend("extractive", encoder=sess.encoder)
+    vecs, info = text_gnn_profile(graph, names, K=opts["K"], encoder=sess.encoder, backend=backend,
+                                  cache=LLMCache(sess.workspace.llm_cache_dir), top_k=opts["top_k"],
+                                  score_aware=opts["score_aware"], query_similarity=opts["query_similarity"],
+                                  dedup_domains=opts["dedup_domains"], prompts=opts.get("_prompts") or load_prompts(),
+                                  progress=sess.progress, out_dir=out_dir)
+    return vecs, {**info, "texts_file": TEXTS_FILE, "prompts_file": PROMPTS_FILE}
+
+
+register_method(ProfileMethod("text-gnn", "query-task-domain", _text_gnn))
+
+
 def build_profile_entry(sess: Session, method: str, mode: str, opts: dict, *, graph_ref: str | None = None,
                         keep: str | None = None, force: bool = False) -> BuildResult:
     """Build (or reuse) a profile. `opts` are the method's own options; they enter the recipe as params."""
@@ -108,7 +128,9 @@ def build_profile_entry(sess: Session, method: str, mode: str, opts: dict, *, gr
         names = select_keep(graph.names["model"], ds.candidates, keep)
     else:
         names = list(ds.candidates)
-    params = {"method": method, "mode": mode, "keep": keep or "candidates", **opts}
+    # keys starting with "_" are runtime settings (a backend object, a concurrency limit): not part of the recipe
+    params = {"method": method, "mode": mode, "keep": keep or "candidates",
+              **{k: v for k, v in opts.items() if not k.startswith("_")}}
 
     def builder(out_dir: Path) -> dict:
         vecs, info = m.build(sess, graph, names, opts, out_dir)
