@@ -1,60 +1,98 @@
-"""rp compare: the leaderboard (reference rows + runs) as a table or JSON."""
+"""rp compare: the leaderboard (reference rows + runs) as a dashboard, a table, JSON or CSV."""
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
 
-from rpcli.cli._output import cli_errors, fmt, out_console, print_json
+from rpcli.cli._output import cli_errors, out_console, print_json
 from rpcli.cli._state import session
 
 
 def compare(ctx: typer.Context,
-            plain: Annotated[bool, typer.Option("--plain", help="Print a table (the default for now).")] = False,
+            plain: Annotated[bool, typer.Option("--plain", help="Print a table instead of opening the "
+                                                                "dashboard (the default when stdout is not a "
+                                                                "terminal).")] = False,
             as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON (scripts).")] = False,
+            as_csv: Annotated[bool, typer.Option("--csv", help="Print the rows as CSV (spreadsheets).")] = False,
             mode: Annotated[str, typer.Option("--mode", "-m", help="standard, newllm or both.")] = "both",
             singles: Annotated[bool, typer.Option("--singles", help="Also list every single model.")] = False,
             allow_mixed: Annotated[bool, typer.Option("--allow-mixed", help="Also rank runs evaluated on other "
                                                                             "data.")] = False) -> None:
     """The leaderboard: every recorded run beside the reference rows, per mode.
 
+    On a terminal it opens the dashboard (leaderboards, cost-quality plot, per-task heatmap, design-space pivot);
+    --plain, --json and --csv print instead.
+
     Example: rp compare --json | jq '.[] | select(.kind=="run") | .avg_performance'
     """
+    if sum((plain, as_json, as_csv)) > 1:
+        raise typer.BadParameter("choose one of --plain, --json and --csv", param_hint="--plain/--json/--csv")
+    if mode not in ("both", "standard", "newllm"):
+        raise typer.BadParameter("choose standard, newllm or both", param_hint="--mode")
     sess = session(ctx)
     from rpcli.services.compare import compare_rows
+    from rpcli.workspace.leaderboard import annotate_rows
 
     modes = ("standard", "newllm") if mode == "both" else (mode,)
+    dashboard = not (plain or as_json or as_csv) and _stdout_is_terminal()
     with cli_errors():
-        rows = compare_rows(sess, modes=modes, allow_mixed=allow_mixed, include_singles=singles)
+        rows = annotate_rows(compare_rows(sess, modes=modes, allow_mixed=allow_mixed,
+                                          include_singles=singles or dashboard))
     if as_json:
         print_json(rows)
         return
+    if as_csv:
+        from rpcli.workspace.leaderboard import rows_to_csv
+
+        sys.stdout.write(rows_to_csv(rows))
+        sys.stdout.flush()
+        return
+    if dashboard:
+        _open_dashboard(sess, rows, modes, allow_mixed=allow_mixed, show_singles=singles)
+        return
+    _print_table(sess, rows, modes)
+
+
+def _stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def _open_dashboard(sess, rows: list[dict], modes: tuple, *, allow_mixed: bool, show_singles: bool) -> None:
+    from rpcli.tui.app import Dashboard
+
+    ds = sess.dataset
+    references = [r for r in rows if r.get("kind") != "run"]  # the app reads the runs from the manifest itself
+    dataset = {"name": ds.root.name, "root": str(ds.root), "candidates": list(ds.candidates),
+               "n_test_rows": len(ds.test_rows), "data_hash": ds.data_hash}
+    Dashboard(sess.workspace, references, dataset=dataset, allow_mixed=allow_mixed, show_singles=show_singles,
+              modes=modes).run()
+
+
+def _print_table(sess, rows: list[dict], modes: tuple) -> None:
+    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
+
+    from rpcli.workspace.leaderboard import BASELINE, cell_text, columns_for, flag_text
+
+    # Piped output has no terminal width to fit: give the table room instead of wrapping every cell.
+    console = out_console if out_console.is_terminal else Console(highlight=False, width=max(out_console.width, 160))
 
     for m in modes:
         mrows = [r for r in rows if r.get("mode") == m]
         if not mrows:
             continue
-        refs = {r["name"]: r for r in mrows if r["kind"] != "run"}
-        ptb = (refs.get("per-task-best (train)") or {}).get("avg_performance")
         t = Table(title=f"leaderboard: {m} ({sess.dataset.root.name}, {len(sess.dataset.test_rows)} test rows)")
-        for c, j in (("", "left"), ("name", "left"), ("id", "left"), ("avg perf", "right"), ("µ$/query", "right"),
-                     ("gap closed", "right"), ("best-pick", "right"), ("cold-start", "right")):
-            t.add_column(c, justify=j)
+        t.add_column("", justify="left")
+        cols = columns_for(m)
+        for key, label, numeric, _, _ in cols:
+            t.add_column(label, justify="right" if numeric else "left")
         for r in mrows:
-            is_run = r["kind"] == "run"
-            style = "" if is_run else "dim italic"
-            perf = fmt(r.get("avg_performance"))
-            if is_run and r.get("avg_performance_sd") is not None:
-                perf += f" ±{r['avg_performance_sd']:.3f}"
-            flag = ""
-            if is_run and ptb is not None and (r.get("avg_performance") or 0) <= ptb:
-                flag = "▽"
-            t.add_row(Text(flag, style="red"), Text(r["name"], style=style), Text(r.get("id", ""), style=style),
-                      Text(perf, style=style), Text(fmt(r.get("avg_cost_micro"), 1), style=style),
-                      Text(fmt(r.get("gap_closed"), 3), style=style), Text(fmt(r.get("best_pick_rate"), 3), style=style),
-                      Text(fmt(r.get("cold_start_recall"), 3), style=style))
-        out_console.print(t)
-    out_console.print("[dim]▽ = does not beat the per-task best (train) reference; dim rows are references.[/dim]")
+            style = "" if r["kind"] == "run" else ("dim italic" if r["kind"] == "reference" else "dim")
+            t.add_row(Text(flag_text(r), style="red"),
+                      *(Text(cell_text(r, key), style=style) for key, _, _, _, _ in cols))
+        console.print(t)
+    console.print(f"[dim]▽ = does not beat the {BASELINE} reference; dim italic rows are references.[/dim]")

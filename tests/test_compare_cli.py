@@ -1,0 +1,131 @@
+"""rp compare: --json and --csv golden files, the plain default off a terminal, the dashboard on one.
+
+The golden workspace is the dashboard's fixture manifest (tests/tui/fixture_ws.py) re-stamped with the tiny
+dataset's hash, so the reference rows are computed from tests/tiny.py and the runs are fixed. Regenerate after an
+intended change with RP_UPDATE_GOLDEN=1 and read the diff: it is a change to the user contract.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "tui"))
+
+from fixture_ws import manifest, write_workspace  # noqa: E402
+
+from rpcli.cli.main import app  # noqa: E402
+
+GOLDEN = Path(__file__).resolve().parent / "tui" / "golden"
+runner = CliRunner()
+
+
+def rp(tiny, ws, *args):
+    return runner.invoke(app, ["-w", str(ws), "-d", str(tiny), "--encoder", "hash:32", *args])
+
+
+@pytest.fixture
+def golden_ws(tmp_path, tiny_data):
+    from rpcli.core.data import load_dataset
+
+    h = load_dataset(tiny_data).data_hash
+    doc = manifest()
+    for e in doc["entries"].values():
+        e["data_hash"] = h
+        if "data" in e:
+            e["data"]["hash"] = h
+    return write_workspace(tmp_path / "golden-ws", doc)
+
+
+def check_golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("RP_UPDATE_GOLDEN"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert path.exists(), f"missing golden file {path}: run with RP_UPDATE_GOLDEN=1 once and read it"
+    assert text == path.read_text(encoding="utf-8")
+
+
+def test_json_golden(tiny_data, golden_ws):
+    out = rp(tiny_data, golden_ws, "compare", "--json")
+    assert out.exit_code == 0, out.output
+    rows = json.loads(out.stdout)
+    for r in rows:
+        assert {"kind", "name", "mode", "avg_performance", "avg_cost"} <= set(r)
+        if r["kind"] == "run":
+            assert {"id", "graph", "profile", "router"} <= set(r)
+    check_golden("compare.json", out.stdout)
+
+
+def test_csv_golden(tiny_data, golden_ws):
+    out = rp(tiny_data, golden_ws, "compare", "--csv")
+    assert out.exit_code == 0, out.output
+    check_golden("compare.csv", out.stdout)
+    rows = list(csv.DictReader(io.StringIO(out.stdout)))
+    as_json = json.loads(rp(tiny_data, golden_ws, "compare", "--json").stdout)
+    assert [(r["mode"], r["name"]) for r in rows] == [(r["mode"], r["name"]) for r in as_json]
+    assert [float(r["avg_performance"]) for r in rows] == [r["avg_performance"] for r in as_json]
+
+
+def test_mode_and_singles_filter_the_rows(tiny_data, golden_ws):
+    rows = json.loads(rp(tiny_data, golden_ws, "compare", "--json", "--mode", "newllm", "--singles").stdout)
+    assert {r["mode"] for r in rows} == {"newllm"}
+    assert {r["name"] for r in rows if r["kind"] == "single"} == {"m1", "m2", "m3"}
+
+
+def test_plain_is_the_default_off_a_terminal(tiny_data, golden_ws, monkeypatch):
+    import rpcli.tui.app
+
+    monkeypatch.setattr(rpcli.tui.app.Dashboard, "run", lambda self: pytest.fail("the dashboard opened"))
+    out = rp(tiny_data, golden_ws, "compare")
+    assert out.exit_code == 0, out.output
+    assert "leaderboard: standard" in out.stdout and "run-a000000001" in out.stdout
+    assert "does not beat the per-task-best (train)" in out.stdout
+
+
+def test_a_terminal_gets_the_dashboard(tiny_data, golden_ws, monkeypatch):
+    import rpcli.cli.compare
+    import rpcli.tui.app
+
+    seen = {}
+
+    def fake_run(self):
+        seen.update(refs=self.references, dataset=self.dataset, root=self.workspace.root, modes=self.modes)
+
+    monkeypatch.setattr(rpcli.cli.compare, "_stdout_is_terminal", lambda: True)
+    monkeypatch.setattr(rpcli.tui.app.Dashboard, "run", fake_run)
+    out = rp(tiny_data, golden_ws, "compare")
+    assert out.exit_code == 0, out.output
+    assert seen["root"] == golden_ws and seen["modes"] == ("standard", "newllm")
+    assert seen["dataset"]["name"] == "tiny" and seen["dataset"]["candidates"] == ["m1", "m2", "m3"]
+    assert not any(r["kind"] == "run" for r in seen["refs"])  # the app reads runs from the manifest itself
+    assert {r["name"] for r in seen["refs"] if r["kind"] == "single"} == {"m1", "m2", "m3"}  # for the plot
+    assert out.stdout == ""
+
+
+def test_one_output_format_at_a_time(tiny_data, golden_ws):
+    out = rp(tiny_data, golden_ws, "compare", "--json", "--csv")
+    assert out.exit_code == 2 and "choose one of" in out.output
+
+
+def test_runs_built_by_the_pipeline_show_up_in_every_format(tiny_data, tmp_path):
+    ws = tmp_path / "pipeline-ws"
+    gid = rp(tiny_data, ws, "graph", "build", "task").stdout.strip()
+    pid = rp(tiny_data, ws, "profile", "emb-gnn", "--graph", gid).stdout.strip()
+    run = json.loads(rp(tiny_data, ws, "route", "sim", "--profile", pid, "--json").stdout)
+    rows = json.loads(rp(tiny_data, ws, "compare", "--json").stdout)
+    mine = [r for r in rows if r["kind"] == "run"]
+    assert [r["id"] for r in mine] == [run["id"]]
+    assert mine[0]["avg_performance"] == run["metrics"]["avg_performance"]
+    assert (mine[0]["graph"], mine[0]["profile"], mine[0]["hops"]) == (gid, pid, 2)
+    assert isinstance(mine[0]["beats_per_task_best"], bool)
+    table = list(csv.DictReader(io.StringIO(rp(tiny_data, ws, "compare", "--csv").stdout)))
+    assert [r["id"] for r in table if r["kind"] == "run"] == [run["id"]]
+    assert run["id"] in rp(tiny_data, ws, "compare", "--plain").stdout
