@@ -361,6 +361,69 @@ def test_openai_backend_errors(monkeypatch):
         make_backend("openai", model="m")
 
 
+# ------------------------------------------------------------------------------------------------- vllm
+STUB_VLLM = """
+CALLS = []
+
+
+class SamplingParams:
+    def __init__(self, **kw):
+        self.kw = kw
+
+
+class _Completion:
+    def __init__(self, text):
+        self.text = text
+
+
+class _Request:
+    def __init__(self, text):
+        self.outputs = [_Completion(text)]
+
+
+class LLM:
+    def __init__(self, **kw):
+        CALLS.append(("init", kw))
+
+    def generate(self, prompts, params, use_tqdm=True):
+        CALLS.append(("generate", len(prompts), params.kw))
+        return [_Request("  raw " + str(len(p)) + "  ") for p in prompts]
+
+    def chat(self, conversations, params, use_tqdm=True):
+        CALLS.append(("chat", len(conversations), params.kw))
+        return [_Request("chat " + c[0]["role"]) for c in conversations]
+"""
+
+
+def test_vllm_backend_wiring_with_a_stub_engine(sess, tmp_path, monkeypatch):
+    """The vllm backend's calls, against a stand-in `vllm` module (the real one needs a GPU)."""
+    (tmp_path / "stub" / "vllm").mkdir(parents=True)
+    (tmp_path / "stub" / "vllm" / "__init__.py").write_text(STUB_VLLM)
+    monkeypatch.syspath_prepend(str(tmp_path / "stub"))
+    import sys
+
+    monkeypatch.delitem(sys.modules, "vllm", raising=False)
+    import vllm
+
+    sys.modules.pop("vllm")
+    monkeypatch.setitem(sys.modules, "vllm", vllm)  # forgotten again after the test
+
+    b = make_backend("vllm", tp=2, gpu_memory_utilization=0.5, max_tokens=7, seed=3)
+    assert b.model == "Qwen/Qwen2.5-7B-Instruct" and b.sampling["chat_template"] is False and b._llm is None
+    r = build(sess, 1, backend=b)
+    init = vllm.CALLS[0]
+    assert init[0] == "init" and init[1]["model"] == "Qwen/Qwen2.5-7B-Instruct" and init[1]["tensor_parallel_size"] == 2
+    assert init[1]["gpu_memory_utilization"] == 0.5 and init[1]["seed"] == 3 and init[1]["trust_remote_code"]
+    gens = [c for c in vllm.CALLS if c[0] == "generate"]
+    assert [c[1] for c in gens] == [4, 2, 2, 4]  # one batch per node type, in update order
+    assert gens[0][2] == {"temperature": 0.0, "max_tokens": 7, "seed": 3}
+    assert all(t.startswith("raw ") for t in texts_of(sess, r.entry)["final_texts"].values())  # stripped
+    chat = make_backend("vllm", chat_template=True)
+    assert chat.generate(["x"]) == ["chat user"] and vllm.CALLS[-1][0] == "chat"
+    with pytest.raises(ConfigError, match="--tp"):
+        make_backend("vllm", tp=0)
+
+
 # ---------------------------------------------------------------------------------------------------- CLI
 def test_cli_defaults_to_extractive_and_shows_texts(tiny_data, tmp_path):
     from typer.testing import CliRunner

@@ -1,11 +1,11 @@
 """Text generators behind one small interface (base.LLMBackend), for text-gnn and anything else that writes text.
 
-| backend      | module                  | what generates                                              | needs          |
-|--------------|-------------------------|-------------------------------------------------------------|----------------|
-| vllm         | vllm_backend.py         | offline vllm.LLM (tensor parallel, seeded sampling)          | GPU, `.[vllm]` |
-| transformers | transformers_backend.py | any local causal-LM directory, batched generate              | CPU or GPU     |
-| openai       | openai_backend.py       | any OpenAI-compatible /chat/completions endpoint (urllib)    | a server       |
-| extractive   | extractive.py           | no generator: central sentences of the node and neighbours   | nothing        |
+| backend      | module                  | what generates                                            | needs         |
+|--------------|-------------------------|-----------------------------------------------------------|---------------|
+| vllm         | vllm_backend.py         | offline vllm.LLM (tensor parallel, seeded sampling)        | GPU, .[vllm]  |
+| transformers | transformers_backend.py | any local causal-LM directory, batched generate            | CPU or GPU    |
+| openai       | openai_backend.py       | any OpenAI-compatible /chat/completions endpoint (urllib)  | a server      |
+| extractive   | extractive.py           | no generator: central sentences of node and neighbours     | nothing       |
 
 `make_backend(name, **settings)` builds one without loading anything heavy; weights load on the first call that
 misses the LLM cache (base.generate_cached). `register_backend` adds another (tests use it for fakes).

@@ -6,11 +6,12 @@ For one node context {type, text, neighbours: [{type, name, text, score}]}:
      "Scores:" line is dropped, it is rebuilt from the edges);
   2. embed the sentences with the session's encoder and L2-normalise them; the neighbourhood centroid is the
      normalised mean of the per-text mean vectors (the node's own text counts as one text);
-  3. keep the node's `own` sentences closest to the centroid (in their original order), then the `neighbours`
-     neighbours whose best sentence is closest to the centroid, each written as "<label>: <sentence>" where the
-     label names the neighbour and its score ("gsm8k (score 81.30)", "Family", "Domain", "Example query");
-  4. when any selected neighbour carries a score, close with "Scores: name 81.30; name 44.10." listing all of them
-     in selection order.
+  3. keep the node's `own` sentences closest to the centroid (in their original order);
+  4. when any selected neighbour carries a score, add "Scores: name 81.30; name 44.10." listing all of them in
+     selection order (early in the text, so encoders with a short window still see it);
+  5. then the `neighbours` neighbours whose best sentence is closest to the centroid, each written as
+     "<label>: <sentence>" where the label names the neighbour and its score ("gsm8k (score 81.30)",
+     "Family Qwen2ForCausalLM", "Domain math", "Example query").
 The text stays bounded across hops (at most own + neighbours sentences of at most max_chars, plus the score line).
 """
 
@@ -57,7 +58,7 @@ class ExtractiveBackend:
         self.encoder = encoder
         self.model = f"encoder:{encoder.id}"
         self.sampling = {"own": int(own), "neighbours": int(neighbours), "max_chars": int(max_chars),
-                         "version": 2}  # bump whenever the composition changes: it keys the LLM cache
+                         "version": 3}  # bump whenever the composition changes: it keys the LLM cache
         self.batch_size = batch_size
         self.calls = 0  # compose/generate calls (tests count them)
 
@@ -89,6 +90,10 @@ class ExtractiveBackend:
             sims = [float(emb[s] @ centre) for s in own]
             keep = sorted(sorted(range(len(own)), key=lambda i: -sims[i])[:self.sampling["own"]])
             parts.extend(_end(own[i]) for i in keep)
+        scored = [nb for nb in ctx["neighbours"] if nb.get("score") is not None]
+        if scored:  # early, so that encoders with a short window (MiniLM: 256 tokens) still see the scores
+            parts.append(f"{_SCORES} " + "; ".join(f"{nb.get('name') or nb['type']} {nb['score']:.2f}"
+                                                for nb in scored) + ".")
         best = []
         for j, ss in enumerate(nbs):
             if ss:
@@ -98,10 +103,6 @@ class ExtractiveBackend:
         best.sort(reverse=True)
         for _, _, j, s in best[:self.sampling["neighbours"]]:
             parts.append(f"{_label(ctx['neighbours'][j])}: {_end(s)}")
-        scored = [nb for nb in ctx["neighbours"] if nb.get("score") is not None]
-        if scored:
-            parts.append(f"{_SCORES} " + "; ".join(f"{nb.get('name') or nb['type']} {nb['score']:.2f}"
-                                                for nb in scored) + ".")
         return " ".join(parts)
 
     def generate(self, prompts: list[str]) -> list[str]:

@@ -27,9 +27,10 @@ RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
 class OpenAIBackend:
     id = "openai"
 
-    def __init__(self, base_url: str | None = None, model: str | None = None, *, api_key_env: str = "OPENAI_API_KEY", max_tokens: int = 500,
-                 temperature: float = 0.0, seed: int = 0, concurrency: int = 4, timeout: float = 120.0,
-                 max_retries: int = 5, retry_base: float = 1.0, max_backoff: float = 60.0) -> None:
+    def __init__(self, base_url: str | None = None, model: str | None = None, *, api_key_env: str = "OPENAI_API_KEY",
+                 max_tokens: int = 500, temperature: float = 0.0, seed: int = 0, concurrency: int = 4,
+                 timeout: float = 120.0, max_retries: int = 5, retry_base: float = 1.0,
+                 max_backoff: float = 60.0) -> None:
         if not base_url:
             raise ConfigError("the openai backend needs --base-url (e.g. http://127.0.0.1:8000/v1)")
         if not base_url.startswith(("http://", "https://")):

@@ -32,8 +32,9 @@ def _has_chat_template(model_dir: Path) -> bool:
 class TransformersBackend:
     id = "transformers"
 
-    def __init__(self, model: str | Path | None = None, *, device: str = "cpu", max_tokens: int = 500, temperature: float = 0.0,
-                 seed: int = 0, batch_size: int = 8, chat_template: bool | None = None) -> None:
+    def __init__(self, model: str | Path | None = None, *, device: str = "cpu", max_tokens: int = 500,
+                 temperature: float = 0.0, seed: int = 0, batch_size: int = 8,
+                 chat_template: bool | None = None) -> None:
         if model is None:
             raise ConfigError("the transformers backend needs --model PATH (a local causal-LM directory)")
         self.model_dir = Path(model).expanduser().resolve()
