@@ -1,9 +1,9 @@
-"""rp route sim (mlp and graph come with step 4)."""
+"""rp route sim | mlp | graph."""
 
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -25,6 +25,38 @@ QueryTextOpt = Annotated[QueryText, typer.Option("--query-text", help="formatted
                                                  "present, else the raw query; raw: always the raw query.")]
 
 
+ForceOpt = Annotated[bool, typer.Option(help="Re-run even if an identical run is recorded.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the run record as JSON.")]
+SeedsOpt = Annotated[str, typer.Option("--seeds", help="Comma-separated seeds; one training run each, reported as "
+                                       "mean ± sd (e.g. 0,1,2).")]
+DeviceOpt = Annotated[Optional[str], typer.Option("--device", help="Torch device for training (default: the global "
+                                                  "--device).")]
+ValSplitOpt = Annotated[float, typer.Option("--val-split", min=0.0, max=0.9, help="Share of training queries held "
+                                            "out for validation (split by query).")]
+
+
+def parse_seeds(text: str) -> list[int]:
+    try:
+        seeds = [int(x) for x in text.replace(" ", "").split(",") if x != ""]
+    except ValueError:
+        raise typer.BadParameter(f"--seeds must be comma-separated integers, got {text!r}") from None
+    if not seeds:
+        raise typer.BadParameter("--seeds needs at least one seed")
+    return seeds
+
+
+def _run(ctx, router: str, profile: str, mode: Mode, query_text: QueryText, opts: dict, seeds: list[int] | None,
+         force: bool, as_json: bool) -> None:
+    sess = session(ctx)
+    from rpcli.services.routes import run_router_entry
+
+    with cli_errors():
+        res = run_router_entry(sess, router, profile, mode.value, opts, seeds=seeds, query_text=query_text.value,
+                               force=force)
+    print_built(res, as_json)
+    report(res)
+
+
 def report(res) -> None:
     m = res.entry.get("metrics", {})
     line = (f"{res.entry['params']['router']} {res.entry['params']['mode']}: avg_performance "
@@ -35,23 +67,96 @@ def report(res) -> None:
     nl = m.get("newllm")
     if nl and nl.get("cold_start_recall"):
         c = nl["cold_start_recall"]
-        line += f", cold-start recall {fmt(c.get('value'), 3)} ({c.get('numerator')}/{c.get('denominator')})"
+        sd = ((m.get("seeds") or {}).get("newllm.cold_start_recall.value") or {})
+        val = sd.get("mean", c.get("value")) if m.get("seeds") else c.get("value")
+        line += f", cold-start recall {fmt(val, 3)}"
+        line += f" ± {fmt(sd.get('sd'), 3)}" if m.get("seeds") and sd.get("sd") is not None else ""
+        line += f" (seed {m.get('seed', 0)}: {c.get('numerator')}/{c.get('denominator')})"
+    cq = m.get("cost_quality")
+    if cq:
+        line += f", AIQ {fmt(cq.get('aiq'))} (single models {fmt(cq.get('aiq_single_models'))})"
+        ctm = cq.get("cost_to_match_bsm_micro")
+        line += f", matches the best single model from {fmt(ctm, 1)} µ$/query" if ctm is not None else \
+            ", never matches the best single model"
     err_console.print(line)
 
 
 @app.command("sim")
 def sim(ctx: typer.Context, profile: ProfileOpt, mode: ModeOpt = Mode.standard,
-        query_text: QueryTextOpt = QueryText.formatted,
-        force: Annotated[bool, typer.Option(help="Re-run even if an identical run is recorded.")] = False,
-        as_json: Annotated[bool, typer.Option("--json", help="Print the run record as JSON.")] = False) -> None:
+        query_text: QueryTextOpt = QueryText.formatted, force: ForceOpt = False, as_json: JsonOpt = False) -> None:
     """SimRouter: route each test query to the profile with the highest cosine similarity; evaluate; record.
+
+    The cosines are also calibrated on the training queries to trace a cost-quality curve.
 
     Example: rp route sim --profile profile-0d9e --mode newllm
     """
-    sess = session(ctx)
-    from rpcli.services.routes import run_router_entry
+    _run(ctx, "sim", profile, mode, query_text, {}, None, force, as_json)
 
-    with cli_errors():
-        res = run_router_entry(sess, "sim", profile, mode.value, {}, query_text=query_text.value, force=force)
-    print_built(res, as_json)
-    report(res)
+
+@app.command("mlp")
+def mlp(ctx: typer.Context, profile: ProfileOpt, mode: ModeOpt = Mode.standard,
+        query_text: QueryTextOpt = QueryText.formatted,
+        epochs: Annotated[int, typer.Option(min=1, help="Training epochs (the original's default is 20).")] = 20,
+        lr: Annotated[float, typer.Option(help="AdamW learning rate (cosine schedule down to 0.1 lr).")] = 1e-4,
+        hidden: Annotated[int, typer.Option(min=1, help="Hidden width of both towers.")] = 512,
+        out_dim: Annotated[int, typer.Option("--out-dim", min=1, help="Output width of both towers.")] = 256,
+        layers: Annotated[int, typer.Option(min=1, help="Linear layers per tower.")] = 2,
+        dropout: Annotated[float, typer.Option(min=0.0, max=0.99, help="Dropout between layers.")] = 0.1,
+        batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Pairs per step.")] = 32,
+        patience: Annotated[int, typer.Option(min=0, help="Stop after this many epochs without a better val loss "
+                                                          "(0: never).")] = 5,
+        val_split: ValSplitOpt = 0.1, device: DeviceOpt = None, seeds: SeedsOpt = "0",
+        force: ForceOpt = False, as_json: JsonOpt = False) -> None:
+    """MLPRouter: two MLP towers (query, profile) trained with a pairwise margin ranking loss on the mode's pairs.
+
+    Validation is split by query, unique queries are encoded once, the towers take different input widths, and
+    one self-describing ckpt.pt is written per seed.
+
+    Example: rp route mlp --profile profile-0d9e --mode standard --seeds 0,1,2
+    """
+    opts = {"epochs": epochs, "lr": lr, "hidden": hidden, "out": out_dim, "layers": layers, "dropout": dropout,
+            "batch_size": batch_size, "patience": patience, "val_split": val_split, "device": device}
+    _run(ctx, "mlp", profile, mode, query_text, opts, parse_seeds(seeds), force, as_json)
+
+
+class Labels(str, Enum):
+    pairs = "pairs"
+    scores = "scores"
+
+
+@app.command("graph")
+def graph(ctx: typer.Context, profile: ProfileOpt, mode: ModeOpt = Mode.standard,
+          query_text: QueryTextOpt = QueryText.formatted,
+          epochs: Annotated[int, typer.Option(min=1, help="Training epochs (the original's default is 100).")] = 100,
+          lr: Annotated[float, typer.Option(help="Adam learning rate (cosine schedule down to 0.01 lr).")] = 1e-4,
+          hidden: Annotated[int, typer.Option(min=1, help="Hidden width.")] = 256,
+          layers: Annotated[int, typer.Option(min=1, help="GATConv layers.")] = 2,
+          heads: Annotated[int, typer.Option(min=1, help="Attention heads per layer (averaged).")] = 4,
+          dropout: Annotated[float, typer.Option(min=0.0, max=0.99, help="Dropout (attention, layers, edge "
+                                                                        "MLP).")] = 0.1,
+          batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Training queries per step.")] = 32,
+          transductive: Annotated[bool, typer.Option("--transductive", help="Faithful: put the test queries in the "
+                                                     "graph during training (default: attach them at inference)."
+                                                     )] = False,
+          labels: Annotated[Labels, typer.Option(help="pairs: per-query labels derived from the pairwise file; "
+                                                      "scores: route_data/routing_train_data.json rows.")]
+          = Labels.pairs,
+          patience: Annotated[int, typer.Option(min=0, help="Stop after this many epochs without a better val_perf "
+                                                            "(0: never, faithful).")] = 0,
+          residual: Annotated[bool, typer.Option("--residual", help="Fix: each GAT layer adds a linear map of its "
+                                                 "input (PyG GATConv residual=True), so a query keeps its own "
+                                                 "features against the models' messages.")] = False,
+          val_split: ValSplitOpt = 0.1, device: DeviceOpt = None, seeds: SeedsOpt = "0",
+          force: ForceOpt = False, as_json: JsonOpt = False) -> None:
+    """GraphRouter: a query-model GAT with an edge predictor, trained on per-query multi-hot labels.
+
+    Labels come from the mode's pairwise file (the best models of each query are positives, beaten ones
+    negatives, unmentioned ones masked). Test queries are attached at inference unless --transductive. One
+    self-describing ckpt.pt is written per seed; the best val_perf checkpoint is kept.
+
+    Example: rp route graph --profile profile-0d9e --mode newllm --seeds 0,1,2
+    """
+    opts = {"epochs": epochs, "lr": lr, "hidden": hidden, "layers": layers, "heads": heads, "dropout": dropout,
+            "batch_size": batch_size, "transductive": transductive, "labels": labels.value, "patience": patience,
+            "residual": residual, "val_split": val_split, "device": device}
+    _run(ctx, "graph", profile, mode, query_text, opts, parse_seeds(seeds), force, as_json)

@@ -1,0 +1,230 @@
+"""MLPRouter (spec §5.3): two towers trained with a pairwise margin ranking loss.
+
+`score(q, m) = <query_mlp(q), model_mlp(p_m)>` where both towers end in L2 normalisation (so the score is a cosine).
+Each tower is `Linear(in, hidden) -> LayerNorm -> ELU -> Dropout -> ... -> Linear(hidden, out)`.
+
+Faithful: the defaults (hidden 512, out 256, 2 layers, dropout 0.1, margin 0.2, AdamW lr 1e-4 wd 1e-4, clip 1.0,
+cosine schedule to 0.1 lr stepped per epoch, 20 epochs, batch 32, 10% validation, best val loss kept), the raw
+(not normalised) query embedding, the raw profile vectors.
+
+Fixed (spec §9.2 item 5): the towers have separate input widths (profiles need not match the query encoder), the
+validation split is by query (no query has pairs on both sides), unique queries are encoded once (through the
+shared cache), training stops early after `patience` epochs without a better val loss (0 = never).
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from rpcli.core.progress import NullProgress
+from rpcli.core.routers.training import TrainingSignal, seeded, split_queries
+from rpcli.errors import ConfigError, TrainingDataError
+
+CKPT_FORMAT = "rp-mlp-router/1"
+
+
+@dataclass
+class MLPConfig:
+    hidden: int = 512
+    out: int = 256
+    layers: int = 2
+    dropout: float = 0.1
+    margin: float = 0.2
+    lr: float = 1e-4
+    weight_decay: float = 1e-4
+    grad_clip: float = 1.0
+    epochs: int = 20
+    batch_size: int = 32
+    val_split: float = 0.1
+    patience: int = 5
+
+
+def validate(cfg: MLPConfig) -> None:
+    for k in ("hidden", "out", "layers", "epochs", "batch_size"):
+        if getattr(cfg, k) < 1:
+            raise ConfigError(f"--{k.replace('_', '-')} must be at least 1")
+    if not 0 <= cfg.dropout < 1:
+        raise ConfigError("--dropout must be in [0, 1)")
+    if not 0 <= cfg.val_split < 1:
+        raise ConfigError("--val-split must be in [0, 1)")
+    if cfg.lr <= 0:
+        raise ConfigError("--lr must be positive")
+    if cfg.patience < 0:
+        raise ConfigError("--patience must be >= 0 (0 disables early stopping)")
+
+
+def _tower(in_dim: int, hidden: int, out: int, layers: int, dropout: float):
+    import torch.nn as nn
+
+    mods = []
+    d = in_dim
+    for i in range(layers):
+        last = i == layers - 1
+        mods.append(nn.Linear(d, out if last else hidden))
+        if not last:
+            mods += [nn.LayerNorm(hidden), nn.ELU(), nn.Dropout(dropout)]
+        d = hidden
+    return nn.Sequential(*mods)
+
+
+def build_model(q_in: int, m_in: int, cfg: MLPConfig):
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    class MLPRouterNet(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.query_mlp = _tower(q_in, cfg.hidden, cfg.out, cfg.layers, cfg.dropout)
+            self.model_mlp = _tower(m_in, cfg.hidden, cfg.out, cfg.layers, cfg.dropout)
+
+        def embed_queries(self, q):
+            return F.normalize(self.query_mlp(q), dim=-1)
+
+        def embed_models(self, p):
+            return F.normalize(self.model_mlp(p), dim=-1)
+
+        def forward(self, q, p):
+            """[B, K] scores of queries [B, q_in] against profiles [K, m_in]."""
+            return self.embed_queries(q) @ self.embed_models(p).T
+
+    return MLPRouterNet()
+
+
+def _margin_loss(s, trip, margin: float):
+    import torch
+
+    q, b, w = trip[:, 0], trip[:, 1], trip[:, 2]
+    sb, sw = s[q, b], s[q, w]
+    return torch.relu(margin - sb + sw).mean(), (sb > sw).float().mean()
+
+
+def train_mlp(sig: TrainingSignal, query_vecs: np.ndarray, profile_vecs: np.ndarray, cfg: MLPConfig, seed: int,
+              device: str = "cpu", progress=None):
+    """Train on the signal's pairs. `query_vecs` [Q, Dq] are the signal's query embeddings, `profile_vecs` [K, Dp]
+    the candidates' profiles. Returns (model in eval mode, checkpoint dict, info dict)."""
+    import torch
+
+    progress = progress or NullProgress()
+    validate(cfg)
+    if sig.pairs.shape[0] == 0:
+        raise TrainingDataError("MLPRouter has no training pairs (none of the mode's pairs names two profile models)",
+                                hint="check that the profile holds the routing candidates")
+    if query_vecs.shape[0] != len(sig):
+        raise TrainingDataError(f"{query_vecs.shape[0]} query embeddings for {len(sig)} training queries")
+    dev = torch.device(device)
+    t0 = time.time()
+    with seeded(seed, device):
+        tr_q, va_q = split_queries(len(sig), cfg.val_split, seed)
+        in_val = np.zeros(len(sig), dtype=bool)
+        in_val[va_q] = True
+        trip = torch.as_tensor(sig.pairs, dtype=torch.long)
+        is_val = torch.as_tensor(in_val[sig.pairs[:, 0]])
+        tr, va = trip[~is_val], trip[is_val]
+        if tr.shape[0] == 0:
+            raise TrainingDataError("the training split has no pairs", hint="lower --val-split")
+        X = torch.as_tensor(np.asarray(query_vecs, dtype=np.float32), device=dev)
+        P = torch.as_tensor(np.asarray(profile_vecs, dtype=np.float32), device=dev)
+        model = build_model(X.shape[1], P.shape[1], cfg).to(dev)
+        opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs, eta_min=0.1 * cfg.lr)
+        gen = torch.Generator().manual_seed(seed)
+
+        def evaluate(t):
+            model.eval()
+            with torch.no_grad():
+                uq, inv = torch.unique(t[:, 0], return_inverse=True)
+                s = model(X[uq.to(dev)], P)
+                loc = torch.stack([inv.to(dev), t[:, 1].to(dev), t[:, 2].to(dev)], dim=1)
+                loss, acc = _margin_loss(s, loc, cfg.margin)
+            return float(loss), float(acc)
+
+        train_curve, val_curve, val_acc_curve = [], [], []
+        best, best_epoch, best_state, best_acc, stale, stopped = float("inf"), 0, None, None, 0, None
+        with progress.task("training MLPRouter", total=cfg.epochs):
+            for epoch in range(1, cfg.epochs + 1):
+                model.train()
+                perm = tr[torch.randperm(tr.shape[0], generator=gen)]
+                tot, n = 0.0, 0
+                for s0 in range(0, perm.shape[0], cfg.batch_size):
+                    b = perm[s0:s0 + cfg.batch_size]
+                    uq, inv = torch.unique(b[:, 0], return_inverse=True)
+                    s = model(X[uq.to(dev)], P)
+                    loc = torch.stack([inv.to(dev), b[:, 1].to(dev), b[:, 2].to(dev)], dim=1)
+                    loss, _ = _margin_loss(s, loc, cfg.margin)
+                    opt.zero_grad()
+                    loss.backward()
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                    opt.step()
+                    tot += float(loss.detach()) * b.shape[0]
+                    n += b.shape[0]
+                sched.step()
+                train_loss = tot / n
+                train_curve.append(round(train_loss, 6))
+                if va.shape[0]:
+                    vl, vacc = evaluate(va)
+                    val_curve.append(round(vl, 6))
+                    val_acc_curve.append(round(vacc, 6))
+                else:
+                    vl, vacc = train_loss, None
+                if vl < best:
+                    best, best_epoch, best_acc, stale = vl, epoch, vacc, 0
+                    best_state = copy.deepcopy(model.state_dict())
+                else:
+                    stale += 1
+                progress.advance()
+                progress.note(f"epoch {epoch:03d} train {train_loss:.4f} val {vl:.4f}"
+                              + (f" acc {vacc:.3f}" if vacc is not None else ""))
+                if cfg.patience and stale >= cfg.patience and epoch < cfg.epochs:
+                    stopped = epoch
+                    progress.note(f"early stop at epoch {epoch:03d}: no better val loss for {cfg.patience} epochs")
+                    break
+        model.load_state_dict(best_state)
+        model.eval()
+    config = {**asdict(cfg), "q_in_dim": int(X.shape[1]), "m_in_dim": int(P.shape[1])}
+    ckpt = {"format": CKPT_FORMAT, "state_dict": {k: v.detach().cpu() for k, v in best_state.items()},
+            "config": config, "model_names": list(sig.models), "seed": int(seed), "best_epoch": int(best_epoch),
+            "val_loss": float(best), "val_acc": None if best_acc is None else float(best_acc)}
+    info = {"train_curve": train_curve, "val_curve": val_curve, "val_acc_curve": val_acc_curve,
+            "best_epoch": int(best_epoch), "best_val_loss": round(float(best), 6),
+            "best_val_acc": None if best_acc is None else round(float(best_acc), 6),
+            "stopped_early_at": stopped, "epochs_run": len(train_curve),
+            "n_train_queries": int(len(tr_q)), "n_val_queries": int(len(va_q)),
+            "n_train_pairs": int(tr.shape[0]), "n_val_pairs": int(va.shape[0]),
+            "train_seconds": round(time.time() - t0, 3), "device": str(dev)}
+    return model, ckpt, info
+
+
+def score(model, query_vecs: np.ndarray, profile_vecs: np.ndarray, device: str = "cpu",
+          batch: int = 4096) -> np.ndarray:
+    """[N, K] float64 scores of queries against the profiles with a trained model (eval mode)."""
+    import torch
+
+    dev = torch.device(device)
+    model.eval()
+    P = torch.as_tensor(np.asarray(profile_vecs, dtype=np.float32), device=dev)
+    out = []
+    with torch.no_grad():
+        m = model.embed_models(P)
+        for s0 in range(0, len(query_vecs), batch):
+            q = torch.as_tensor(np.asarray(query_vecs[s0:s0 + batch], dtype=np.float32), device=dev)
+            out.append((model.embed_queries(q) @ m.T).double().cpu().numpy())
+    return np.concatenate(out) if out else np.zeros((0, P.shape[0]))
+
+
+def load_checkpoint(path):
+    """(model in eval mode, checkpoint dict) from a ckpt.pt written by `train_mlp` (weights_only load)."""
+    import torch
+
+    ck = torch.load(path, weights_only=True, map_location="cpu")
+    if ck.get("format") != CKPT_FORMAT:
+        raise ConfigError(f"{path} is not an MLPRouter checkpoint (format {ck.get('format')!r})")
+    c = ck["config"]
+    cfg = MLPConfig(**{k: c[k] for k in MLPConfig.__dataclass_fields__ if k in c})
+    model = build_model(c["q_in_dim"], c["m_in_dim"], cfg)
+    model.load_state_dict(ck["state_dict"])
+    model.eval()
+    return model, ck
