@@ -71,3 +71,27 @@ def test_default_minilm_encoder_offline(tmp_path):
     cos = lambda x, y: float(x @ y / np.linalg.norm(x) / np.linalg.norm(y))  # noqa: E731
     w = enc.encode(["a question about arithmetic and numbers"])[0]
     assert cos(v[0], w) > cos(v[1], w)
+
+
+def test_long_texts_are_read_in_windows_not_truncated(tmp_path):
+    """A text longer than the window is pooled over all its tokens: the result is the token-weighted mean of
+    the windows' own pooled vectors, and it differs from the first window alone."""
+    from rpcli.core.encoder import HFEncoder, default_model_dir
+
+    enc = HFEncoder(default_model_dir(), max_length=32)
+    words = " ".join(f"token{i} apple" for i in range(40))
+    v = enc.encode([words])[0]
+    tok = enc._tok
+    windows = tok([words], truncation=True, max_length=32, return_overflowing_tokens=True)["input_ids"]
+    assert len(windows) > 2
+    texts = [tok.decode(w, skip_special_tokens=True) for w in windows]
+    per = []
+    for w in windows:
+        import torch
+
+        with torch.inference_mode():
+            h = enc._model(input_ids=torch.tensor([w])).last_hidden_state[0]
+        per.append((h.sum(0).numpy(), len(w)))
+    expected = sum(s for s, _ in per) / sum(n for _, n in per)
+    np.testing.assert_allclose(v, expected, atol=1e-5)
+    assert not np.allclose(v, enc.encode([texts[0]])[0], atol=1e-3)

@@ -110,3 +110,13 @@ def test_lock_reports_holder_and_breaks_stale_locks(tmp_path):
     with WorkspaceLock(path, timeout=0.1):
         assert path.read_text() == str(os.getpid())
     assert not path.exists()
+
+
+def test_child_is_stale_when_parent_content_changes(sess):
+    parent = build_artifact(sess, "graph", {"g": 1}, [], _writer("a")[0]).entry
+    child_builder, calls = _writer("child")
+    c1 = build_artifact(sess, "profile", {"p": 1}, [parent["id"]], child_builder)
+    assert not build_artifact(sess, "profile", {"p": 1}, [parent["id"]], child_builder).built
+    build_artifact(sess, "graph", {"g": 1}, [], _writer("b")[0], force=True)  # same recipe, new content
+    c2 = build_artifact(sess, "profile", {"p": 1}, [parent["id"]], child_builder)
+    assert c2.built and c2.entry["id"] != c1.entry["id"] and len(calls) == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -16,13 +17,19 @@ class RichProgress:
         self._progress = None
         self._task = None
         self._depth = 0
+        self._in_task = 0
+        self._last_note = 0.0
 
     @contextlib.contextmanager
     def task(self, description: str, total: int | None = None):
         if not self.interactive:
             if not self.quiet:
                 err_console.print(f"[dim]{description}…[/dim]")
-            yield self
+            self._in_task += 1
+            try:
+                yield self
+            finally:
+                self._in_task -= 1
             return
         outer = self._progress is None
         if outer:
@@ -49,6 +56,11 @@ class RichProgress:
         if self._progress is not None and self._task is not None:
             self._progress.update(self._task, note=message)
         elif not self.quiet:
+            # Without a terminal, per-step notes inside a task (one per epoch) are thinned to one every 5 s.
+            now = time.monotonic()
+            if self._in_task and now - self._last_note < 5.0:
+                return
+            self._last_note = now
             err_console.print(f"[dim]{message}[/dim]")
 
     def warn(self, message: str) -> None:

@@ -80,12 +80,12 @@ class HFEncoder:
         for f in sorted(self.model_dir.iterdir()):
             if f.is_file():
                 h.update(f"{f.name}:{f.stat().st_size}".encode())
-        h.update(f"mean-pool:{max_length}".encode())
+        h.update(f"mean-pool:windowed:{max_length}".encode())
         base = name or re.sub(r"[^A-Za-z0-9_.-]+", "-", self.model_dir.name if self.model_dir.name != "model"
                                 else self.model_dir.parent.name)
         self.id = f"{base}-{h.hexdigest()[:10]}"
         self.describe = {"kind": "transformers", "path": str(self.model_dir), "dim": dim, "pooling": "mean",
-                         "max_length": max_length}
+                         "window": max_length, "long_texts": "windowed"}
         self._tok = self._model = None
 
     def _load(self):
@@ -101,23 +101,40 @@ class HFEncoder:
             self._model = AutoModel.from_pretrained(str(self.model_dir), local_files_only=True).to(self.device).eval()
 
     def encode(self, texts: list[str], progress=None) -> np.ndarray:
+        """Mean-pool the last hidden state over every token of each text.
+
+        A text longer than the model's window is split into consecutive windows of `max_length` tokens (special
+        tokens included) and pooled over all of them, so long texts (flat profiles, text-gnn outputs) are read
+        whole rather than truncated. A text that fits one window gives exactly the usual mean pooling.
+        """
         import torch
 
         progress = progress or NullProgress()
         self._load()
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # length-sorted batches pad less
+        tok = self._tok
+        # The fast tokenizer splits a long text into consecutive windows (each with its special tokens).
+        enc = tok(list(texts), truncation=True, max_length=self.max_length, return_overflowing_tokens=True,
+                  padding=False)
+        owner = list(enc["overflow_to_sample_mapping"])
+        last = {o: k for k, o in enumerate(owner)}
+        chunks = [(o, ids, last[o] == k) for k, (o, ids) in enumerate(zip(owner, enc["input_ids"]))]
+        sums = np.zeros((len(texts), self.dim), dtype=np.float64)
+        counts = np.zeros(len(texts), dtype=np.float64)
+        order = sorted(range(len(chunks)), key=lambda c: len(chunks[c][1]))  # length-sorted batches pad less
         with torch.inference_mode():
             for s in range(0, len(order), self.batch_size):
-                idx = order[s:s + self.batch_size]
-                batch = self._tok([texts[i] for i in idx], padding=True, truncation=True,
-                                  max_length=self.max_length, return_tensors="pt").to(self.device)
+                batch_idx = order[s:s + self.batch_size]
+                batch = tok.pad({"input_ids": [chunks[c][1] for c in batch_idx]}, return_tensors="pt")
+                batch = {k: v.to(self.device) for k, v in batch.items()}
                 hidden = self._model(**batch).last_hidden_state
                 mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-                out[idx] = pooled.float().cpu().numpy()
-                progress.advance(len(idx))
-        return out
+                summed = (hidden * mask).sum(1).double().cpu().numpy()
+                n_tok = mask.sum((1, 2)).double().cpu().numpy()
+                for row, c in enumerate(batch_idx):
+                    sums[chunks[c][0]] += summed[row]
+                    counts[chunks[c][0]] += n_tok[row]
+                progress.advance(sum(1 for c in batch_idx if chunks[c][2]))
+        return (sums / np.clip(counts, 1e-9, None)[:, None]).astype(np.float32)
 
 
 class CachedEncoder:

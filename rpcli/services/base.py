@@ -82,6 +82,19 @@ def outputs_intact(ws: Workspace, entry: dict) -> bool:
                for o in entry.get("outputs", []))
 
 
+def parent_content_hashes(ws: Workspace, parents: list[str]) -> dict:
+    from rpcli.workspace.hashing import canonical_json, sha256_text
+
+    entries = load_manifest(ws)["entries"]
+    out = {}
+    for pid in parents:
+        e = entries.get(pid)
+        if e is None:
+            raise ConfigError(f"parent artifact {pid} is not recorded in {ws.root}")
+        out[pid] = sha256_text(canonical_json(sorted((o["path"], o["sha256"]) for o in e.get("outputs", []))))
+    return out
+
+
 def build_artifact(sess: Session, kind: str, params: dict, parents: list[str], builder, *, force: bool = False,
                    uses_encoder: bool = True) -> BuildResult:
     """Reuse the artifact of this recipe when it is recorded and intact; otherwise build and register it.
@@ -94,6 +107,9 @@ def build_artifact(sess: Session, kind: str, params: dict, parents: list[str], b
     inputs = {"data": sess.dataset.data_hash}
     if uses_encoder:
         inputs["encoder"] = sess.encoder.id
+    if parents:
+        # A parent rebuilt with different content (--force after a code change) makes its children stale.
+        inputs["parents"] = parent_content_hashes(ws, parents)
     key = recipe_key(kind, params, parents, inputs)
     artifact_id = f"{kind}-{key[:10]}"
     existing = load_manifest(ws)["entries"].get(artifact_id)
