@@ -12,6 +12,7 @@ import hashlib
 import importlib.util
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
@@ -211,6 +212,18 @@ def test_resume_after_interruption(sess):
     assert full.prompts == [] and texts_of(sess, ref.entry) == texts_of(sess, r.entry)
 
 
+def test_progress_reports_prompts_per_hop(sess):
+    from rpcli.core.progress import RecordingProgress
+
+    sess.progress = RecordingProgress()
+    build(sess, 2, backend=FakeBackend(batch_size=5))
+    tasks = [e[1] for e in sess.progress.events if e[0] == "task"]
+    assert "text-gnn hop 1/2: 12 prompts (fake)" in tasks and "text-gnn hop 2/2: 12 prompts (fake)" in tasks
+    assert sum(e[1] for e in sess.progress.events if e[0] == "advance") == 2 * PER_HOP
+    notes = [e[1] for e in sess.progress.events if e[0] == "note"]
+    assert any(n.startswith("hop 2/2: 12 prompts, 0 cached, 12 generated at") for n in notes)
+
+
 def test_cache_dedupes_and_keys_on_sampling(tmp_path):
     cache = LLMCache(tmp_path)
     b = FakeBackend(batch_size=0)
@@ -283,8 +296,9 @@ class _Server:
     """An OpenAI-compatible /v1/chat/completions on 127.0.0.1 (real HTTP, a thread); `fail` lists the status codes
     to answer to the first requests, in order."""
 
-    def __init__(self, fail=()):
+    def __init__(self, fail=(), delays=()):
         self.fail = list(fail)
+        self.delays = list(delays)  # seconds to stall the first requests (a timeout on the client side)
         self.seen: list[dict] = []
         self.auth: list[str | None] = []
         lock = threading.Lock()
@@ -296,6 +310,11 @@ class _Server:
 
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                with lock:
+                    delay = outer.delays.pop(0) if outer.delays else 0.0
+                if delay:
+                    time.sleep(delay)
+                    return  # the client has given up; answer nothing
                 with lock:
                     outer.auth.append(self.headers.get("Authorization"))
                     code = outer.fail.pop(0) if outer.fail else 200
@@ -357,6 +376,9 @@ def test_openai_backend_errors(monkeypatch):
         b = make_backend("openai", base_url=srv.url, model="m", max_retries=2, retry_base=0.01)
         with pytest.raises(BackendError, match="after 3 attempts"):
             b.generate(["hi"])
+    with _Server(delays=[1.0]) as srv:  # the first request times out, the retry succeeds
+        b = make_backend("openai", base_url=srv.url, model="m", timeout=0.3, retry_base=0.01)
+        assert b.generate(["hello"]) == ["profile 5 chars"] and b.retries == 1
     with pytest.raises(ConfigError, match="--base-url"):
         make_backend("openai", model="m")
 
