@@ -22,7 +22,8 @@ class QueryText(str, Enum):
 ProfileOpt = Annotated[str, typer.Option("--profile", "-p", help="Profile id or unique prefix.")]
 ModeOpt = Annotated[Mode, typer.Option("--mode", "-m", help="standard or newllm.")]
 QueryTextOpt = Annotated[QueryText, typer.Option("--query-text", help="formatted: the row's formatted_query when "
-                                                 "present, else the raw query; raw: always the raw query.")]
+                                                 "present, else rp's copy of the per-task prompt (raw query for "
+                                                 "tasks without one); raw: always the raw query.")]
 
 
 ForceOpt = Annotated[bool, typer.Option(help="Re-run even if an identical run is recorded.")]

@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from rpcli.core.progress import NullProgress
-from rpcli.core.routers.training import TrainingSignal, seeded, split_queries
+from rpcli.core.routers.training import TrainingSignal, seeded, split_queries, train_threads
 from rpcli.errors import ConfigError, TrainingDataError
 
 CKPT_FORMAT = "rp-graph-router/1"
@@ -110,6 +110,8 @@ def build_model(q_in: int, m_in: int, cfg: GraphConfig):
             pos = torch.full((xq.shape[0],), -1, dtype=torch.long, device=xq.device)
             pos[need] = torch.arange(need.shape[0], device=xq.device)
             mem, outl = pos[members], pos[out]
+            if mem.shape[0] == need.shape[0]:
+                mem = None  # every needed query is a member (training): attention sums run over all of hq
             hm = self.m_proj(xm)
             hq = self.q_proj(xq[need])
             for i, conv in enumerate(self.convs):
@@ -136,7 +138,7 @@ def build_model(q_in: int, m_in: int, cfg: GraphConfig):
 def _gat_bipartite(conv, hm, hq, members, out, training: bool):
     """One GATConv (concat=False, self-loops, no edge features) on the bipartite graph: models attend to
     themselves and to the member queries; queries attend to themselves and to every model. Returns the new model
-    states and the new states of queries `out` (all queries when None)."""
+    states and the new states of queries `out` (all queries when None). `members` None: every query is one."""
     import torch
     import torch.nn.functional as F
 
@@ -150,7 +152,7 @@ def _gat_bipartite(conv, hm, hq, members, out, training: bool):
     am = hm @ U
     am_s, am_d = am[:, :heads], am[:, heads:]  # [K, heads]
     # models <- themselves + member queries
-    hs = hq[members]
+    hs = hq if members is None else hq[members]
     aq_s = hs @ U[:, :heads]  # [Qm, heads]
     e = torch.cat([(am_s + am_d).unsqueeze(1), aq_s.unsqueeze(0) + am_d.unsqueeze(1)], dim=1)  # [K, 1 + Qm, heads]
     a = F.dropout(torch.softmax(F.leaky_relu(e, slope), dim=1), p=p, training=training)
@@ -214,7 +216,8 @@ def train_graph(sig: TrainingSignal, train_vecs: np.ndarray, test_vecs: np.ndarr
     dev = torch.device(device)
     t0 = time.time()
     N = test_vecs.shape[0]
-    with seeded(seed, device):
+    threads = train_threads(device, int((Q + N) * train_vecs.shape[1]))
+    with seeded(seed, device, threads):
         tr_q, va_q = split_queries(Q, cfg.val_split, seed)
         tr_q = tr_q[labeled[tr_q].any(axis=1)]
         if tr_q.size == 0:
@@ -316,7 +319,7 @@ def train_graph(sig: TrainingSignal, train_vecs: np.ndarray, test_vecs: np.ndarr
             "epochs_run": len(train_curve), "n_train_queries": int(tr_q.size), "n_val_queries": int(va_q.size),
             "n_labels": int(labeled[tr_q].sum()), "layout": "transductive" if cfg.transductive else "inductive",
             "n_graph_edges": int(n_edges), "train_seconds": round(time.time() - t0, 3),
-            "device": str(dev)}
+            "device": str(dev), "threads": threads}
     return logits[Q:], logits[:Q], ckpt, info
 
 

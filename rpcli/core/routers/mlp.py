@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from rpcli.core.progress import NullProgress
-from rpcli.core.routers.training import TrainingSignal, seeded, split_queries
+from rpcli.core.routers.training import TrainingSignal, seeded, split_queries, train_threads
 from rpcli.errors import ConfigError, TrainingDataError
 
 CKPT_FORMAT = "rp-mlp-router/1"
@@ -117,7 +117,8 @@ def train_mlp(sig: TrainingSignal, query_vecs: np.ndarray, profile_vecs: np.ndar
         raise TrainingDataError(f"{query_vecs.shape[0]} query embeddings for {len(sig)} training queries")
     dev = torch.device(device)
     t0 = time.time()
-    with seeded(seed, device):
+    threads = train_threads(device, int(query_vecs.shape[0] * query_vecs.shape[1]))
+    with seeded(seed, device, threads):
         tr_q, va_q = split_queries(len(sig), cfg.val_split, seed)
         in_val = np.zeros(len(sig), dtype=bool)
         in_val[va_q] = True
@@ -194,7 +195,7 @@ def train_mlp(sig: TrainingSignal, query_vecs: np.ndarray, profile_vecs: np.ndar
             "stopped_early_at": stopped, "epochs_run": len(train_curve),
             "n_train_queries": int(len(tr_q)), "n_val_queries": int(len(va_q)),
             "n_train_pairs": int(tr.shape[0]), "n_val_pairs": int(va.shape[0]),
-            "train_seconds": round(time.time() - t0, 3), "device": str(dev)}
+            "train_seconds": round(time.time() - t0, 3), "device": str(dev), "threads": threads}
     return model, ckpt, info
 
 

@@ -212,21 +212,38 @@ def split_queries(n: int, val_split: float, seed: int) -> tuple[np.ndarray, np.n
     return np.sort(np.array(idx[n_val:], dtype=np.int64)), np.sort(np.array(idx[:n_val], dtype=np.int64))
 
 
+SINGLE_THREAD_MAX = 4_000_000  # feature entries (rows x width) up to which CPU training uses one thread
+
+
+def train_threads(device: str, n_features: int) -> int:
+    """Intra-op threads for training on `device`: one on the CPU for router-sized inputs (below a few million
+    feature entries threads cost more than they gain, and on a shared, busy CPU they made training 5-10x slower),
+    torch's setting otherwise."""
+    import torch
+
+    return 1 if torch.device(device).type == "cpu" and n_features <= SINGLE_THREAD_MAX else torch.get_num_threads()
+
+
 @contextlib.contextmanager
-def seeded(seed: int, device: str = "cpu"):
-    """Seed python, numpy and torch (in a forked torch RNG) and turn on deterministic algorithms."""
+def seeded(seed: int, device: str = "cpu", threads: int | None = None):
+    """Seed python, numpy and torch (in a forked torch RNG), turn on deterministic algorithms and, when given,
+    set the number of intra-op threads; everything is restored on exit."""
     import torch
 
     random.seed(seed)
     np.random.seed(seed)
     prev_det = torch.are_deterministic_algorithms_enabled()
     prev_warn = torch.is_deterministic_algorithms_warn_only_enabled()
+    prev_threads = torch.get_num_threads()
     dev = torch.device(device)
     devices = [dev.index or 0] if dev.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
         torch.use_deterministic_algorithms(True, warn_only=True)
+        if threads:
+            torch.set_num_threads(threads)
         try:
             yield
         finally:
             torch.use_deterministic_algorithms(prev_det, warn_only=prev_warn)
+            torch.set_num_threads(prev_threads)
