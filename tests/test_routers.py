@@ -441,3 +441,30 @@ def test_cli_route_mlp_and_graph(tiny_data):
     assert g.stdout.strip().startswith("run-")
     bad = runner.invoke(app, [*base, "route", "mlp", "--profile", pid, "--seeds", "a,b"])
     assert bad.exit_code == 2
+
+
+def test_graph_trains_on_score_rows_without_the_held_out_model(make_tiny, tmp_path):
+    from tiny import CANDIDATES, TRAIN_QUERIES, WINNER
+
+    from rpcli.services.base import Session
+    from rpcli.services.routes import run_router_entry
+    from rpcli.workspace.layout import Workspace
+
+    def add_scores(f):
+        f["route_data/routing_train_data.json"] = [
+            {"task_name": t, "query": q, "model_performance": {m: {"task_performance": float(m == WINNER[t])}
+                                                               for m in CANDIDATES}}
+            for t, qs in TRAIN_QUERIES.items() for q in qs]
+
+    s = Session(workspace=Workspace(tmp_path / "ws_s"), data_root=make_tiny(add_scores), encoder_spec="hash:32")
+    pid = _profile(s, "newllm")
+    run = run_router_entry(s, "graph", pid, "newllm", {**GRAPH_FAST, "epochs": 3, "labels": "scores"}).entry
+    ts = run["metrics"]["training_signal"]
+    assert ts["source"] == "scores" and ts["held_out_removed"] == ["m3"]
+    # qa rows: m1 and m2 both score 0 once m3 is removed (no signal); the overlap query is a test query
+    assert ts["n_queries"] == 5 and ts["n_dropped_test_overlap"] == 1 and ts["n_dropped_no_signal"] == 3
+    assert len(run["params"]["train_file_sha256"]) == 64
+    from rpcli.core.routers.training import read_score_rows
+
+    with pytest.raises(TrainingDataError, match="absent"):
+        read_score_rows(tmp_path / "nowhere")

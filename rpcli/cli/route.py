@@ -75,10 +75,17 @@ def report(res) -> None:
         line += f" (seed {m.get('seed', 0)}: {c.get('numerator')}/{c.get('denominator')})"
     cq = m.get("cost_quality")
     if cq:
-        line += f", AIQ {fmt(cq.get('aiq'))} (single models {fmt(cq.get('aiq_single_models'))})"
+        seeds = m.get("seeds") or {}
+        aiq = (seeds.get("cost_quality.aiq") or {})
+        if seeds and aiq.get("mean") is not None:
+            line += f", AIQ {fmt(aiq['mean'])} ± {fmt(aiq['sd'])}"
+        else:
+            line += f", AIQ {fmt(cq.get('aiq'))}"
+        line += f" (single models {fmt(cq.get('aiq_single_models'))})"
         ctm = cq.get("cost_to_match_bsm_micro")
-        line += f", matches the best single model from {fmt(ctm, 1)} µ$/query" if ctm is not None else \
-            ", never matches the best single model"
+        who = f" (seed {m.get('seed', 0)})" if seeds else ""
+        line += (f", matches the best single model from {fmt(ctm, 1)} µ$/query{who}" if ctm is not None else
+                 f", never matches the best single model{who}")
     err_console.print(line)
 
 

@@ -21,6 +21,11 @@ embeddings computed once through the cache. The GAT layers run in a dense bipart
 computes the same function as PyG's GATConv on `bipartite_edges` (checked in the tests) without materialising
 per-edge messages: about 10x faster on CPU for ~1k queries.
 
+`residual` (a fix, off by default): each GAT layer adds a linear map of its input (PyG's `residual=True`). In the
+faithful network a query's own features reach the edge predictor only through its self-loop, one of K + 1
+attention terms per layer, beside K model messages shared by every query; with dropout 0.1 that signal drowns and
+training often collapses to one score vector for all queries (i.e. a single-model router). The residual keeps it.
+
 val_perf: per val query, the label (or true score) of the best-scored model among its labeled models; ties in
 val_perf go to the lower val loss (the original kept the first).
 """
