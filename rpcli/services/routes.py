@@ -10,6 +10,9 @@ Cost-quality curve (every router, sim included): the router's scores are calibra
 training queries (isotonic fit of score -> quality target, the target being 1 for the best models of a query and
 0 for beaten ones, unlabeled models skipped), the map is applied to the test scores (ties broken by the raw score,
 so lambda = 0 reproduces the router's own choices), and lambda is swept over argmax [quality - lambda * cost].
+Stored per seed under metrics["cost_quality"]: the points, their Pareto front, AIQ over the candidates' single-model
+cost range (and the same for the single models alone), and the lowest cost at which the curve reaches the best
+single model (chosen on the training signal; also the hindsight one, best on the test rows).
 """
 
 from __future__ import annotations
@@ -161,7 +164,7 @@ def training_signal(sess: Session, mode: str, models: list[str], query_text: str
     return T.from_pairs(md.pairs, models, md.held_out, mode, query_text)
 
 
-def cost_quality(train_scores, sig, test_scores, s, c, models, bsm_performance) -> dict:
+def cost_quality(train_scores, sig, test_scores, s, c, models, bsm_performance, bsm_test_performance=None) -> dict:
     """Calibrate on the training queries, apply to the test scores, sweep lambda; see the module docstring."""
     from rpcli.core.eval import metrics as M
 
@@ -201,6 +204,10 @@ def cost_quality(train_scores, sig, test_scores, s, c, models, bsm_performance) 
         ctm = M.cost_to_match(curve, bsm_performance)
         out["cost_to_match_bsm"] = ctm
         out["cost_to_match_bsm_micro"] = None if ctm is None else ctm * M.MICRO
+    if bsm_test_performance is not None:  # the hindsight best single model (best on the test rows)
+        ctm = M.cost_to_match(curve, bsm_test_performance)
+        out["bsm_test_target"] = bsm_test_performance
+        out["cost_to_match_bsm_test_micro"] = None if ctm is None else ctm * M.MICRO
     return out
 
 
@@ -291,7 +298,8 @@ def run_router_entry(sess: Session, router: str, profile_ref: str, mode: str, op
                 res["train"] = info
             if train_scores is not None and sig is not None and len(sig):
                 try:
-                    cq = cost_quality(train_scores, sig, scores, s, c, names, bsm["avg_performance"])
+                    cq = cost_quality(train_scores, sig, scores, s, c, names, bsm["avg_performance"],
+                                      (refs.get("best-single (test)") or {}).get("avg_performance"))
                     start = cq["points"][0]["avg_performance"] if cq["points"] else None
                     cq["start_matches_router"] = start is not None and abs(start - res["avg_performance"]) < 1e-12
                     res["cost_quality"] = cq

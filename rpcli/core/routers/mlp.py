@@ -116,7 +116,7 @@ def train_mlp(sig: TrainingSignal, query_vecs: np.ndarray, profile_vecs: np.ndar
     if query_vecs.shape[0] != len(sig):
         raise TrainingDataError(f"{query_vecs.shape[0]} query embeddings for {len(sig)} training queries")
     dev = torch.device(device)
-    t0 = time.time()
+    t0, c0 = time.time(), time.process_time()
     threads = train_threads(device, int(query_vecs.shape[0] * query_vecs.shape[1]))
     with seeded(seed, device, threads):
         tr_q, va_q = split_queries(len(sig), cfg.val_split, seed)
@@ -195,7 +195,8 @@ def train_mlp(sig: TrainingSignal, query_vecs: np.ndarray, profile_vecs: np.ndar
             "stopped_early_at": stopped, "epochs_run": len(train_curve),
             "n_train_queries": int(len(tr_q)), "n_val_queries": int(len(va_q)),
             "n_train_pairs": int(tr.shape[0]), "n_val_pairs": int(va.shape[0]),
-            "train_seconds": round(time.time() - t0, 3), "device": str(dev), "threads": threads}
+            "train_seconds": round(time.time() - t0, 3), "train_cpu_seconds": round(time.process_time() - c0, 3),
+            "device": str(dev), "threads": threads}
     return model, ckpt, info
 
 

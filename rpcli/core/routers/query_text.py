@@ -10,14 +10,14 @@ The templates reproduce the prompts the released test file carries as `formatted
 `generate_task_query` could not build them: its YAML templates are missing from llmrouter 0.4.0, spec §9.1 item 6).
 They also apply to training pairs, which never carry `formatted_query`, so training and test texts match.
 
-| tasks                                         | system                      | user                                       |
-|-----------------------------------------------|-----------------------------|--------------------------------------------|
-| mmlu                                          | multiple-choice, letter     | `## Question:` block, `## Options:` A. ... |
-| commonsense_qa, openbook_qa, arc_challenge    | multiple-choice, letter     | `Question: ...` then `(A) ...` lines       |
-| gsm8k                                         | step by step                | `Question: ...`                            |
-| mbpp                                          | expert Python programmer    | `Task: ...` and the tests                  |
-| human_eval                                    | expert Python, body only    | `Complete the following function:` + code  |
-| natural_qa, trivia_qa, any other task         | none                        | the raw query                              |
+| tasks                                      | system                   | user                                    |
+|--------------------------------------------|--------------------------|-----------------------------------------|
+| mmlu                                       | multiple-choice, letter  | `## Question:` block, `## Options:` A.  |
+| commonsense_qa, openbook_qa, arc_challenge | multiple-choice, letter  | `Question: ...` then `(A) ...` lines    |
+| gsm8k                                      | step by step             | `Question: ...`                         |
+| mbpp                                       | expert Python programmer | `Task: ...` and the tests               |
+| human_eval                                 | expert Python, body only | `Complete the following function:` ...  |
+| natural_qa, trivia_qa, any other task      | none                     | the raw query                           |
 
 When a template cannot be filled (unparseable `choices`), the raw query is used. The choice is recorded in every
 run's params.
