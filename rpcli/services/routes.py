@@ -17,6 +17,7 @@ single model (chosen on the training signal; also the hindsight one, best on the
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 from dataclasses import dataclass, field
@@ -211,6 +212,17 @@ def cost_quality(train_scores, sig, test_scores, s, c, models, bsm_performance, 
     return out
 
 
+def _set_dotted(d: dict, key: str, value) -> None:
+    """d["a"]["b"] = value for key "a.b", where the path exists."""
+    *path, last = key.split(".")
+    for k in path:
+        d = d.get(k)
+        if not isinstance(d, dict):
+            return
+    if last in d:
+        d[last] = value
+
+
 SEED_KEYS = ("newllm.cold_start_recall.value", "newllm.cold_start_recall_strict.value", "newllm.selection_rate",
              "newllm.gain_from_new", "cost_quality.aiq", "cost_quality.cost_to_match_bsm_micro", "seconds")
 
@@ -311,10 +323,14 @@ def run_router_entry(sess: Session, router: str, profile_ref: str, mode: str, op
             write_predictions(out_dir / ctx.seed_file("predictions.jsonl", seed), ds, names, choice, scores, s, c)
             for w in res.get("warnings", []):
                 sess.progress.warn(w)
-        metrics = dict(per_seed[0])
+        metrics = copy.deepcopy(per_seed[0])
         if len(per_seed) > 1:
+            # Every summarised scalar shows the mean over seeds (sd in metrics["seeds"]); tables such as per_task,
+            # selection_share and the cost-quality points stay those of the first seed (metrics["detail_seed"]).
             metrics["seeds"] = M.summarize_seeds(per_seed, keys=M.DEFAULT_SEED_KEYS + SEED_KEYS)
-            metrics["avg_performance"] = metrics["seeds"]["avg_performance"]["mean"]
+            for key, summary in metrics["seeds"].items():
+                _set_dotted(metrics, key, summary.get("mean"))
+            metrics["detail_seed"] = seeds[0]
         metrics["per_seed"] = [{k: r[k] for k in ("seed", "avg_performance", "avg_cost", "seconds") if k in r}
                                for r in per_seed]
         for r, row in zip(per_seed, metrics["per_seed"]):
