@@ -151,7 +151,7 @@ def _gat_bipartite(conv, hm, hq, members, out, training: bool):
     W = conv.lin.weight.view(heads, C, -1)  # [heads, C, D]
     att_s, att_d = conv.att_src[0], conv.att_dst[0]  # [heads, C]
     # a node's attention scores are h @ (W^h)^T att^h: [D, heads] maps, no W h needed for them
-    U = torch.cat([torch.einsum("hcd,hc->dh", W, att_s), torch.einsum("hcd,hc->dh", W, att_d)], dim=1)
+    U = torch.bmm(torch.stack([att_s, att_d], dim=1), W).permute(2, 1, 0).reshape(W.shape[2], 2 * heads)
     slope, p = conv.negative_slope, conv.dropout
     xm = conv.lin(hm).view(-1, heads, C)
     am = hm @ U
@@ -162,7 +162,7 @@ def _gat_bipartite(conv, hm, hq, members, out, training: bool):
     e = torch.cat([(am_s + am_d).unsqueeze(1), aq_s.unsqueeze(0) + am_d.unsqueeze(1)], dim=1)  # [K, 1 + Qm, heads]
     a = F.dropout(torch.softmax(F.leaky_relu(e, slope), dim=1), p=p, training=training)
     agg = torch.einsum("kih,id->khd", a[:, 1:], hs)  # sum_i a_mi h_i, then one W per head
-    new_m = (a[:, 0].unsqueeze(-1) * xm + torch.einsum("khd,hcd->khc", agg, W)).mean(dim=1)
+    new_m = (a[:, 0].unsqueeze(-1) * xm + torch.bmm(agg.transpose(0, 1), W.transpose(1, 2)).transpose(0, 1)).mean(dim=1)
     # queries <- themselves + every model
     ho = hq if out is None else hq[out]
     aq = ho @ U
