@@ -8,7 +8,7 @@ For one node context {type, text, neighbours: [{type, name, text, score}]}:
      normalised mean of the per-text mean vectors (the node's own text counts as one text);
   3. keep the node's `own` sentences closest to the centroid (in their original order);
   4. when any selected neighbour carries a score, add "Scores: name 81.30; name 44.10." listing all of them in
-     selection order (early in the text, so encoders with a short window still see it);
+     selection order (early in the text, so an encoder that truncates still sees it);
   5. then the `neighbours` neighbours whose best sentence is closest to the centroid, each written as
      "<label>: <sentence>" where the label names the neighbour and its score ("gsm8k (score 81.30)",
      "Family Qwen2ForCausalLM", "Domain math", "Example query").
@@ -91,7 +91,7 @@ class ExtractiveBackend:
             keep = sorted(sorted(range(len(own)), key=lambda i: -sims[i])[:self.sampling["own"]])
             parts.extend(_end(own[i]) for i in keep)
         scored = [nb for nb in ctx["neighbours"] if nb.get("score") is not None]
-        if scored:  # early, so that encoders with a short window (MiniLM: 256 tokens) still see the scores
+        if scored:  # early, so that an encoder that truncates long texts still sees the scores
             parts.append(f"{_SCORES} " + "; ".join(f"{nb.get('name') or nb['type']} {nb['score']:.2f}"
                                                 for nb in scored) + ".")
         best = []
