@@ -101,3 +101,17 @@ def test_null_test_score_is_a_warning_not_an_error(make_tiny):
     ds = load_dataset(root)
     assert ds.test_rows[0].scores["m1"] is None
     assert any("null" in w for w in ds.warnings)
+
+
+def test_empty_pairs_file_holds_nothing_out_and_sim_still_runs(make_tiny, tmp_path):
+    from rpcli.services.base import Session
+    from rpcli.services.profiles import build_profile_entry
+    from rpcli.services.routes import run_router_entry
+    from rpcli.workspace.layout import Workspace
+
+    root = make_tiny(lambda f: f["route_data/pairwise_training_data_newllm.json"].update(pairwise_data=[]))
+    ds = load_dataset(root)
+    assert ds.mode("newllm").held_out == [] and any("no pairs" in w for w in ds.warnings)
+    sess = Session(workspace=Workspace(tmp_path / "w"), data_root=root, encoder_spec="hash:32")
+    p = build_profile_entry(sess, "index", "newllm", {"seed": 1}).entry
+    assert run_router_entry(sess, "sim", p["id"], "newllm").entry["metrics"]["n_rows"] == 12

@@ -302,7 +302,8 @@ def load_dataset(root: str | Path, *, keep_overlap: bool = False, modes=MODES) -
         else:
             warnings.append(f"{prel} is absent: trainable routers cannot train in mode {mode!r}")
         in_pairs = {p.better for p in pairs} | {p.worse for p in pairs}
-        held_out = [c for c in candidates if c not in in_pairs] if has_pairs else []
+        # With no pairs at all there is no training signal to hold anything out of: nothing is held out.
+        held_out = [c for c in candidates if c not in in_pairs] if pairs else []
         # Query lists for query nodes (optional; derived from training queries when absent).
         tq = None
         trel = f"{PROFILE}/task_queries_{mode}.json"
