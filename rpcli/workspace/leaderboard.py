@@ -36,6 +36,8 @@ def run_rows(doc: dict) -> list[dict]:
         seeds = m.get("seeds", {})
         nl = m.get("newllm") or {}
         csr = nl.get("cold_start_recall") or {}
+        # A multi-seed run reports seed means ± sd; seed 0's bootstrap CI and recall numerator would not match them.
+        multi = len(p.get("seeds", [0]) or [0]) > 1
         rows.append({
             "kind": "run", "id": e["id"], "mode": p.get("mode"), "router": p.get("router"),
             "profile": prof["id"] if prof else None, "graph": graph["id"] if graph else None,
@@ -44,7 +46,7 @@ def run_rows(doc: dict) -> list[dict]:
             "seeds": p.get("seeds", [0]),
             "avg_performance": m.get("avg_performance"),
             "avg_performance_sd": (seeds.get("avg_performance") or {}).get("sd"),
-            "avg_performance_ci95": m.get("avg_performance_ci95"),
+            "avg_performance_ci95": None if multi else m.get("avg_performance_ci95"),
             "avg_cost": m.get("avg_cost"), "avg_cost_micro": m.get("avg_cost_micro"),
             "gap_closed": m.get("gap_closed"), "best_pick_rate": m.get("best_pick_rate"),
             "hit_rate": m.get("hit_rate"), "selection_entropy": m.get("selection_entropy"),
@@ -54,7 +56,7 @@ def run_rows(doc: dict) -> list[dict]:
             "profile_method": (prof or {}).get("params", {}).get("method"),
             "hops": profile_hops(prof),
             "n_seeds": len(p.get("seeds", [0]) or [0]),
-            "cold_start_recall_numerator": csr.get("numerator"),
+            "cold_start_recall_numerator": None if multi else csr.get("numerator"),
             "cold_start_recall_denominator": csr.get("denominator"),
             "new_selection_rate": nl.get("selection_rate"),
             "gain_from_new": nl.get("gain_from_new"),
@@ -246,7 +248,8 @@ def cell_text(row: dict, key: str) -> str:
         if not is_run or v is None:
             return "" if not is_run else "-"
         den = row.get("cold_start_recall_denominator")
-        return f"{v:.3f}" + (f" ({row.get('cold_start_recall_numerator')}/{den})" if den else "")
+        num = row.get("cold_start_recall_numerator")
+        return f"{v:.3f}" + ((f" ({num}/{den})" if num is not None else f" (of {den})") if den else "")
     v = row.get(key)
     return "" if v is None else str(v)
 
