@@ -219,14 +219,6 @@ def score(model, query_vecs: np.ndarray, profile_vecs: np.ndarray, device: str =
 
 def load_checkpoint(path):
     """(model in eval mode, checkpoint dict) from a ckpt.pt written by `train_mlp` (weights_only load)."""
-    import torch
+    from rpcli.core.routers.training import load_router_checkpoint
 
-    ck = torch.load(path, weights_only=True, map_location="cpu")
-    if ck.get("format") != CKPT_FORMAT:
-        raise ConfigError(f"{path} is not an MLPRouter checkpoint (format {ck.get('format')!r})")
-    c = ck["config"]
-    cfg = MLPConfig(**{k: c[k] for k in MLPConfig.__dataclass_fields__ if k in c})
-    model = build_model(c["q_in_dim"], c["m_in_dim"], cfg)
-    model.load_state_dict(ck["state_dict"])
-    model.eval()
-    return model, ck
+    return load_router_checkpoint(path, CKPT_FORMAT, MLPConfig, build_model, "an MLPRouter")

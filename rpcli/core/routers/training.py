@@ -247,3 +247,20 @@ def seeded(seed: int, device: str = "cpu", threads: int | None = None):
         finally:
             torch.use_deterministic_algorithms(prev_det, warn_only=prev_warn)
             torch.set_num_threads(prev_threads)
+
+
+def load_router_checkpoint(path, fmt: str, config_cls, build_model, what: str):
+    """(model in eval mode, checkpoint dict) from a router's self-describing ckpt.pt (weights_only load)."""
+    import torch
+
+    from rpcli.errors import ConfigError
+
+    ck = torch.load(path, weights_only=True, map_location="cpu")
+    if ck.get("format") != fmt:
+        raise ConfigError(f"{path} is not {what} checkpoint (format {ck.get('format')!r})")
+    c = ck["config"]
+    cfg = config_cls(**{k: c[k] for k in config_cls.__dataclass_fields__ if k in c})
+    model = build_model(c["q_in_dim"], c["m_in_dim"], cfg)
+    model.load_state_dict(ck["state_dict"])
+    model.eval()
+    return model, ck
