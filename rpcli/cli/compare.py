@@ -85,7 +85,10 @@ def _print_table(sess, rows: list[dict], modes: tuple) -> None:
         mrows = [r for r in rows if r.get("mode") == m]
         if not mrows:
             continue
-        t = Table(title=f"leaderboard: {m} ({sess.dataset.root.name}, {len(sess.dataset.test_rows)} test rows)")
+        from rpcli.core.data import default_data_root
+
+        label = "embedded demo" if sess.dataset.root == default_data_root() else sess.dataset.root.name
+        t = Table(title=f"leaderboard: {m} ({label}, {len(sess.dataset.test_rows)} test rows)")
         t.add_column("", justify="left")
         cols = columns_for(m)
         for key, label, numeric, _, _ in cols:
