@@ -62,17 +62,9 @@ class GraphConfig:
 
 
 def validate(cfg: GraphConfig) -> None:
-    for k in ("hidden", "layers", "heads", "epochs", "batch_size"):
-        if getattr(cfg, k) < 1:
-            raise ConfigError(f"--{k.replace('_', '-')} must be at least 1")
-    if not 0 <= cfg.dropout < 1:
-        raise ConfigError("--dropout must be in [0, 1)")
-    if not 0 <= cfg.val_split < 1:
-        raise ConfigError("--val-split must be in [0, 1)")
-    if cfg.lr <= 0:
-        raise ConfigError("--lr must be positive")
-    if cfg.patience < 0:
-        raise ConfigError("--patience must be >= 0 (0 disables early stopping)")
+    from rpcli.core.routers.training import validate_common
+
+    validate_common(cfg, ("hidden", "layers", "heads", "epochs", "batch_size"))
 
 
 def build_model(q_in: int, m_in: int, cfg: GraphConfig):

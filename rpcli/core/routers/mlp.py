@@ -44,17 +44,9 @@ class MLPConfig:
 
 
 def validate(cfg: MLPConfig) -> None:
-    for k in ("hidden", "out", "layers", "epochs", "batch_size"):
-        if getattr(cfg, k) < 1:
-            raise ConfigError(f"--{k.replace('_', '-')} must be at least 1")
-    if not 0 <= cfg.dropout < 1:
-        raise ConfigError("--dropout must be in [0, 1)")
-    if not 0 <= cfg.val_split < 1:
-        raise ConfigError("--val-split must be in [0, 1)")
-    if cfg.lr <= 0:
-        raise ConfigError("--lr must be positive")
-    if cfg.patience < 0:
-        raise ConfigError("--patience must be >= 0 (0 disables early stopping)")
+    from rpcli.core.routers.training import validate_common
+
+    validate_common(cfg, ("hidden", "out", "layers", "epochs", "batch_size"))
 
 
 def _tower(in_dim: int, hidden: int, out: int, layers: int, dropout: float):

@@ -264,3 +264,20 @@ def load_router_checkpoint(path, fmt: str, config_cls, build_model, what: str):
     model.load_state_dict(ck["state_dict"])
     model.eval()
     return model, ck
+
+
+def validate_common(cfg, positive_int_fields) -> None:
+    """Option checks shared by the trainable routers (each names its own positive integer fields)."""
+    from rpcli.errors import ConfigError
+
+    for k in positive_int_fields:
+        if getattr(cfg, k) < 1:
+            raise ConfigError(f"--{k.replace('_', '-')} must be at least 1")
+    if not 0 <= cfg.dropout < 1:
+        raise ConfigError("--dropout must be in [0, 1)")
+    if not 0 <= cfg.val_split < 1:
+        raise ConfigError("--val-split must be in [0, 1)")
+    if cfg.lr <= 0:
+        raise ConfigError("--lr must be positive")
+    if cfg.patience < 0:
+        raise ConfigError("--patience must be >= 0 (0 disables early stopping)")
