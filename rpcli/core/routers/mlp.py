@@ -22,7 +22,7 @@ import numpy as np
 
 from rpcli.core.progress import NullProgress
 from rpcli.core.routers.training import TrainingSignal, seeded, split_queries, train_threads
-from rpcli.errors import ConfigError, TrainingDataError
+from rpcli.errors import TrainingDataError
 
 CKPT_FORMAT = "rp-mlp-router/1"
 
