@@ -173,3 +173,14 @@ def plain_cells(text: str, column: str) -> dict[str, str]:
             key = cells[1] or key
             out.setdefault(key, []).append(cells[header.index(column)])
     return {k: " ".join(x for x in v if x) for k, v in out.items()}
+
+
+def test_runs_on_other_data_are_held_back_with_one_notice(tiny_data, tmp_path):
+    ws = write_workspace(tmp_path / "other-data-ws")  # the fixture's runs carry another dataset's hash
+    out = rp(tiny_data, ws, "compare", "--json")
+    assert out.exit_code == 0 and not [r for r in json.loads(out.stdout) if r["kind"] == "run"]
+    err = " ".join(out.stderr.split())  # the console wraps long lines
+    assert "7 recorded run(s) were evaluated on other data than" in err and "none is shown" in err
+    out = rp(tiny_data, ws, "compare", "--json", "--allow-mixed")
+    assert len([r for r in json.loads(out.stdout) if r["kind"] == "run"]) == 7
+    assert "ranking runs from 2 datasets together" in " ".join(out.stderr.split())  # theirs and the tiny data

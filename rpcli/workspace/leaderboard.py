@@ -9,7 +9,7 @@ The reference rows need the dataset: services.compare computes them with the cor
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 MODES = ("standard", "newllm")
@@ -56,12 +56,12 @@ class Backend(NamedTuple):
 
 
 def profile_backend(entry: dict | None) -> Backend:
-    """The backend recorded in a profile's params (text-gnn: ``params.llm``; K = 0 and other methods: none)."""
+    """The backend recorded in a profile's params: text-gnn keeps it in ``params.llm`` {backend, model, sampling}
+    (services/profiles.py); older records may carry a top-level ``backend``. K = 0 and other methods: none."""
     p = (entry or {}).get("params", {})
     llm = p.get("llm") or {}
     name = llm.get("backend") or p.get("backend")
-    model = llm.get("model") or p.get("model")
-    return Backend(name, model if name is not None and name not in NON_LLM_BACKENDS else None)
+    return Backend(name, llm.get("model") if name is not None and name not in NON_LLM_BACKENDS else None)
 
 
 def profile_label(entry: dict | None) -> str:
@@ -150,18 +150,13 @@ def row_backend(row: dict) -> Backend:
 # ---------------------------------------------------------------------------------------------------------------
 
 
-class Comparable(NamedTuple):
-    runs: list[dict]
-    notice: str | None  # why runs were held back or mixed; None when all runs share the dataset
-
-
 class Board(NamedTuple):
     rows: list[dict]
-    notice: str | None
+    notice: str | None  # why runs were held back, or that datasets are mixed; None when all share the dataset
 
 
 def select_comparable(runs: list[dict], data_hash: str | None, allow_mixed: bool,
-                      data_name: str | None = None) -> Comparable:
+                      data_name: str | None = None) -> Board:
     """The runs that may be ranked together, and a notice when some were held back (or mixed).
 
     With ``data_hash`` (the dataset the references were computed on, called ``data_name`` in the notice) only runs
@@ -170,22 +165,21 @@ def select_comparable(runs: list[dict], data_hash: str | None, allow_mixed: bool
     """
     hashes = {r.get("data_hash") for r in runs}
     if allow_mixed:
-        n = len(hashes - {data_hash}) if data_hash else len(hashes) - 1
-        return Comparable(list(runs), f"ranking runs from {len(hashes)} datasets together (--allow-mixed)"
-                          if n > 0 else None)
+        n = len(hashes | {data_hash}) if data_hash else len(hashes)  # the references' dataset counts too
+        return Board(list(runs), f"ranking runs from {n} datasets together (--allow-mixed)" if n > 1 else None)
     if data_hash is not None:
         kept = [r for r in runs if r.get("data_hash") == data_hash]
         hidden = len(runs) - len(kept)
         if hidden and not kept:
-            return Comparable(kept, f"{hidden} recorded run(s) were evaluated on other data than "
-                                    f"{data_name or 'this dataset'}; none is shown (pass --data for their dataset, "
-                                    "or --allow-mixed)")
-        return Comparable(kept, f"{hidden} run(s) evaluated on other data are hidden (--allow-mixed shows them)"
-                          if hidden else None)
+            return Board(kept, f"{hidden} recorded run(s) were evaluated on other data than "
+                               f"{data_name or 'this dataset'}; none is shown (pass --data for their dataset, "
+                               "or --allow-mixed)")
+        return Board(kept, f"{hidden} run(s) evaluated on other data are hidden (--allow-mixed shows them)"
+                     if hidden else None)
     if len(hashes) > 1:
-        return Comparable([], f"the runs were evaluated on {len(hashes)} different datasets and are not ranked "
-                              "together; pass --data for one of them, or --allow-mixed")
-    return Comparable(list(runs), None)
+        return Board([], f"the runs were evaluated on {len(hashes)} different datasets and are not ranked "
+                         "together; pass --data for one of them, or --allow-mixed")
+    return Board(list(runs), None)
 
 
 def baseline_value(rows: list[dict], mode: str | None) -> float | None:
@@ -431,7 +425,7 @@ def pareto_front(points: Iterable[Any]) -> list[Any]:
     given); points missing a coordinate are ignored and of exact duplicates the first is kept."""
     pts = []
     for p in points:
-        x, y = (p.get("avg_cost"), p.get("avg_performance")) if isinstance(p, dict) else (p[0], p[1])
+        x, y = (p.get("avg_cost"), p.get("avg_performance")) if isinstance(p, Mapping) else (p[0], p[1])
         x, y = _finite(x), _finite(y)
         if x is not None and y is not None:
             pts.append((x, y, p))
