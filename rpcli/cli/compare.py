@@ -34,8 +34,9 @@ def compare(ctx: typer.Context,
         raise typer.BadParameter("choose standard, newllm or both", param_hint="--mode")
     sess = session(ctx)
     from rpcli.services.compare import compare_rows
+    from rpcli.workspace.leaderboard import MODES
 
-    modes = ("standard", "newllm") if mode == "both" else (mode,)
+    modes = MODES if mode == "both" else (mode,)
     if not (plain or as_json or as_csv) and _stdout_is_terminal():
         _open_dashboard(sess, modes, allow_mixed=allow_mixed, show_singles=singles)
         return

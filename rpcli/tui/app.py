@@ -373,12 +373,8 @@ class Dashboard(App):
 
     def action_open_run(self) -> None:
         active = self.query_one("#tabs", TabbedContent).active
-        if active == "tasks":
-            table = self.query_one("#heatmap", TaskHeatmap)
-            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value if table.row_count else None
-        else:
-            board = self._active_board()
-            key = board.key_at_cursor() if board else None
+        table = self.query_one("#heatmap", TaskHeatmap) if active == "tasks" else self._active_board()
+        key = table.key_at_cursor() if table else None
         if key:
             self.post_message(RunSelected(key))
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import DataTable
 
-from rpcli.tui.messages import RunSelected
+from rpcli.tui.widgets.run_table import RunTable
 from rpcli.workspace.leaderboard import cell_text, columns_for, flag_text, row_key
 
 
-class LeaderboardTable(DataTable):
+class LeaderboardTable(RunTable):
     """One mode's leaderboard. Runs are plain rows; reference rows dim italic; single models dim; a red ▽ marks a
     run that does not beat the per-task best (train)."""
 
@@ -19,12 +18,7 @@ class LeaderboardTable(DataTable):
 
     def show(self, rows: list[dict], sort_key: str, reverse: bool) -> None:
         """Replace the rows (already filtered and sorted), keeping the cursor on the same row when it remains."""
-        keep = None
-        if self.row_count:
-            try:
-                keep = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
-            except Exception:  # noqa: BLE001 - a stale cursor just goes back to the top
-                keep = None
+        keep = self.key_at_cursor()
         self.clear(columns=True)
         self.add_column(Text(""), key="flag", width=1)
         cols = columns_for(self.mode)
@@ -43,12 +37,3 @@ class LeaderboardTable(DataTable):
             self.add_row(*cells, key=k)
         if keep in keys:
             self.move_cursor(row=keys.index(keep), animate=False)
-
-    def key_at_cursor(self) -> str | None:
-        if not self.row_count:
-            return None
-        return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
-
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        event.stop()
-        self.post_message(RunSelected(event.row_key.value))
