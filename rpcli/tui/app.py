@@ -7,8 +7,6 @@ runs and keeps the references as given.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
@@ -392,9 +390,3 @@ class Dashboard(App):
         ref = next((r for r in self.rows if r.get("kind") != "run" and row_key(r) == key), None)
         if ref is not None:
             self.notify(ref.get("note") or "reference row", title=ref.get("name"), timeout=6)
-
-
-def run_dashboard(workspace: Workspace | Path, references: list[dict] = (), **kwargs) -> None:
-    """Open the dashboard in the terminal (blocks until the user quits)."""
-    ws = workspace if isinstance(workspace, Workspace) else Workspace(Path(workspace))
-    Dashboard(ws, references, **kwargs).run()
