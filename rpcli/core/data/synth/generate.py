@@ -32,7 +32,7 @@ def check_params(*, seed, n_models, n_candidates, n_tasks, n_domains, train_quer
             raise SynthParamError(f"{name} ({opt}) must be an integer (got {v!r})")
     checks = [
         (seed >= 0, "seed", "--seed", seed, "at least 0"),
-        (n_candidates >= 2, "n_candidates", "--candidates", n_candidates, "at least 2 (routing needs a choice)"),
+        (n_candidates >= 2, "n_candidates", "--candidates", n_candidates, "at least 2"),
         (n_models >= n_candidates, "n_models", "--models", n_models,
          f"at least the number of candidates ({n_candidates})"),
         (1 <= n_tasks <= MAX_TASKS, "n_tasks", "--tasks", n_tasks, f"between 1 and {MAX_TASKS}"),
