@@ -33,7 +33,12 @@ Quirks of the real data that are reproduced on purpose, so that loaders meet the
 * the train jsonl has one extra, non-routing task (``grad_science``, like the real gpqa/math) and three training
   queries are copies of test queries (the train/test leakage of the real data), all of them in the pairwise files.
 
-Self-contained: standard library and numpy only. Same parameters and seed give byte-identical files.
+Self-contained: standard library, numpy and rpcli.errors only. Same parameters and seed give byte-identical files.
+
+Layout, in the order generation runs: ``draw`` (the random draws), ``vocab`` (word pools, names, choice formatting),
+``queries/`` (one generator per task archetype, by kind: knowledge, maths, code, language), ``tasks`` and ``models``
+(the task archetypes and the model catalogue: data tables), ``stages`` (tasks, queries, latent skills, scores,
+held-out model, leakage), ``route_files`` and ``profile_files`` (the writers), ``generate`` (checks and runs them).
 """
 
 from rpcli.core.data.synth.generate import generate_dataset
