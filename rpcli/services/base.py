@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rpcli.core.progress import NullProgress
+from rpcli.core.progress import NullProgress, Progress
 from rpcli.errors import ConfigError
 from rpcli.workspace.hashing import recipe_key, sha256_file
 from rpcli.workspace.layout import Workspace
@@ -30,7 +30,7 @@ class Session:
     workspace: Workspace
     data_root: Path | None = None
     encoder_spec: str | None = None
-    progress: object = field(default_factory=NullProgress)
+    progress: Progress = field(default_factory=NullProgress)
     keep_overlap: bool = False
     device: str = "cpu"
     _dataset: object = None
