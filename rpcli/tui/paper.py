@@ -8,7 +8,6 @@ runs, labelled "paper", only when the dataset is the released one. Nothing here 
 from __future__ import annotations
 
 SOURCE = "RouteProfile paper, Table 1 (published; graph task+query+domain, standard mode, 600 test rows)"
-GRAPH = "query-task-domain"  # our preset with the paper's node types
 MODE = "standard"
 
 # The paper's router names -> rp's router names.

@@ -12,9 +12,11 @@ Conventions shared by every function here:
 Every returned structure holds only python ``float``/``int``/``str``/``bool``/``None``/``list``/``dict`` values, so
 it can be written with ``json.dump`` as is; non-finite numbers become ``None``.
 
-This package imports nothing from torch and nothing from ``rpcli`` except ``rpcli.errors``. One module per kind of
-metric: selection (1. point metrics of one router), reference (2. reference rows), baselines (3./4. baselines from
-a training signal), curves and calibration (5.), multiseed (6.); this facade re-exports their public names.
+This package imports nothing from torch and nothing from ``rpcli`` except ``rpcli.errors`` and, for ``MICRO`` and
+``pareto_front``, the stdlib leaderboard module ``rpcli.workspace.leaderboard`` (one definition each). One module
+per kind of metric: selection (1. point metrics of one router), reference (2. reference rows), baselines (3./4.
+baselines from a training signal), curves and calibration (5.), multiseed (6.); this facade re-exports their public
+names.
 """
 
 from rpcli.core.eval.metrics._common import MICRO

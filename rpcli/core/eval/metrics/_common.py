@@ -9,9 +9,7 @@ from typing import Any
 import numpy as np
 
 from rpcli.errors import UnknownNameError
-
-
-MICRO = 1e6  # dollars -> micro-dollars
+from rpcli.workspace.leaderboard import MICRO  # noqa: F401 - dollars -> micro-dollars, one definition
 
 
 def _f(x: Any) -> float | None:

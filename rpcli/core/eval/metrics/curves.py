@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -10,6 +9,7 @@ import numpy as np
 
 from rpcli.core.eval.metrics._common import _as_2d, _f, _nanmean_or_none
 from rpcli.errors import RpError
+from rpcli.workspace.leaderboard import pareto_front  # the one Pareto front (stdlib), shared with the dashboard
 
 
 def _fill_costs(c: np.ndarray) -> np.ndarray:
@@ -112,28 +112,6 @@ def _xy(points: Iterable[Any]) -> list[tuple[float, float, Any]]:
         if x is not None and y is not None:
             out.append((x, y, p))
     return out
-
-
-def pareto_front(points: Iterable[Any]) -> list[Any]:
-    """Points not dominated by any other (lower or equal cost and higher or equal performance, one strict).
-
-    Args:
-        points: dicts with ``avg_cost`` and ``avg_performance`` (extra keys kept), or (cost, performance) pairs.
-            Points with a missing coordinate are ignored; of exact duplicates the first is kept.
-
-    Returns:
-        The non-dominated points (the original objects), sorted by increasing cost.
-    """
-    pts = _xy(points)
-    order = sorted(range(len(pts)), key=lambda i: (pts[i][0], -pts[i][1], i))
-    front = []
-    best = -math.inf
-    for i in order:
-        x, y, p = pts[i]
-        if y > best:
-            front.append(p)
-            best = y
-    return front
 
 
 def _upper_hull(xy: list[tuple[float, float]]) -> list[tuple[float, float]]:
