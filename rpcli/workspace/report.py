@@ -56,6 +56,10 @@ PROFILE_NON_DESIGN = {"mode", "seed", "llm", *HOP_KEYS}
 RUN_NON_DESIGN = {"router", "mode", "seeds", "device", "train_file_sha256"}
 NO_TEXT_BACKENDS = ("extractive",)
 
+# Reference rows in a fixed order (upper bounds, task-level baselines, single models, random); others follow by name.
+REFERENCE_ORDER = ("oracle", "oracle-cost-aware", "oracle-without-new", "per-task-oracle (test)",
+                   "per-task-best (profile scores)", "per-task-best (train)", "best-single (test)",
+                   "best-single (train)", "random")
 PER_TASK_PROFILE_NOTE = ("carries test information: the model file's detailed_scores are benchmark scores measured "
                          "on the benchmarks the test queries come from")
 
@@ -472,7 +476,7 @@ def build_report(doc: dict, references: list[dict], *, dataset: dict, command: s
     for mode in MODES:
         mruns = [r for r in runs if r["mode"] == mode]
         refs = []
-        for ref in references:
+        for ref in sorted(references, key=lambda x: (_order(x.get("name"), REFERENCE_ORDER), x.get("name") or "")):
             if ref.get("mode") != mode or ref.get("kind") == "single":
                 continue
             note = ref.get("note") or ""
@@ -586,7 +590,7 @@ def _duration(s) -> str:
     if s is None:
         return "–"
     s = float(s)
-    h, rem = divmod(int(round(s)), 3600)
+    h, rem = divmod(int(s + 0.5), 3600)
     m, sec = divmod(rem, 60)
     return f"{s:.1f} s (" + (f"{h}h {m:02d}m {sec:02d}s" if h else f"{m}m {sec:02d}s") + ")"
 
@@ -669,6 +673,9 @@ def render_markdown(report: dict) -> str:
                     f"{p['method']} {p['hops']} hops {p['router']} ({p['table']}) {_signed(p['delta'])}"
                     for p in top) + ".")
         L += ["", f"### Runs ({mode})", ""]
+        if not m["runs"]:
+            L.append("No run.")
+            continue
         header = ["run", "profile", "graph", "hops", "router", "seeds", "avg_performance", "95% CI", "µ$/query"]
         if mode == "newllm":
             header += ["cold-start recall", "strict", "new-model share", "precision", "gain from new"]
