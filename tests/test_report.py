@@ -47,7 +47,7 @@ def build(doc=None, **kw):
 
 def cells(rep, mode="standard", grid="grid"):
     m = next(m for m in rep["modes"] if m["mode"] == mode)
-    return {(row["profile"], row["graph"], row["hops"], col): cell
+    return {(row["profile"], row["design"]["graph_kind"] or "–", str(row["design"]["hops"]), col): cell
             for row in m[grid]["rows"] for col, cell in row["cells"].items()}
 
 

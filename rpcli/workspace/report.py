@@ -299,11 +299,13 @@ def _design_sort(d: dict) -> tuple:
             -1 if d["hops"] is None else d["hops"], d["text_backend"] or "", d["options"])
 
 
-def _design_label(d: dict) -> dict:
+def _profile_label(d: dict) -> str:
     prof = d["method"] + (f" ({d['text_backend']})" if d["text_backend"] else "")
-    if d["options"]:
-        prof += f" [{d['options']}]"
-    return {"profile": prof, "graph": d["graph_kind"] or "–", "hops": "–" if d["hops"] is None else str(d["hops"])}
+    return prof + (f" [{d['options']}]" if d["options"] else "")
+
+
+def _dash(v) -> str:
+    return "–" if v is None or v == "" else str(v)
 
 
 def paper_value(mode: str, design: dict, router: str) -> tuple[float, str] | None:
@@ -371,7 +373,7 @@ def _grid(mode: str, runs: list[dict], columns: list[str], with_paper: bool) -> 
                     cell["paper"] = {"value": pv[0], "table": pv[1], "router": rs[0]["router"],
                                      "delta": _r(cell["avg_performance"] - pv[0], 4)}
             cells[col] = cell
-        out_rows.append({**_design_label(d), "design": d, "cells": cells})
+        out_rows.append({"profile": _profile_label(d), "design": d, "cells": cells})
     used = [c for c in columns if any(c in row["cells"] for row in out_rows)]
     return {"columns": used, "rows": out_rows}, superseded_by
 
@@ -498,16 +500,17 @@ def build_report(doc: dict, references: list[dict], *, dataset: dict, command: s
                 for col, cell in row["cells"].items():
                     if cell["avg_performance"] is not None and (best is None or cell["avg_performance"] >
                                                                 best["avg_performance"]):
-                        best = {"profile": row["profile"], "graph": row["graph"], "hops": row["hops"],
+                        best = {"profile": row["profile"], "graph_kind": row["design"]["graph_kind"],
+                                "hops": row["design"]["hops"],
                                 "router": col, "avg_performance": cell["avg_performance"], "n": cell["n"]}
         m = {"mode": mode, "references": refs, "grid": grid, "no_llm_text_grid": no_text,
              "best_cell": best, "baseline": {"name": BASELINE, "avg_performance": base},
              "beats_baseline": None if best is None or base is None else best["avg_performance"] > base,
              "runs": []}
         for r in sorted(mruns, key=lambda r: (_design_sort(r["design"]), _column_order(r), r["id"])):
-            lab = _design_label(r["design"])
             m["runs"].append({
-                "id": r["id"], **lab, "router": r["column"], "seeds": r["seeds"],
+                "id": r["id"], "profile": _profile_label(r["design"]), "graph_kind": r["graph_kind"],
+                "hops": r["hops"], "router": r["column"], "seeds": r["seeds"],
                 "profile_id": r["profile"], "profile_seed": r["profile_seed"],
                 "avg_performance": r["avg_performance"], "sd": r["avg_performance_sd"],
                 "ci95": r["avg_performance_ci95"], "avg_cost_micro": r["avg_cost_micro"],
@@ -582,7 +585,7 @@ def _grid_lines(grid: dict, paper: bool, value=cell_text) -> list[str]:
                 p = cell["paper"]
                 txt += f" · paper {p['value']:.3f} ({p['table'].replace('Table ', 'T')}) · Δ {_signed(p['delta'])}"
             cells.append(txt)
-        rows.append([row["profile"], row["graph"], row["hops"]] + cells)
+        rows.append([row["profile"], _dash(row["design"]["graph_kind"]), _dash(row["design"]["hops"])] + cells)
     return _table(header, rows, right=set(range(3, len(header))))
 
 
@@ -653,7 +656,7 @@ def render_markdown(report: dict) -> str:
         b = m["best_cell"]
         if b:
             base = m["baseline"]["avg_performance"]
-            L += ["", f"Best cell: {b['router']} on {b['profile']} ({b['graph']}, hops {b['hops']}) "
+            L += ["", f"Best cell: {b['router']} on {b['profile']} ({_dash(b['graph_kind'])}, hops {_dash(b['hops'])}) "
                       f"{b['avg_performance']:.4f} (n={b['n']}); {m['baseline']['name']} {_f(base)}: " +
                   ("it beats it." if m["beats_baseline"] else "no cell beats it." if base is not None else "")]
         if "paper_comparison" in m:
@@ -686,7 +689,7 @@ def render_markdown(report: dict) -> str:
             ci = f"{r['ci95'][0]:.3f}–{r['ci95'][1]:.3f}" if r.get("ci95") else "–"
             seeds = ",".join(str(s) for s in r["seeds"]) + (
                 f" (profile seed {r['profile_seed']})" if r.get("profile_seed") is not None else "")
-            row = [r["id"], r["profile"], r["graph"], r["hops"], r["router"], seeds, perf, ci,
+            row = [r["id"], r["profile"], _dash(r["graph_kind"]), _dash(r["hops"]), r["router"], seeds, perf, ci,
                    _f(r["avg_cost_micro"], 1)]
             if mode == "newllm":
                 nl = r.get("newllm") or {}
