@@ -232,7 +232,8 @@ def _run_record(e: dict, entries: dict) -> dict:
         "perf_values": perf_values, "cost_values": cost_values, "csr_values": csr_values,
         "avg_performance": _r(m.get("avg_performance")),
         "avg_performance_sd": _r(seed_summary.get("sd")) if len(seeds) > 1 else None,
-        "avg_performance_ci95": m.get("avg_performance_ci95") if len(seeds) == 1 else None,
+        "avg_performance_ci95": [_r(v) for v in m["avg_performance_ci95"]]
+        if len(seeds) == 1 and m.get("avg_performance_ci95") else None,
         "avg_cost_micro": _r(m.get("avg_cost_micro"), 3),
         "newllm": None if not nl else {
             "model": nl.get("model"),
@@ -336,7 +337,7 @@ def _cell(runs: list[dict]) -> dict:
     cost, _, _ = _mean_sd([v for r in picked for v in r["cost_values"]])
     ci = picked[0]["avg_performance_ci95"] if n == 1 and len(picked) == 1 else None
     cell = {"runs": [r["id"] for r in picked], "n": n, "avg_performance": mean, "sd": sd,
-            "ci95": [_r(ci[0], 4), _r(ci[1], 4)] if ci else None, "avg_cost_micro": _r(cost, 3)}
+            "ci95": [_r(ci[0]), _r(ci[1])] if ci else None, "avg_cost_micro": _r(cost, 3)}
     csr = [v for r in picked for v in r["csr_values"]]
     if csr:
         cm, csd, cn = _mean_sd(csr)
