@@ -614,7 +614,9 @@ def render_markdown(report: dict) -> str:
     if sw:
         L.append(f"- Sweep: `{sw['name']}`" + (f" from `{sw['file']}`" if sw.get("file") else "") +
                  f"; commit `{sw.get('commit') or '–'}`; wall time {_duration(sw.get('wall_s'))}" +
-                 ("" if sw.get("finished") else " (not finished)"))
+                 ("" if sw.get("finished") else " (not finished)") +
+                 (f"; executor {sw['executor']}" if sw.get("executor") else "") +
+                 (f", {sw['jobs']} job(s)" if sw.get("jobs") is not None else ""))
         kinds = ", ".join(f"{k}s {v['done']}/{v['total']}" for k, v in sw["by_kind"].items())
         L.append(f"- Completeness: {sw['done']} of {sw['total']} artifacts done" + (f" ({kinds})" if kinds else "")
                  + ("" if sw["complete"] else " — INCOMPLETE: the tables below miss the rest"))
