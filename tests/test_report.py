@@ -23,7 +23,7 @@ from report_fixture import (COMMAND, DATA_HASH, DATASET, ROUTER_DEFAULTS, manife
 from typer.testing import CliRunner
 
 from rpcli.cli.main import app
-from rpcli.tui import paper as published
+from rpcli.workspace import paper as published
 from rpcli.workspace import report as R
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -149,7 +149,7 @@ def test_paper_values_and_deltas_come_from_the_published_tables():
     assert idx["paper"]["value"] == published.TABLE1[("index", 0)]["sim"]
     # The comparison table lists every published cell once per comparable cell of ours (or "not run").
     comp = rep["modes"][0]["paper_comparison"]
-    published_cells = sum(len(v) for v in published.TABLE1.values()) + sum(len(v) for v in R.PAPER_TABLE2.values())
+    published_cells = sum(len(v) for v in published.TABLE1.values()) + sum(len(v) for v in published.TABLE2.values())
     assert len({(p["table"], p["method"], p["graph_kind"], p["hops"], p["router"]) for p in comp}) == published_cells
     md = R.render_markdown(rep)
     assert md.count("Encoder difference:") == 1 and "Longformer" in md

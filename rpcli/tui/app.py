@@ -16,7 +16,7 @@ from textual.reactive import reactive
 from textual.widgets import DataTable, Footer, Header, Input, Static, TabbedContent, TabPane
 
 from rpcli.tui.messages import ManifestLoaded, ManifestLoadFailed, RunSelected
-from rpcli.tui.paper import is_released
+from rpcli.workspace.paper import is_released
 from rpcli.tui.rows import cost_quality, pivot, run_detail, short_model, task_heatmap, view_rows
 from rpcli.tui.screens.run_screen import RunScreen
 from rpcli.tui.widgets.heatmap import TaskHeatmap

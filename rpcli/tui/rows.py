@@ -6,7 +6,7 @@ module `rp compare` prints from too.
 
 from __future__ import annotations
 
-from rpcli.tui import paper
+from rpcli.workspace import paper
 from rpcli.workspace.leaderboard import (MICRO, ORACLES, filter_rows, fmt, mode_runs, pareto_front, plot_point,
                                          profile_label, row_backend, sort_rows_by)
 
@@ -42,7 +42,7 @@ def pivot(rows: list[dict], mode: str, *, released: bool = False, query: str = "
     the matching runs.
 
     With ``released`` (the dataset is the published one) and the standard mode, every router column has a
-    "paper" column beside it holding the published Table 1 value (rpcli.tui.paper), and the published rows are
+    "paper" column beside it holding the published Table 1 value (rpcli.workspace.paper), and the published rows are
     listed even where we have no run yet. A text-gnn profile whose backend writes no LLM text (extractive) is not
     what the paper measured: its rows stand apart (after the LLM rows of its method), labelled so, with no
     published value.

@@ -14,7 +14,7 @@ the most seeds (then the newest, then the smallest id); the others stay in the p
 superseded. The cell's value is the mean over every (profile seed, router seed) value it pools, with the sample
 sd and n; the 95% bootstrap interval is shown when the cell holds one value and the run recorded one.
 
-Paper values (--paper) come from rpcli.tui.paper (Table 1) and PAPER_TABLE2 below (Table 2, the node-type
+Paper values (--paper) come from rpcli.workspace.paper (Table 1 and Table 2, the node-type
 ablation at 2 hops), are shown only on the released data and in standard mode, and never beside a text-gnn profile
 whose backend wrote no LLM text (extractive, or K = 0): those sit in their own grid.
 """
@@ -30,17 +30,9 @@ from rpcli.errors import ArtifactNotFoundError, DataFileError
 
 # --- Everything this module takes from the leaderboard and the dashboard's paper data (one place, on purpose:
 # --- the lead reconciles these imports with the merged leaderboard module).
-from rpcli.tui import paper as _paper  # TABLE1, GRAPH, MODE, SOURCE, is_released (pure data, no Textual)
+from rpcli.workspace import paper as _paper  # TABLE1, TABLE2, GRAPH, MODE, SOURCE, is_released (pure data)
 from rpcli.workspace.leaderboard import BASELINE, profile_hops
 
-# The paper's Table 2 (2 hops; which node types the graph holds besides model and family), transcribed from
-# ../shared/docs/metrics.md ("Table 2"). Only the cells that Table 1 does not already hold: the rows on the full
-# query-task-domain graph (the "all types" rows) are Table 1's K = 2 / flat values and are read from _paper.TABLE1.
-# Keys: (profile method, rp graph preset, hops) -> {router: published avg_performance}.
-PAPER_TABLE2: dict[tuple[str, str, int], dict[str, float]] = {
-    ("text-gnn", "query-task", 2): {"sim": 0.578, "mlp": 0.627, "graph": 0.611},
-    ("emb-gnn", "query-task", 2): {"sim": 0.562, "mlp": 0.630, "graph": 0.610},
-}
 PAPER_ENCODER = "Longformer (768-d)"
 
 MODES = ("standard", "newllm")
@@ -320,7 +312,7 @@ def paper_value(mode: str, design: dict, router: str) -> tuple[float, str] | Non
     elif kind == _paper.GRAPH:
         row, table = _paper.TABLE1.get((method, hops)), "Table 1"
     else:
-        row, table = PAPER_TABLE2.get((method, kind, hops)), "Table 2"
+        row, table = _paper.TABLE2.get((method, kind, hops)), "Table 2"
     if not row or router not in row:
         return None
     return row[router], table
@@ -404,7 +396,7 @@ def _paper_rows(mode: str, grids: list[dict], runs_present: bool) -> list[dict]:
     for (method, hops), vals in _paper.TABLE1.items():
         for router, v in vals.items():
             published.append(("Table 1", method, None if method == "index" else _paper.GRAPH, hops, router, v))
-    for (method, kind, hops), vals in PAPER_TABLE2.items():
+    for (method, kind, hops), vals in _paper.TABLE2.items():
         for router, v in vals.items():
             published.append(("Table 2", method, kind, hops, router, v))
     out = []

@@ -8,7 +8,7 @@ import io
 import pytest
 from fixture_ws import DATA_HASH, DATASET, OTHER_HASH, manifest, other_data_run, references, text_gnn_manifest
 
-from rpcli.tui import paper
+from rpcli.workspace import paper
 from rpcli.tui.rows import cost_quality, heat_color, pivot, run_detail, task_heatmap, view_rows
 from rpcli.workspace.leaderboard import (board, cell_text, filter_rows, pareto_front, profile_label, rows_to_csv,
                                          run_rows, select_comparable, sort_rows_by)
