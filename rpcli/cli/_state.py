@@ -25,11 +25,12 @@ def options(ctx: typer.Context) -> GlobalOptions:
     return root.obj
 
 
-def session(ctx: typer.Context):
+def session(ctx: typer.Context, quiet: bool = False):
+    """The command's Session; `quiet` silences progress (bars and notes) whatever the global --quiet says."""
     from rpcli.cli._progress import RichProgress
     from rpcli.services.base import Session
     from rpcli.workspace.layout import resolve_workspace
 
     o = options(ctx)
     return Session(workspace=resolve_workspace(o.workspace), data_root=o.data, encoder_spec=o.encoder,
-                   progress=RichProgress(quiet=o.quiet), keep_overlap=o.keep_overlap, device=o.device)
+                   progress=RichProgress(quiet=o.quiet or quiet), keep_overlap=o.keep_overlap, device=o.device)

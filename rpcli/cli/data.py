@@ -14,6 +14,8 @@ app = typer.Typer(no_args_is_help=True)
 
 
 def data_summary(ds) -> dict:
+    from rpcli.core.data.audit import card_score_overlap
+
     return {
         "root": str(ds.root), "data_hash": ds.data_hash,
         "models": len(next(iter(ds.modes.values())).models), "candidates": list(ds.candidates),
@@ -23,6 +25,8 @@ def data_summary(ds) -> dict:
                       "pairs": len(md.pairs), "held_out": md.held_out,
                       "task_queries": "file" if md.task_queries is not None else "derived from training queries"}
                   for m, md in ds.modes.items()},
+        "held_out": list(ds.held_out), "held_out_source": ds.held_out_source,
+        "card_score_overlap": card_score_overlap(ds),
         "keep_overlap": ds.keep_overlap, "warnings": list(ds.warnings),
     }
 
@@ -34,8 +38,7 @@ def check(ctx: typer.Context,
 
     Example: rp -d ../shared/data/routeprofile data check
     """
-    sess = session(ctx)
-    sess.progress.quiet = True
+    sess = session(ctx, quiet=True)
     with cli_errors():
         s = data_summary(sess.dataset)
     if as_json:
@@ -55,6 +58,13 @@ def check(ctx: typer.Context,
                                  f"(query also in test), {info['pairs']} used")
         t.add_row(f"{m}: held-out", ", ".join(info["held_out"]) or "-")
         t.add_row(f"{m}: query nodes", info["task_queries"])
+    t.add_row("held-out (newllm)", f"{', '.join(s['held_out']) or '-'} (from {s['held_out_source']})")
+    for task, o in s["card_score_overlap"].items():
+        if o["carries_test_information"]:
+            t.add_row(f"card scores: {task}",
+                      f"steps of 100/{o['n_train']} (measured on the {o['n_train']} training queries); "
+                      f"{o['train_rows_in_test']} of those rows are also test queries: the {task} model-task "
+                      "scores carry test information")
     out_console.print(t)
     for w in s["warnings"]:
         err_console.print(f"[yellow]warning:[/yellow] {w}")
