@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from rpcli.cli._output import cli_errors, err_console, out_console, print_json
-from rpcli.cli._state import options, session
+from rpcli.cli._state import SEED_MAX, check_finite, options, session
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -74,15 +74,19 @@ def check(ctx: typer.Context,
 def synth(
     ctx: typer.Context,
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write profile_data/ and route_data/ into.")],
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
-    models: Annotated[int, typer.Option("--models", help="Number of models (candidates + auxiliaries).")] = 12,
-    candidates: Annotated[int, typer.Option("--candidates", help="Routing candidates.")] = 6,
-    tasks: Annotated[int, typer.Option("--tasks", help="Routing tasks.")] = 8,
-    domains: Annotated[int, typer.Option("--domains", help="Domains.")] = 4,
-    train_queries_per_task: Annotated[int, typer.Option("--train-queries-per-task", "--queries-per-task")] = 60,
-    test_queries_per_task: Annotated[int, typer.Option("--test-queries-per-task")] = 30,
-    pairs_per_task: Annotated[int, typer.Option("--pairs-per-task")] = 80,
-    noise: Annotated[float, typer.Option(help="Per-(model, query) noise of the item-response model.")] = 0.5,
+    seed: Annotated[int, typer.Option(min=0, max=SEED_MAX, help="Random seed.")] = 0,
+    models: Annotated[int, typer.Option("--models", min=2, help="Number of models (candidates + "
+                                        "auxiliaries).")] = 12,
+    candidates: Annotated[int, typer.Option("--candidates", min=2, help="Routing candidates (at most "
+                                            "--models).")] = 6,
+    tasks: Annotated[int, typer.Option("--tasks", min=1, help="Routing tasks.")] = 8,
+    domains: Annotated[int, typer.Option("--domains", min=1, help="Domains.")] = 4,
+    train_queries_per_task: Annotated[int, typer.Option("--train-queries-per-task", "--queries-per-task",
+                                                        min=1)] = 60,
+    test_queries_per_task: Annotated[int, typer.Option("--test-queries-per-task", min=1)] = 30,
+    pairs_per_task: Annotated[int, typer.Option("--pairs-per-task", min=0)] = 80,
+    noise: Annotated[float, typer.Option(min=0.0, help="Per-(model, query) noise of the item-response "
+                                         "model.")] = 0.5,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Write a synthetic dataset in the RouteProfile layout from a latent-skill model.
@@ -91,12 +95,22 @@ def synth(
     """
     from rpcli.core.data.synth import generate_dataset
 
+    check_finite(noise=noise)
+    if candidates > models:
+        raise typer.BadParameter(f"--candidates ({candidates}) must not exceed --models ({models})")
+    if out.exists() and not out.is_dir():
+        raise typer.BadParameter(f"--out {out} exists and is not a folder")
     o = options(ctx)
+    from rpcli.errors import ConfigError
+
     with cli_errors():
-        summary = generate_dataset(out, seed=seed, n_models=models, n_candidates=candidates, n_tasks=tasks,
-                                   n_domains=domains, train_queries_per_task=train_queries_per_task,
-                                   test_queries_per_task=test_queries_per_task, pairs_per_task=pairs_per_task,
-                                   noise=noise)
+        try:
+            summary = generate_dataset(out, seed=seed, n_models=models, n_candidates=candidates, n_tasks=tasks,
+                                       n_domains=domains, train_queries_per_task=train_queries_per_task,
+                                       test_queries_per_task=test_queries_per_task, pairs_per_task=pairs_per_task,
+                                       noise=noise)
+        except ValueError as exc:  # the generator checks its arguments with ValueError (e.g. --tasks above its pool)
+            raise ConfigError(str(exc)) from None
     if as_json:
         print_json(summary)
     else:
