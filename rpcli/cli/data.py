@@ -14,6 +14,8 @@ app = typer.Typer(no_args_is_help=True)
 
 
 def data_summary(ds) -> dict:
+    from rpcli.core.data.audit import card_score_overlap
+
     return {
         "root": str(ds.root), "data_hash": ds.data_hash,
         "models": len(next(iter(ds.modes.values())).models), "candidates": list(ds.candidates),
@@ -23,6 +25,8 @@ def data_summary(ds) -> dict:
                       "pairs": len(md.pairs), "held_out": md.held_out,
                       "task_queries": "file" if md.task_queries is not None else "derived from training queries"}
                   for m, md in ds.modes.items()},
+        "held_out": list(ds.held_out), "held_out_source": ds.held_out_source,
+        "card_score_overlap": card_score_overlap(ds),
         "keep_overlap": ds.keep_overlap, "warnings": list(ds.warnings),
     }
 
@@ -34,8 +38,7 @@ def check(ctx: typer.Context,
 
     Example: rp -d ../shared/data/routeprofile data check
     """
-    sess = session(ctx)
-    sess.progress.quiet = True
+    sess = session(ctx, quiet=True)
     with cli_errors():
         s = data_summary(sess.dataset)
     if as_json:
@@ -55,6 +58,13 @@ def check(ctx: typer.Context,
                                  f"(query also in test), {info['pairs']} used")
         t.add_row(f"{m}: held-out", ", ".join(info["held_out"]) or "-")
         t.add_row(f"{m}: query nodes", info["task_queries"])
+    t.add_row("held-out (newllm)", f"{', '.join(s['held_out']) or '-'} (from {s['held_out_source']})")
+    for task, o in s["card_score_overlap"].items():
+        if o["carries_test_information"]:
+            t.add_row(f"card scores: {task}",
+                      f"steps of 100/{o['n_train']} (measured on the {o['n_train']} training queries); "
+                      f"{o['train_rows_in_test']} of those rows are also test queries: the {task} model-task "
+                      "scores carry test information")
     out_console.print(t)
     for w in s["warnings"]:
         err_console.print(f"[yellow]warning:[/yellow] {w}")
@@ -65,14 +75,17 @@ def synth(
     ctx: typer.Context,
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write profile_data/ and route_data/ into.")],
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
-    models: Annotated[int, typer.Option("--models", help="Number of models (candidates + auxiliaries).")] = 12,
-    candidates: Annotated[int, typer.Option("--candidates", help="Routing candidates.")] = 6,
+    models: Annotated[int, typer.Option("--models", help="Number of models (candidates + "
+                                        "auxiliaries).")] = 12,
+    candidates: Annotated[int, typer.Option("--candidates", help="Routing candidates (at most "
+                                            "--models).")] = 6,
     tasks: Annotated[int, typer.Option("--tasks", help="Routing tasks.")] = 8,
     domains: Annotated[int, typer.Option("--domains", help="Domains.")] = 4,
     train_queries_per_task: Annotated[int, typer.Option("--train-queries-per-task", "--queries-per-task")] = 60,
     test_queries_per_task: Annotated[int, typer.Option("--test-queries-per-task")] = 30,
     pairs_per_task: Annotated[int, typer.Option("--pairs-per-task")] = 80,
-    noise: Annotated[float, typer.Option(help="Per-(model, query) noise of the item-response model.")] = 0.5,
+    noise: Annotated[float, typer.Option(help="Per-(model, query) noise of the item-response "
+                                         "model.")] = 0.5,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Write a synthetic dataset in the RouteProfile layout from a latent-skill model.
@@ -82,7 +95,7 @@ def synth(
     from rpcli.core.data.synth import generate_dataset
 
     o = options(ctx)
-    with cli_errors():
+    with cli_errors():  # the generator checks every argument (ConfigError naming the option, exit 1)
         summary = generate_dataset(out, seed=seed, n_models=models, n_candidates=candidates, n_tasks=tasks,
                                    n_domains=domains, train_queries_per_task=train_queries_per_task,
                                    test_queries_per_task=test_queries_per_task, pairs_per_task=pairs_per_task,

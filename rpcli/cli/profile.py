@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from rpcli.cli._output import cli_errors, err_console, out_console, print_built, print_json
-from rpcli.cli._state import session
+from rpcli.cli._state import SEED_MAX, check_finite, session
 from rpcli.cli.graph import Mode
 
 app = typer.Typer(no_args_is_help=True)
@@ -33,7 +33,7 @@ def _build(ctx, method, mode, opts, graph=None, keep=None, force=False, as_json=
 
 @app.command("index")
 def index(ctx: typer.Context, mode: ModeOpt = Mode.standard,
-          seed: Annotated[int, typer.Option(help="torch seed (the original's default is 56).")] = 56,
+          seed: Annotated[int, typer.Option(min=0, max=SEED_MAX, help="torch seed (the original's default is 56).")] = 56,
           force: ForceOpt = False, as_json: JsonOpt = False) -> None:
     """The random-vector baseline: one seeded Gaussian vector per candidate (dimension from the encoder).
 
@@ -76,7 +76,8 @@ class FlatContext(str, Enum):
 @app.command("flat")
 def flat(ctx: typer.Context, mode: ModeOpt = Mode.standard, graph: GraphOpt = None,
          top_k: Annotated[int, typer.Option("--top-k", min=0, help="Context nodes per node type (min(top_k, N)).")] = 5,
-         seed: Annotated[int, typer.Option(help="Seed of the one random.Random shared across models.")] = 42,
+         seed: Annotated[int, typer.Option(min=0, max=SEED_MAX, help="Seed of the one random.Random shared across "
+                                                                  "models.")] = 42,
          context: Annotated[FlatContext, typer.Option(help="random: uniform nodes of each type (faithful); "
                                                            "neighbours: the model's actual graph neighbours, with "
                                                            "benchmark scores (spec §9.2 fix).")] = FlatContext.random,
@@ -116,12 +117,13 @@ def trainable(ctx: typer.Context, mode: ModeOpt = Mode.standard, graph: GraphOpt
               select: Annotated[Select, typer.Option(help="train-loss: keep the lowest training loss (faithful); "
                                                           "val: keep the lowest loss on a seeded held-out set of "
                                                           "nodes and edges.")] = Select.train_loss,
-              seed: Annotated[int, typer.Option(help="Seed for python, numpy and torch.")] = 42,
+              seed: Annotated[int, typer.Option(min=0, max=SEED_MAX, help="Seed for python, numpy and torch.")] = 42,
               keep: KeepOpt = None, force: ForceOpt = False, as_json: JsonOpt = False) -> None:
     """HANConv encoder trained by masked-node reconstruction plus edge-score regression; saves ckpt.pt.
 
     Example: rp profile trainable --mode standard --epochs 100 --select val
     """
+    check_finite(lr=lr, node_mask_rate=node_mask_rate, edge_mask_rate=edge_mask_rate, edge_loss_w=edge_loss_w)
     _build(ctx, "trainable", mode, {"hidden": hidden, "heads": heads, "layers": layers, "epochs": epochs, "lr": lr,
                                     "node_mask_rate": node_mask_rate, "edge_mask_rate": edge_mask_rate,
                                     "edge_loss_w": edge_loss_w, "out_dim": out_dim, "select": select.value,
@@ -154,7 +156,7 @@ def text_gnn(
                                                       "model name.")] = None,
     max_tokens: Annotated[int, typer.Option(min=1, rich_help_panel=_LLM, help="New tokens per node text.")] = 500,
     temperature: Annotated[float, typer.Option(min=0.0, rich_help_panel=_LLM, help="0: greedy.")] = 0.0,
-    seed: Annotated[int, typer.Option(rich_help_panel=_LLM, help="Sampling seed.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, max=SEED_MAX, rich_help_panel=_LLM, help="Sampling seed.")] = 0,
     tp: Annotated[int, typer.Option(min=1, rich_help_panel=_LLM, help="vllm: tensor-parallel GPUs.")] = 1,
     gpu_memory_utilization: Annotated[float, typer.Option(rich_help_panel=_LLM, help="vllm: share of GPU memory "
                                                           "the engine may take.")] = 0.9,
@@ -202,10 +204,15 @@ def text_gnn(
     """
     from rpcli.cli._state import options
 
+    check_finite(temperature=temperature, gpu_memory_utilization=gpu_memory_utilization, timeout=timeout)
+    if not 0 < gpu_memory_utilization <= 1:
+        raise typer.BadParameter(f"--gpu-memory-utilization must be in (0, 1], got {gpu_memory_utilization}")
     sess = session(ctx)
+    from rpcli.services.base import check_device
     from rpcli.services.profiles import build_profile_entry
 
     with cli_errors():
+        check_device(device, "--device")
         from rpcli.core.llm import make_backend
         from rpcli.core.profiles.text_gnn import load_prompts, recipe_opts
 

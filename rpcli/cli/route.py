@@ -43,15 +43,25 @@ def parse_seeds(text: str) -> list[int]:
         raise typer.BadParameter(f"--seeds must be comma-separated integers, got {text!r}") from None
     if not seeds:
         raise typer.BadParameter("--seeds needs at least one seed")
+    from rpcli.cli._state import SEED_MAX
+
+    out = [s for s in seeds if not 0 <= s <= SEED_MAX]
+    if out:
+        raise typer.BadParameter(f"--seeds must be between 0 and {SEED_MAX}, got {out[0]}")
     return seeds
 
 
 def _run(ctx, router: str, profile: str, mode: Mode, query_text: QueryText, opts: dict, seeds: list[int] | None,
          force: bool, as_json: bool) -> None:
+    from rpcli.cli._state import check_finite
+
+    check_finite(**{k: v for k, v in opts.items() if isinstance(v, float)})
     sess = session(ctx)
+    from rpcli.services.base import check_device
     from rpcli.services.routes import run_router_entry
 
     with cli_errors():
+        check_device(opts.get("device"), "--device")
         res = run_router_entry(sess, router, profile, mode.value, opts, seeds=seeds, query_text=query_text.value,
                                force=force)
     print_built(res, as_json)

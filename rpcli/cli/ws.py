@@ -16,7 +16,8 @@ app = typer.Typer(no_args_is_help=True)
 def _ws(ctx):
     from rpcli.workspace.layout import resolve_workspace
 
-    return resolve_workspace(options(ctx).workspace)
+    with cli_errors():
+        return resolve_workspace(options(ctx).workspace)
 
 
 @app.command("init")

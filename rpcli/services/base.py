@@ -23,6 +23,32 @@ from rpcli.workspace.manifest import get_entry, init_workspace, load_manifest, r
 from rpcli.workspace.provenance import provenance, utc_now
 
 
+def check_device(device: str | None, flag: str = "--device") -> None:
+    """Refuse a torch device this machine cannot use, before anything is built (imports torch only off the CPU)."""
+    if device in (None, "", "cpu"):
+        return
+    import torch
+
+    try:
+        d = torch.device(device)
+    except (RuntimeError, ValueError, TypeError):
+        raise ConfigError(f"{flag} {device!r} is not a torch device", hint="e.g. cpu, cuda, cuda:1, mps") from None
+    if d.type == "cpu":
+        return
+    if d.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError(f"{flag} {device!r}: CUDA is not available to this torch ({torch.__version__})",
+                              hint="use --device cpu, or install a CUDA build of torch")
+        if d.index is not None and d.index >= torch.cuda.device_count():
+            raise ConfigError(f"{flag} {device!r}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+        return
+    if d.type == "mps":
+        if not torch.backends.mps.is_available():
+            raise ConfigError(f"{flag} {device!r}: MPS is not available on this machine")
+        return
+    raise ConfigError(f"{flag} {device!r}: rp runs on cpu, cuda or mps")
+
+
 @dataclass
 class Session:
     """Everything a command needs: the workspace, the dataset, the encoder, the progress sink."""

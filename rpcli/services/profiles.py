@@ -68,8 +68,9 @@ def _trainable(sess, graph, names, opts, out_dir):
 
     from rpcli.core.profiles.trainable import TrainConfig, train_trainable
 
-    cfg = TrainConfig(**opts)
-    vecs, ckpt, info = train_trainable(graph, names, cfg, device=sess.device, progress=sess.progress)
+    cfg = TrainConfig(**{k: v for k, v in opts.items() if not k.startswith("_")})
+    vecs, ckpt, info = train_trainable(graph, names, cfg, device=sess.device, progress=sess.progress,
+                                       hidden=opts.get("_hidden", frozenset()))
     torch.save(ckpt, out_dir / "ckpt.pt")
     return vecs, {**info, "checkpoint": "ckpt.pt"}
 
@@ -91,11 +92,12 @@ def _text_gnn(sess, graph, names, opts, out_dir):
                                   cache=LLMCache(sess.workspace.llm_cache_dir), top_k=opts["top_k"],
                                   score_aware=opts["score_aware"], query_similarity=opts["query_similarity"],
                                   dedup_domains=opts["dedup_domains"], prompts=opts.get("_prompts") or load_prompts(),
-                                  progress=sess.progress, out_dir=out_dir)
+                                  progress=sess.progress, out_dir=out_dir, hidden=opts.get("_hidden", frozenset()))
     return vecs, {**info, "texts_file": TEXTS_FILE, "prompts_file": PROMPTS_FILE}
 
 
 register_method(ProfileMethod("text-gnn", "query-task-domain", _text_gnn))
+SCORE_LEARNERS = ("trainable", "text-gnn")  # methods that learn from edge scores: they never see held-out scores
 
 
 def build_profile_entry(sess: Session, method: str, mode: str, opts: dict, *, graph_ref: str | None = None,
@@ -131,6 +133,16 @@ def build_profile_entry(sess: Session, method: str, mode: str, opts: dict, *, gr
     # keys starting with "_" are runtime settings (a backend object, a concurrency limit): not part of the recipe
     params = {"method": method, "mode": mode, "keep": keep or "candidates",
               **{k: v for k, v in opts.items() if not k.startswith("_")}}
+    if method in SCORE_LEARNERS and graph is not None:
+        # newllm: the held-out model's routing-task scores are never learned from (core/data/held_out.py). The
+        # recipe records how many score edges that hides, only where there are some (other recipes keep their id).
+        from rpcli.core.data.held_out import count_hidden_scores, hidden_score_pairs
+
+        hidden = hidden_score_pairs(ds.mode(mode).held_out, ds.test_tasks)
+        n_hidden = count_hidden_scores(graph, hidden)
+        if n_hidden and (method != "text-gnn" or opts.get("K", 0) > 0):
+            opts = {**opts, "_hidden": hidden}
+            params["held_out_scores_hidden"] = n_hidden
 
     def builder(out_dir: Path) -> dict:
         vecs, info = m.build(sess, graph, names, opts, out_dir)

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 MODES = ("standard", "newllm")
 MICRO = 1e6  # dollars -> micro-dollars
+TEST_INFO = "carries test information"  # in a reference row's note when it saw test queries (step 7)
 BASELINE = "per-task-best (train)"  # the reference a router must beat (metrics.md: "a strong baseline")
 ORACLES = ("oracle", "oracle-cost-aware")
 # text-gnn backends that write no LLM text (extractive composes sentences of the graph's own texts)
@@ -325,6 +326,8 @@ def cell_text(row: dict, key: str) -> str:
     """The text of one leaderboard cell (no styling)."""
     is_run = row.get("kind") == "run"
     if key == "name":
+        if not is_run and TEST_INFO in (row.get("note") or ""):
+            return f"{row.get('name')} (carries test info)"
         return (row.get("id") if is_run else row.get("name")) or "-"
     if key == "graph":
         return (row.get("graph_label") if is_run else "") or ("-" if is_run else "")

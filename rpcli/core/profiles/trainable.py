@@ -118,9 +118,12 @@ def _modules(in_dim: int, out_dim: int, cfg: TrainConfig, metadata):
     return encoder, node_dec, edge_dec, mask_tokens
 
 
-def _minmax(a):
+def _minmax(a, keep=None):
     a = a.reshape(-1).float()
-    lo, hi = a.min(), a.max()
+    ref = a if keep is None else a[keep]
+    if ref.numel() == 0:
+        return a.new_zeros(a.shape)
+    lo, hi = ref.min(), ref.max()
     if float(hi - lo) < 1e-8:
         return a.new_zeros(a.shape)
     return (a - lo) / (hi - lo)
@@ -154,8 +157,11 @@ def _val_sets(graph, scored, cfg: TrainConfig, gen):
     return vnodes, vedges
 
 
-def train_trainable(graph, names: list[str], cfg: TrainConfig, device: str = "cpu", progress=None):
-    """Train on `graph` and return (vectors [len(names), out_dim] float32, checkpoint dict, info dict)."""
+def train_trainable(graph, names: list[str], cfg: TrainConfig, device: str = "cpu", progress=None,
+                    hidden=frozenset()):
+    """Train on `graph` and return (vectors [len(names), out_dim] float32, checkpoint dict, info dict).
+    `hidden`: (model, task) pairs whose score edges are never a regression target (newllm's held-out model on the
+    routing tasks, rpcli.core.data.held_out); the edges still carry messages."""
     import torch
 
     progress = progress or NullProgress()
@@ -189,7 +195,7 @@ def train_trainable(graph, names: list[str], cfg: TrainConfig, device: str = "cp
         torch.set_num_threads(threads)
         try:
             vecs, ckpt, info = _train(graph, names, cfg, dev, progress, in_dim, out_dim, node_types, edge_types,
-                                      metadata, scored)
+                                      metadata, scored, hidden)
         finally:
             torch.use_deterministic_algorithms(prev_det, warn_only=prev_warn)
             torch.set_num_threads(prev_threads)
@@ -197,13 +203,17 @@ def train_trainable(graph, names: list[str], cfg: TrainConfig, device: str = "cp
     return vecs, ckpt, info
 
 
-def _train(graph, names, cfg, dev, progress, in_dim, out_dim, node_types, edge_types, metadata, scored):
+def _train(graph, names, cfg, dev, progress, in_dim, out_dim, node_types, edge_types, metadata, scored,
+           hidden=frozenset()):
     import torch
     import torch.nn.functional as F
 
+    from rpcli.core.data.held_out import hidden_edges
+
     x = {t: graph.x[t].float().to(dev) for t in node_types}
     ei = {et: graph.edge_index[et].long().to(dev) for et in edge_types}
-    target = {et: _minmax(graph.edge_attr[et]).to(dev) for et in scored}
+    learnable = {et: ~torch.tensor(hidden_edges(graph, et, hidden), dtype=torch.bool) for et in scored}
+    target = {et: _minmax(graph.edge_attr[et], learnable[et]).to(dev) for et in scored}
 
     encoder, node_dec, edge_dec, mask_tokens = _modules(in_dim, out_dim, cfg, metadata)
     mods = torch.nn.ModuleList([encoder, node_dec, edge_dec])
@@ -217,6 +227,7 @@ def _train(graph, names, cfg, dev, progress, in_dim, out_dim, node_types, edge_t
     vnodes = vedges = None
     if cfg.select == "val":
         vnodes, vedges = _val_sets(graph, scored, cfg, torch.Generator().manual_seed(cfg.seed + 1))
+        vedges = {et: m & learnable[et] for et, m in vedges.items()}
 
     def losses(node_mask: dict, edge_mask: dict):
         xin = {t: torch.where(node_mask[t].to(dev).unsqueeze(1), mask_tokens[t].unsqueeze(0), x[t])
@@ -251,7 +262,7 @@ def _train(graph, names, cfg, dev, progress, in_dim, out_dim, node_types, edge_t
                 m = torch.rand(graph.num_nodes(t), generator=gen) < cfg.node_mask_rate
                 nmask[t] = m & ~vnodes[t] if vnodes is not None else m
             for et in scored:
-                m = torch.rand(ei[et].shape[1], generator=gen) < cfg.edge_mask_rate
+                m = (torch.rand(ei[et].shape[1], generator=gen) < cfg.edge_mask_rate) & learnable[et]
                 emask[et] = m & ~vedges[et] if vedges is not None else m
             total, nl, el = losses(nmask, emask)
             opt.zero_grad()
@@ -291,6 +302,9 @@ def _train(graph, names, cfg, dev, progress, in_dim, out_dim, node_types, edge_t
     info = {"loss_curve": curve, "node_loss_curve": node_curve, "edge_loss_curve": edge_curve,
             "best_epoch": int(best_epoch), "best_loss": round(float(best), 6), "select": cfg.select,
             "out_dim": out_dim, "in_dim": int(in_dim), "device": str(dev)}
+    n_hidden = sum(int((~m).sum()) for m in learnable.values())
+    if n_hidden:
+        info["held_out_score_edges_excluded"] = n_hidden
     if vnodes is not None:
         info["val_curve"] = val_curve
         info["val_set"] = {"nodes": {t: int(m.sum()) for t, m in vnodes.items()},

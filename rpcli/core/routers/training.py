@@ -1,7 +1,7 @@
 """What trainable routers (and every router's calibration) learn from: the mode's training signal.
 
 The signal is always the mode's own (newllm trains on the newllm pairs; spec §9.1 item 2), and before anything
-is trained `check_held_out` asserts that no part of it mentions a held-out model of the mode.
+is trained `check_held_out` (the data layer's `refuse_held_out`) asserts that no part of it mentions a held-out model of the mode.
 
 Per-query labels (spec §9.1 item 1), from the pairwise file: within one query's pairs, "better beats worse"
 defines a partial order. The models at its top (never beaten in that query's pairs and beating at least one) are
@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rpcli.core.data.held_out import refuse_held_out
 from rpcli.core.routers.query_text import query_text
 from rpcli.errors import DataFileError, TrainingDataError
 
@@ -50,15 +51,9 @@ class TrainingSignal:
 
 
 def check_held_out(mentions, held_out, mode: str, what: str) -> None:
-    """Raise TrainingDataError when any name in `mentions` is a held-out model of the mode."""
-    held = set(held_out or ())
-    leaked = sorted({m for m in mentions if m in held})
-    if leaked:
-        raise TrainingDataError(
-            f"the {mode} training signal ({what}) mentions held-out model(s) {leaked}: a {mode} router must never "
-            "see the new model's labels",
-            hint="remove those records from the mode's training file; the held-out model stays a candidate through "
-                 "its profile only")
+    """Raise TrainingDataError when any name in `mentions` is a held-out model of the mode (the data layer's
+    guard, rpcli.core.data.held_out.refuse_held_out)."""
+    refuse_held_out(mentions, held_out, what=f"the {mode} training signal ({what})", mode=mode)
 
 
 def labels_from_pairs(pairs, models: list[str]) -> np.ndarray:
