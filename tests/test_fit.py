@@ -1,6 +1,9 @@
-"""The one training harness (rpcli.core.fit)."""
+"""The one training harness (rpcli.core.fit) and the one router result (rpcli.core.routers.run.RouterResult)."""
 
 from __future__ import annotations
+
+import numpy as np
+import pytest
 
 from rpcli.core.fit import Epoch, fit
 from rpcli.core.progress import RecordingProgress
@@ -44,3 +47,27 @@ def test_fit_never_stops_early_on_the_last_epoch():
     step, ran = _steps([2.0, 1.0, 1.0])
     res = fit(step, epochs=3, snapshot=lambda: None, patience=2)
     assert ran == [1, 2, 3] and res.stopped_early_at is None
+
+
+@pytest.mark.parametrize("router", ["sim", "mlp", "graph"])
+def test_every_router_returns_one_router_result(sess, router):
+    from rpcli.core.routers.run import RouteContext, RouterResult
+    from rpcli.services.profiles import load_profile_entry
+    from rpcli.services.routes import ROUTERS, _opts, training_signal
+
+    _, names, vecs = load_profile_entry(sess, _index_profile(sess))
+    sig = training_signal(sess, "standard", names, "formatted")
+    ctx = RouteContext(mode="standard", models=names, profile_vecs=vecs, test_texts=["a b", "c d", "e"],
+                       encoder=sess.encoder, train=sig)
+    spec = ROUTERS[router]
+    out = spec.run(ctx, _opts(spec, {"epochs": 2, "hidden": 8} if spec.trainable else {}), 0)
+    assert isinstance(out, RouterResult)
+    assert out.test_scores.shape == (3, len(names)) and out.train_scores.shape == (len(sig), len(names))
+    assert np.isfinite(out.test_scores).all()
+    assert (out.checkpoint is not None) == spec.trainable and bool(out.info) == spec.trainable
+
+
+def _index_profile(sess):
+    from rpcli.services.profiles import build_profile_entry
+
+    return build_profile_entry(sess, "index", "standard", {"seed": 56}).entry["id"]

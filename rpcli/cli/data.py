@@ -7,37 +7,26 @@ from typing import Annotated
 
 import typer
 
+from rpcli.cli._options import JsonOpt
 from rpcli.cli._output import cli_errors, err_console, out_console, print_json
 from rpcli.cli._state import options, session
 
 app = typer.Typer(no_args_is_help=True)
 
 
-def data_summary(ds) -> dict:
-    return {
-        "root": str(ds.root), "data_hash": ds.data_hash,
-        "models": len(next(iter(ds.modes.values())).models), "candidates": list(ds.candidates),
-        "families": len(ds.families), "tasks_described": len(ds.tasks), "domains": len(ds.domains),
-        "test_rows": len(ds.test_rows), "test_tasks": ds.test_tasks, "train_queries": len(ds.train_queries),
-        "modes": {m: {"pairs_released": md.pairs_released, "pairs_dropped_overlap": md.pairs_dropped_overlap,
-                      "pairs": len(md.pairs), "held_out": md.held_out,
-                      "task_queries": "file" if md.task_queries is not None else "derived from training queries"}
-                  for m, md in ds.modes.items()},
-        "keep_overlap": ds.keep_overlap, "warnings": list(ds.warnings),
-    }
-
-
 @app.command("check")
 def check(ctx: typer.Context,
-          as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False) -> None:
+          as_json: JsonOpt = False) -> None:
     """Load and validate the dataset; print what it holds.
 
     Example: rp -d ../shared/data/routeprofile data check
     """
     sess = session(ctx)
     sess.progress.quiet = True
+    from rpcli.services.summary import dataset_summary
+
     with cli_errors():
-        s = data_summary(sess.dataset)
+        s = dataset_summary(sess)
     if as_json:
         print_json(s)
         return
@@ -73,7 +62,7 @@ def synth(
     test_queries_per_task: Annotated[int, typer.Option("--test-queries-per-task")] = 30,
     pairs_per_task: Annotated[int, typer.Option("--pairs-per-task")] = 80,
     noise: Annotated[float, typer.Option(help="Per-(model, query) noise of the item-response model.")] = 0.5,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Write a synthetic dataset in the RouteProfile layout from a latent-skill model.
 

@@ -300,3 +300,13 @@ def load_checkpoint(path):
     from rpcli.core.routers.training import load_router_checkpoint
 
     return load_router_checkpoint(path, CKPT_FORMAT, GraphConfig, build_model, "a GraphRouter")
+
+
+def run(ctx, opts: dict, seed: int):
+    """GraphRouter as a router run (see rpcli.core.routers.run)."""
+    from rpcli.core.routers.run import RouterResult, config_from
+
+    test, train, ckpt, info = train_graph(ctx.train, ctx.train_vecs(), ctx.test_vecs(), ctx.profile_vecs,
+                                          config_from(GraphConfig, opts), seed, device=ctx.device,
+                                          progress=ctx.progress)
+    return RouterResult(test, train_scores=train, info=info, checkpoint=ckpt)

@@ -193,3 +193,14 @@ def load_checkpoint(path):
     from rpcli.core.routers.training import load_router_checkpoint
 
     return load_router_checkpoint(path, CKPT_FORMAT, MLPConfig, build_model, "an MLPRouter")
+
+
+def run(ctx, opts: dict, seed: int):
+    """MLPRouter as a router run (see rpcli.core.routers.run): train on ctx.train, score test and training queries."""
+    from rpcli.core.routers.run import RouterResult, config_from
+
+    qv, tv = ctx.train_vecs(), ctx.test_vecs()
+    model, ckpt, info = train_mlp(ctx.train, qv, ctx.profile_vecs, config_from(MLPConfig, opts), seed,
+                                  device=ctx.device, progress=ctx.progress)
+    return RouterResult(score(model, tv, ctx.profile_vecs, device=ctx.device), info=info, checkpoint=ckpt,
+                        train_scores=score(model, qv, ctx.profile_vecs, device=ctx.device))
