@@ -23,7 +23,7 @@ def check(ctx: typer.Context,
     """
     sess = session(ctx)
     sess.progress.quiet = True
-    from rpcli.services.summary import dataset_summary
+    from rpcli.services.data import dataset_summary
 
     with cli_errors():
         s = dataset_summary(sess)
@@ -68,14 +68,14 @@ def synth(
 
     Example: rp data synth --out /tmp/big --models 120 --tasks 12 --train-queries-per-task 9000
     """
-    from rpcli.core.data.synth import generate_dataset
+    from rpcli.services.data import synthesize_dataset
 
     o = options(ctx)
     with cli_errors():
-        summary = generate_dataset(out, seed=seed, n_models=models, n_candidates=candidates, n_tasks=tasks,
-                                   n_domains=domains, train_queries_per_task=train_queries_per_task,
-                                   test_queries_per_task=test_queries_per_task, pairs_per_task=pairs_per_task,
-                                   noise=noise)
+        summary = synthesize_dataset(out, seed=seed, n_models=models, n_candidates=candidates, n_tasks=tasks,
+                                     n_domains=domains, train_queries_per_task=train_queries_per_task,
+                                     test_queries_per_task=test_queries_per_task, pairs_per_task=pairs_per_task,
+                                     noise=noise)
     if as_json:
         print_json(summary)
     else:

@@ -50,7 +50,7 @@ def status(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
     Example: rp ws status --json
     """
-    from rpcli.services.summary import workspace_status
+    from rpcli.services.base import workspace_status
 
     with cli_errors():
         s = workspace_status(_ws(ctx))

@@ -1,9 +1,10 @@
-"""What `rp data check` and `rp ws status` report: the dataset's summary and the workspace's counts and sizes."""
+"""rp data: the dataset's summary (`rp data check`) and synthetic datasets (`rp data synth`)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rpcli.services.base import Session
-from rpcli.workspace.layout import Workspace
 
 
 def dataset_summary(sess: Session) -> dict:
@@ -22,16 +23,9 @@ def dataset_summary(sess: Session) -> dict:
     }
 
 
-def workspace_status(ws: Workspace) -> dict:
-    """Root, schema, artifact counts per kind, artifact and embedding-cache bytes."""
-    from rpcli.workspace.manifest import load_manifest
+def synthesize_dataset(out_dir: str | Path, **settings) -> dict:
+    """Write a synthetic dataset in the RouteProfile layout (rpcli.core.data.synth.generate_dataset settings);
+    returns its summary."""
+    from rpcli.core.data.synth import generate_dataset
 
-    doc = load_manifest(ws)
-    counts: dict = {}
-    size = 0
-    for e in doc["entries"].values():
-        counts[e["kind"]] = counts.get(e["kind"], 0) + 1
-        size += sum(o.get("bytes", 0) for o in e.get("outputs", []))
-    cache = sum(p.stat().st_size for p in ws.emb_cache_dir.rglob("*.npy")) if ws.emb_cache_dir.exists() else 0
-    return {"root": str(ws.root), "exists": ws.exists(), "schema": doc["schema"], "counts": counts,
-            "artifact_bytes": size, "embedding_cache_bytes": cache}
+    return generate_dataset(out_dir, **settings)
