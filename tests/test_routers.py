@@ -454,9 +454,15 @@ def test_cli_route_mlp_and_graph(tiny_data):
     assert r.exit_code == 0, r.output
     rec = json.loads(r.stdout)
     assert rec["kind"] == "run" and rec["params"]["router"] == "mlp" and rec["params"]["seeds"] == [0, 1]
-    assert rec["params"]["epochs"] == 2 and rec["params"]["device"] == "cpu"
+    # The device is provenance, not recipe: recorded in the info, absent from the params (and so from the id).
+    assert rec["params"]["epochs"] == 2 and "device" not in rec["params"] and rec["info"]["device"] == "cpu"
+    assert rec["metrics"]["train"]["device"] == "cpu"
     assert rec["metrics"]["seeds"]["avg_performance"]["n"] == 2 and "cost_quality" in rec["metrics"]
     assert "mlp standard: avg_performance" in r.stderr and "AIQ" in r.stderr
+    again = runner.invoke(app, [*base, "--device", "cpu", "route", "mlp", "--profile", pid, "--epochs", "2",
+                                "--hidden", "16", "--out-dim", "8", "--seeds", "0,1", "--device", "cpu", "--json"])
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout)["id"] == rec["id"] and json.loads(again.stdout)["reused"] is True
     g = runner.invoke(app, [*base, "route", "graph", "--profile", pid, "--epochs", "2", "--hidden", "16",
                             "--heads", "2"])
     assert g.exit_code == 0, g.output

@@ -7,40 +7,25 @@ from typing import Annotated
 
 import typer
 
+from rpcli.cli._options import JsonOpt
 from rpcli.cli._output import cli_errors, err_console, out_console, print_json
 from rpcli.cli._state import options, session
 
 app = typer.Typer(no_args_is_help=True)
 
 
-def data_summary(ds) -> dict:
-    from rpcli.core.data.audit import card_score_overlap
-
-    return {
-        "root": str(ds.root), "data_hash": ds.data_hash,
-        "models": len(next(iter(ds.modes.values())).models), "candidates": list(ds.candidates),
-        "families": len(ds.families), "tasks_described": len(ds.tasks), "domains": len(ds.domains),
-        "test_rows": len(ds.test_rows), "test_tasks": ds.test_tasks, "train_queries": len(ds.train_queries),
-        "modes": {m: {"pairs_released": md.pairs_released, "pairs_dropped_overlap": md.pairs_dropped_overlap,
-                      "pairs": len(md.pairs), "held_out": md.held_out,
-                      "task_queries": "file" if md.task_queries is not None else "derived from training queries"}
-                  for m, md in ds.modes.items()},
-        "held_out": list(ds.held_out), "held_out_source": ds.held_out_source,
-        "card_score_overlap": card_score_overlap(ds),
-        "keep_overlap": ds.keep_overlap, "warnings": list(ds.warnings),
-    }
-
-
 @app.command("check")
 def check(ctx: typer.Context,
-          as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False) -> None:
+          as_json: JsonOpt = False) -> None:
     """Load and validate the dataset; print what it holds.
 
     Example: rp -d ../shared/data/routeprofile data check
     """
     sess = session(ctx, quiet=True)
+    from rpcli.services.data import dataset_summary
+
     with cli_errors():
-        s = data_summary(sess.dataset)
+        s = dataset_summary(sess)
     if as_json:
         print_json(s)
         return
@@ -84,22 +69,21 @@ def synth(
     train_queries_per_task: Annotated[int, typer.Option("--train-queries-per-task", "--queries-per-task")] = 60,
     test_queries_per_task: Annotated[int, typer.Option("--test-queries-per-task")] = 30,
     pairs_per_task: Annotated[int, typer.Option("--pairs-per-task")] = 80,
-    noise: Annotated[float, typer.Option(help="Per-(model, query) noise of the item-response "
-                                         "model.")] = 0.5,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    noise: Annotated[float, typer.Option(help="Per-(model, query) noise of the item-response model.")] = 0.5,
+    as_json: JsonOpt = False,
 ) -> None:
     """Write a synthetic dataset in the RouteProfile layout from a latent-skill model.
 
     Example: rp data synth --out /tmp/big --models 120 --tasks 12 --train-queries-per-task 9000
     """
-    from rpcli.core.data.synth import generate_dataset
+    from rpcli.services.data import synthesize_dataset
 
     o = options(ctx)
-    with cli_errors():  # the generator checks every argument (ConfigError naming the option, exit 1)
-        summary = generate_dataset(out, seed=seed, n_models=models, n_candidates=candidates, n_tasks=tasks,
-                                   n_domains=domains, train_queries_per_task=train_queries_per_task,
-                                   test_queries_per_task=test_queries_per_task, pairs_per_task=pairs_per_task,
-                                   noise=noise)
+    with cli_errors():
+        summary = synthesize_dataset(out, seed=seed, n_models=models, n_candidates=candidates, n_tasks=tasks,
+                                     n_domains=domains, train_queries_per_task=train_queries_per_task,
+                                     test_queries_per_task=test_queries_per_task, pairs_per_task=pairs_per_task,
+                                     noise=noise)
     if as_json:
         print_json(summary)
     else:

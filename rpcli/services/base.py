@@ -204,3 +204,16 @@ def check_same_data(sess: Session, entry: dict) -> None:
         raise ConfigError(f"{entry['id']} was built from different data ({entry['data'].get('root')}, hash "
                           f"{entry['data_hash'][:10]}) than the dataset now selected ({sess.dataset.root}, hash "
                           f"{sess.dataset.data_hash[:10]})", hint="pass the same --data the artifact was built with")
+
+
+def workspace_status(ws: Workspace) -> dict:
+    """Root, schema, artifact counts per kind, artifact and embedding-cache bytes."""
+    doc = load_manifest(ws)
+    counts: dict = {}
+    size = 0
+    for e in doc["entries"].values():
+        counts[e["kind"]] = counts.get(e["kind"], 0) + 1
+        size += sum(o.get("bytes", 0) for o in e.get("outputs", []))
+    cache = sum(p.stat().st_size for p in ws.emb_cache_dir.rglob("*.npy")) if ws.emb_cache_dir.exists() else 0
+    return {"root": str(ws.root), "exists": ws.exists(), "schema": doc["schema"], "counts": counts,
+            "artifact_bytes": size, "embedding_cache_bytes": cache}

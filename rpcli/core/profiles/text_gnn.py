@@ -402,8 +402,10 @@ def text_gnn_profile(graph, names: list[str], *, K: int, encoder, backend=None, 
 
 def recipe_opts(K: int, *, backend=None, prompts: dict | None = None, top_k: int = 5, score_aware: bool = False,
                 query_similarity: bool = False, dedup_domains: bool = False) -> dict:
-    """The options of a text-gnn profile: what enters its recipe (and id), plus the runtime-only `_backend` and
-    `_prompts`. With K = 0 nothing but K matters (no generator runs), so every K = 0 request shares one id."""
+    """The options of a text-gnn profile: what enters its recipe (and id). The backend and the prompts themselves
+    are runtime objects, passed to `build_profile_entry(..., backend=, prompts=)`; the recipe holds the backend's
+    identity and the prompts' digest. With K = 0 nothing but K matters (no generator runs), so every K = 0 request
+    shares one id."""
     if K < 0:
         raise ConfigError(f"K must be >= 0 for text-gnn (got {K})")
     if top_k < 1:
@@ -420,5 +422,4 @@ def recipe_opts(K: int, *, backend=None, prompts: dict | None = None, top_k: int
     if getattr(backend, "base_url", None):
         llm["base_url"] = backend.base_url
     return {"K": K, "top_k": top_k, "score_aware": score_aware, "query_similarity": query_similarity,
-            "dedup_domains": dedup_domains, "prompts_sha256": prompts_digest(prompts), "llm": llm,
-            "_backend": backend, "_prompts": prompts}
+            "dedup_domains": dedup_domains, "prompts_sha256": prompts_digest(prompts), "llm": llm}
