@@ -386,8 +386,9 @@ def test_openai_backend_errors(monkeypatch):
         assert b.requests == 1 and srv.auth == [None]  # not retried; no key, no header
     with _Server(fail=[503, 429, 502]) as srv:
         b = make_backend("openai", base_url=srv.url, model="m", max_retries=2)
-        with pytest.raises(BackendError, match="after 3 attempts"):
+        with pytest.raises(BackendError, match="after 3 attempts; last error: HTTP 502: injected 502"):
             b.generate(["hi"])
+        assert b.requests == 3 and b.retries == 2  # the openai client's retries, honouring retry-after-ms
     with _Server(delays=[1.0]) as srv:  # the first request times out, the retry succeeds
         b = make_backend("openai", base_url=srv.url, model="m", timeout=0.3)
         assert b.generate(["hello"]) == ["profile 5 chars"] and b.retries == 1

@@ -30,18 +30,24 @@ def openai_client(base_url: str, api_key: str | None, *, timeout: float, max_ret
         raise BackendError("the openai backend needs the official openai client",
                            hint="pip install 'rpcli[serve]' (scripts/setup.sh installs it)") from None
     hooks = {"request": [(lambda request: on_request())] if on_request else []}
-    headers = {} if api_key else {"Authorization": openai.Omit()}
     if async_:
         async def hook(request):
             on_request()
 
         http = httpx.AsyncClient(event_hooks={"request": [hook] if on_request else []},
                                  timeout=httpx.Timeout(timeout), follow_redirects=True)
-        return openai.AsyncOpenAI(base_url=base_url, api_key=api_key or "unused", timeout=timeout,
-                                  max_retries=max_retries, default_headers=headers, http_client=http)
+        return openai.AsyncOpenAI(base_url=base_url, api_key=api_key or "no-key", timeout=timeout,
+                                  max_retries=max_retries, http_client=http)
     http = httpx.Client(event_hooks=hooks, timeout=httpx.Timeout(timeout), follow_redirects=True)
-    return openai.OpenAI(base_url=base_url, api_key=api_key or "unused", timeout=timeout, max_retries=max_retries,
-                         default_headers=headers, http_client=http)
+    return openai.OpenAI(base_url=base_url, api_key=api_key or "no-key", timeout=timeout, max_retries=max_retries,
+                         http_client=http)
+
+
+def request_headers(api_key: str | None) -> dict:
+    """Per-request headers: without a key, the Authorization header is omitted (the client requires saying so)."""
+    import openai
+
+    return {} if api_key else {"Authorization": openai.Omit()}
 
 
 def error_message(exc) -> str:
@@ -83,6 +89,7 @@ class OpenAIBackend:
         self.calls = 0  # completions asked for
         self._lock = threading.Lock()
         self._client = None
+        self._headers: dict = {}
 
     @property
     def retries(self) -> int:
@@ -95,6 +102,7 @@ class OpenAIBackend:
     def client(self):
         if self._client is None:
             key = os.environ.get(self.api_key_env) if self.api_key_env else None
+            self._headers = request_headers(key)
             self._client = openai_client(self.base_url, key, timeout=self.timeout, max_retries=self.max_retries,
                                          on_request=self._count)
         return self._client
@@ -109,7 +117,7 @@ class OpenAIBackend:
             self.calls += 1
         try:
             resp = client.chat.completions.create(model=self.model, messages=[{"role": "user", "content": prompt}],
-                                                  **self.sampling)
+                                                  extra_headers=self._headers, **self.sampling)
         except openai.APIStatusError as exc:
             retryable = exc.status_code in (408, 409, 429) or exc.status_code >= 500
             detail = f"HTTP {exc.status_code}: {error_message(exc)}"
