@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from rpcli import __version__
+from rpcli._version import __version__
 from rpcli.cli import compare as compare_cmd
 from rpcli.cli import data as data_cmd
 from rpcli.cli import graph as graph_cmd
