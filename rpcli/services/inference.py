@@ -97,7 +97,8 @@ class RunRouter:
         system = "\n".join(content(m) for m in messages if m.get("role") in ("system", "developer")).strip()
         return f"{system}\n\n{user}" if system else user
 
-    def embed(self, texts: list, cache: bool = True) -> np.ndarray:
+    def embed(self, texts: list, cache: bool = False) -> np.ndarray:
+        """[B, Dq] embeddings; new text is not written to the workspace's embedding cache unless `cache`."""
         enc = self.sess.encoder
         if cache:
             return enc.encode(list(texts), progress=self.sess.progress, description="encoding queries:")
@@ -109,7 +110,7 @@ class RunRouter:
             if self.signal is None or len(self.signal) == 0:
                 raise ConfigError(f"run {self.id} has no training queries (mode {self.params['mode']!r} has no "
                                   "training signal)")
-            self._cache["train_vecs"] = self.embed(self.signal.texts)
+            self._cache["train_vecs"] = self.embed(self.signal.texts, cache=True)
         return self._cache["train_vecs"]
 
     def calibration(self) -> dict:
@@ -175,7 +176,7 @@ class RunRouter:
         return out
 
     # ----------------------------------------------------------------------------------------------- routing
-    def decide(self, texts: list, lam: float | None = None, cache: bool = True) -> list[Decision]:
+    def decide(self, texts: list, lam: float | None = None, cache: bool = False) -> list[Decision]:
         """Route each text: the chosen candidate and the full ranking (best first)."""
         from rpcli.core.routers.inference import rank
 

@@ -209,7 +209,7 @@ def create_app(rr, endpoints: dict, *, lam: float | None = None, retries: int = 
         raise ConfigError("no candidate has an endpoint")
     if lam is not None:
         rr.calibration()  # refuse at start, not per request, a run without one
-        if any(v is None for v in rr.decide(["calibration check"], lam=lam)[0].cost.values()):
+        if any(v is None for v in rr.decide(["calibration check"], lam=lam, cache=False)[0].cost.values()):
             raise ConfigError("--lambda needs every candidate's price")
     known = [m for m in rr.models if m in endpoints]
     stats = Stats(known)
