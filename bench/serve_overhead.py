@@ -118,6 +118,14 @@ def main() -> None:
     after = httpx.get(url + "/metrics").json()
     server.should_exit = True
     th.join(timeout=10)
+    enc_t, score_t = [], []  # the decision's two parts, in process (no server), one text at a time
+    for t in texts:
+        s0 = time.perf_counter()
+        q = rr.embed([t])
+        s1 = time.perf_counter()
+        rr.loaded.scores(q)
+        enc_t.append(s1 - s0)
+        score_t.append(time.perf_counter() - s1)
     res = {"run": rr.id, "router": rr.router, "encoder": rr.sess.encoder.id, "n": a.n, "lambda": a.lam,
            "load_seconds": round(load_s, 2),
            "sequential": {"routing_decision": seq["routing_decision"], "routing_overhead": seq["routing_overhead"],
@@ -127,6 +135,9 @@ def main() -> None:
                                              "requests_per_second": round(a.n / conc_s, 1),
                                              "routing_decision": after["routing_decision"],
                                              "routing_overhead": after["routing_overhead"]},
+           "in_process_ms": {"encode": {"p50": pct(enc_t, 50), "p99": pct(enc_t, 99)},
+                             "score": {"p50": pct(score_t, 50), "p99": pct(score_t, 99)}},
+           "load_average": __import__("os").getloadavg()[0],
            "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count()}}
     if a.json:
         print(json.dumps(res, indent=2))
@@ -137,6 +148,9 @@ def main() -> None:
     print(f"routing overhead   p50 {s['routing_overhead']['p50_ms']} ms  p99 {s['routing_overhead']['p99_ms']} ms")
     print(f"client e2e via rp  p50 {s['client_e2e_via_rp_ms']['p50']} ms  p99 {s['client_e2e_via_rp_ms']['p99']} ms"
           f"  (direct: p50 {s['client_e2e_direct_ms']['p50']} ms, p99 {s['client_e2e_direct_ms']['p99']} ms)")
+    ip = res["in_process_ms"]
+    print(f"in process: encode p50 {ip['encode']['p50']} ms p99 {ip['encode']['p99']} ms; score p50 "
+          f"{ip['score']['p50']} ms p99 {ip['score']['p99']} ms (load average {res['load_average']:.1f})")
     c = res["all_requests_after_concurrent"]
     print(f"{a.concurrency} concurrent: {c['requests_per_second']} req/s; routing decision over all requests "
           f"p50 {c['routing_decision']['p50_ms']} ms p99 {c['routing_decision']['p99_ms']} ms, overhead p50 "

@@ -333,3 +333,20 @@ def test_cli_serve_refuses_bad_input_before_binding(st, tmp_path):
     r = CliRunner().invoke(app, ["-w", ws, "serve", "--run", st["rr"].id, "--endpoints", str(st["eps_file"]),
                                  "--lambda", "-1"])
     assert r.exit_code == 2
+
+
+def test_lambda_routes_by_cost(st):
+    """--lambda: a huge cost weight sends every request to the cheapest candidate (m1 on the tiny data); lambda 0
+    keeps the router's own choice."""
+    from starlette.testclient import TestClient
+
+    from rpcli.services.serve import create_app, read_endpoints
+
+    eps = read_endpoints(st["eps_file"], st["rr"].models)
+    texts = ["implement binary search in python", "what is the capital of australia", "compute 17 times 3"]
+    for lam, want in ((1e9, lambda t: "m1"), (0.0, lambda t: _ranking(st, t)[0])):
+        with TestClient(create_app(st["rr"], eps, lam=lam)) as c:
+            for t in texts:
+                r = c.post("/v1/chat/completions", json={"model": "rp", "messages": [{"role": "user", "content": t}]})
+                assert r.status_code == 200 and r.headers["x-rp-model"] == want(t)
+            assert c.get("/health").json()["lambda"] == lam

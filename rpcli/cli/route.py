@@ -212,12 +212,13 @@ def query(ctx: typer.Context, text: Annotated[str, typer.Argument(help="The quer
 
 
 def _print_explain(doc: dict) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     from rpcli.cli._output import out_console
 
     out_console.print(f"[bold]{doc['model']}[/bold]  (run {doc['run']}, {doc['router']} router, seed {doc['seed']})")
-    out_console.print(f"why: {doc['why']}")
+    out_console.print(f"why: {escape(doc['why'])}")
     lam = doc.get("lambda")
     t = Table(title=None, show_edge=False)
     for c in ["rank", "candidate", "score", "expected $/query"] + (["quality", "utility"] if lam is not None else []) \
@@ -237,13 +238,13 @@ def _print_explain(doc: dict) -> None:
     if doc.get("nearest_training_queries"):
         out_console.print("nearest training queries (cosine, the candidates that won them):")
         for n in doc["nearest_training_queries"]:
-            out_console.print(f"  {fmt(n['similarity'], 3)}  [{n['task']}] {', '.join(n['best']) or '-'}  "
-                              f"{n['query'][:90]!r}")
+            out_console.print(escape(f"  {fmt(n['similarity'], 3)}  [{n['task']}] {', '.join(n['best']) or '-'}  "
+                                     f"{n['query'][:90]!r}"))
     if doc.get("nearest_tasks"):
         out_console.print("nearest task descriptions (cosine, card scores):")
         for n in doc["nearest_tasks"]:
             cs = ", ".join(f"{m} {fmt(v, 1)}" for m, v in n["card_scores"].items())
-            out_console.print(f"  {fmt(n['similarity'], 3)}  {n['task']}: {cs}")
+            out_console.print(escape(f"  {fmt(n['similarity'], 3)}  {n['task']}: {cs}"))
 
 
 @app.command("batch")

@@ -235,7 +235,9 @@ class RunRouter:
         first, second = d.ranking[0], (d.ranking[1] if len(d.ranking) > 1 else None)
         why = f"{first} has the highest {'quality - lambda x cost' if lam is not None else 'router score'}"
         if second is not None and vals[first] is not None and vals[second] is not None:
-            why += f" ({vals[first]:.4f}; runner-up {second} {vals[second]:.4f}, margin {vals[first] - vals[second]:.4f})"
+            gap = vals[first] - vals[second]
+            why += f" ({vals[first]:.4f}; runner-up {second} {vals[second]:.4f}, margin {gap:.4f}"
+            why += ("; tied, the raw router score breaks the tie)" if lam is not None and gap < 1e-5 else ")")
         if lam is not None:
             best_raw = max(d.scores, key=lambda m: d.scores[m])
             if best_raw != first:
@@ -284,6 +286,8 @@ def _encoder_spec(rec: dict | None) -> str | None:
         return None
     if rec.get("kind") == "hash":
         return f"hash:{rec['dim']}"
+    if str(rec.get("id", "")).startswith("all-MiniLM-L6-v2-"):
+        return "default"  # the packaged default (its id is named, not derived from the directory)
     if rec.get("kind") == "transformers" and rec.get("path"):
         return rec["path"]
     return None

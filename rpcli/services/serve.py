@@ -209,14 +209,16 @@ def create_app(rr, endpoints: dict, *, lam: float | None = None, retries: int = 
         raise ConfigError("no candidate has an endpoint")
     if lam is not None:
         rr.calibration()  # refuse at start, not per request, a run without one
-        if any(v is None for v in rr.decide(["calibration check"], lam=lam, cache=False)[0].cost.values()):
-            raise ConfigError("--lambda needs every candidate's price")
+    # one decision at start: loads the encoder's weights (not on the first request) and checks --lambda's prices
+    if lam is not None and any(v is None for v in rr.decide(["warm up"], lam=lam)[0].cost.values()):
+        raise ConfigError("--lambda needs every candidate's price")
     known = [m for m in rr.models if m in endpoints]
     stats = Stats(known)
     clients: dict = {}
     auth: dict = {}  # per candidate: the request headers (keys read once, at start)
     route_lock = threading.Lock()
     note = log or (lambda s: None)
+    rr.decide(["warm up"])
 
     @asynccontextmanager
     async def lifespan(app):
