@@ -84,3 +84,17 @@ def test_import_rpcli_is_light_and_reexports_lazily():
             from rpcli import import_dataset  # noqa: F401
     else:
         from rpcli import import_dataset  # noqa: F401
+
+
+def test_profile_defaults_are_the_clis():
+    """rpcli.api.PROFILE_DEFAULTS must equal the CLI's option defaults (else the API would build other recipes)."""
+    import typer.main
+
+    from rpcli.api import PROFILE_DEFAULTS
+    from rpcli.cli.main import app
+
+    group = typer.main.get_command(app).commands["profile"]
+    for method, defaults in PROFILE_DEFAULTS.items():
+        params = {p.name: p.default for p in group.commands[method].params}
+        cli = {k: getattr(params[k], "value", params[k]) for k in defaults}
+        assert cli == defaults, method
