@@ -46,7 +46,7 @@ def serve(ctx: typer.Context,
         eps = read_endpoints(endpoints, rr.models)
         missing = [m for m in rr.models if m not in eps]
         if missing:
-            err_console.print(f"[yellow]no endpoint for {', '.join(missing)}: never chosen[/yellow]")
+            err_console.print(f"[yellow]no endpoint for {', '.join(missing)}: never chosen[/yellow]", soft_wrap=True)
         app = create_app(rr, eps, lam=lam, retries=retries, log=lambda s: err_console.print(s, soft_wrap=True))
     err_console.print(f"rp serve: run {rr.id} ({rr.router}) on http://{host}:{port}/v1 "
                       f"(model \"rp\"; candidates {', '.join(m for m in rr.models if m in eps)})", soft_wrap=True)
