@@ -13,6 +13,7 @@ from rpcli.cli import data as data_cmd
 from rpcli.cli import graph as graph_cmd
 from rpcli.cli import profile as profile_cmd
 from rpcli.cli import route as route_cmd
+from rpcli.cli import sweep as sweep_cmd
 from rpcli.cli import ws as ws_cmd
 from rpcli.cli._state import GlobalOptions
 
@@ -65,6 +66,7 @@ app.add_typer(route_cmd.app, name="route", help="Run routers and record evaluate
 app.command("ls")(ws_cmd.ls)
 app.command("show")(ws_cmd.show)
 app.command("compare")(compare_cmd.compare)
+app.command("sweep")(sweep_cmd.sweep)
 
 
 def main() -> None:
