@@ -368,3 +368,63 @@ def test_resume_after_a_worker_is_killed(tiny_data, tmp_path, monkeypatch):
         assert all(rows2[i] == "reused" for i in done_before)
     finally:
         ROUTERS.pop("crashy", None)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("ship", [False, True], ids=["shared-disk", "files-travel"])
+def test_ray_executor_matches_local(tiny_data, tmp_path, monkeypatch, ship):
+    """A local Ray instance builds the same ids and metrics as the local process pool; with files travelling as
+    tar bytes (a cluster without a shared disk) as well."""
+    pytest.importorskip("ray")  # the test command installs the `ray` extra (scripts/setup.sh), so CI runs this
+    from rpcli.workspace.layout import Workspace
+    from rpcli.workspace.manifest import load_manifest
+
+    if ship:
+        monkeypatch.setenv("RP_RAY_SHIP_FILES", "1")
+    f = write(tmp_path, TINY)
+    local = rp(tiny_data, "sweep", str(f), "--json", ws=tmp_path / "ws-local")
+    assert local.exit_code == 0, local.output
+    viaray = rp(tiny_data, "sweep", str(f), "--json", "--executor", "ray", "--jobs", "2", ws=tmp_path / "ws-ray")
+    assert viaray.exit_code == 0, viaray.output
+    a, b = json.loads(local.stdout), json.loads(viaray.stdout)
+    assert [x["id"] for x in a] == [x["id"] for x in b]
+    assert {x["status"] for x in b} == {"built"}
+    ea = load_manifest(Workspace(tmp_path / "ws-local"))["entries"]
+    eb = load_manifest(Workspace(tmp_path / "ws-ray"))["entries"]
+    def hashes(entry, suffix):
+        return {o["path"]: o["sha256"] for o in entry["outputs"] if o["path"].endswith(suffix)}
+
+    for i, e in ea.items():
+        if e["kind"] == "profile":
+            assert hashes(eb[i], "profile.npz") == hashes(e, "profile.npz"), i
+        if e["kind"] == "graph":
+            assert hashes(eb[i], "") == hashes(e, ""), i
+        if e["kind"] == "run":
+            assert eb[i]["metrics"]["avg_performance"] == e["metrics"]["avg_performance"], i
+    rec = json.loads((tmp_path / "ws-ray" / "sweeps" / "tiny.json").read_text())
+    assert rec["executor"] == "ray" and rec["data"]["root"] == str(tiny_data.resolve())
+
+
+def test_estimate_uses_similar_recorded_artifacts():
+    from rpcli.core.sweep.estimate import estimate_seconds
+    from rpcli.core.sweep.expand import expand
+    from rpcli.core.sweep.spec import parse_sweep
+    from rpcli.services.sweep_adapter import option_catalog
+
+    cat = option_catalog()
+    spec = parse_sweep("graph: task\nprofiles:\n  - method: text-gnn\n    K: [2, 4]\nrouters:\n  - router: mlp\n"
+                       "    seeds: [0, 1, 2]\n", "e.yaml", cat)
+    cells = expand(spec, cat)
+    g = {"id": "graph-1", "kind": "graph", "status": "done", "duration_s": 7.0,
+         "params": {"kind": "task", "mode": "standard"}}
+    entries = {"graph-1": g,
+               "profile-1": {"id": "profile-1", "kind": "profile", "status": "done", "duration_s": 10.0,
+                             "parents": ["graph-1"], "params": {"method": "text-gnn", "mode": "standard", "K": 1}},
+               "run-1": {"id": "run-1", "kind": "run", "status": "done", "duration_s": 8.0, "parents": ["profile-1"],
+                         "params": {"router": "mlp", "mode": "standard", "seeds": [0, 1]}}}
+    by = {(c.kind, c.options.get("K") if c.kind == "profile" else (c.parent.options.get("K") if c.parent else None)):
+          c for c in cells}
+    assert estimate_seconds(by[("graph", None)], entries) == (7.0, 1)
+    assert estimate_seconds(by[("profile", 4)], entries) == (40.0, 1)  # K=4 scales the K=1 duration by 4
+    assert estimate_seconds(by[("run", 2)], entries) == (12.0, 1)  # 4 s per seed, 3 seeds
+    assert estimate_seconds(by[("graph", None)], {}) == (None, 0)

@@ -202,6 +202,9 @@ class RayExecutor:
         self._refs: dict = {}
         self._data_ref = None
         self._owns = False
+        # RP_RAY_SHIP_FILES=1: move every file as tar bytes even when the nodes share this disk (as on a cluster
+        # without a shared file system; used by the tests on a local Ray instance).
+        self.ship = os.environ.get("RP_RAY_SHIP_FILES") == "1"
         if not ray.is_initialized():
             kw = {"address": address} if address else {"num_cpus": jobs, "include_dashboard": False}
             ray.init(log_to_driver=False, configure_logging=False, **kw)
@@ -225,6 +228,8 @@ class RayExecutor:
         if self._data_ref is None:
             self._data_ref = self.ray.put(tar_dir(self.data_root))
         threads = 1 if not self._owns else max(1, (os.cpu_count() or 1) // self.jobs)
+        if self.ship:
+            job = {**job, "ship": True}
         # Nested in lists, the ObjectRefs are fetched by the task only when the node lacks the files.
         return self._task.remote(job, threads, self.plugins, parents, [self._data_ref]).future()
 

@@ -151,7 +151,7 @@ def _scratch_workspace(job: dict, parents: list, data_ref) -> tuple[str, dict]:
         untar(ray.get(ref), root / {"graph": "graphs", "profile": "profiles", "run": "runs"}[entry["kind"]] / pid)
     (root / "manifest.json").write_text(json.dumps({"schema": 1, "entries": entries}) + "\n")
     job = dict(job)
-    if not Path(job["data"]).is_dir():
+    if job.get("ship") or not Path(job["data"]).is_dir():
         data_dir = base / "data" / job["data_hash"][:16]
         if not data_dir.is_dir():
             tmp = data_dir.with_name(data_dir.name + f".{os.getpid()}.tmp")
@@ -169,7 +169,7 @@ def ray_stage_cell(job: dict, threads: int, plugins: list, parents: list, data_r
     import_plugins(plugins)
     ws_root = job["workspace"]
     scratch = None
-    shared = Path(ws_root, "manifest.json").is_file() and Path(job["data"]).is_dir() and all(
+    shared = not job.get("ship") and Path(ws_root, "manifest.json").is_file() and Path(job["data"]).is_dir() and all(
         (Path(ws_root) / {"graph": "graphs", "profile": "profiles"}[e["kind"]] / pid).is_dir()
         for pid, e, _ in parents)
     if not shared:

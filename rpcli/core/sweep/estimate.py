@@ -2,7 +2,8 @@
 
 Similar means: the same kind and the same graph kind / profile method / router; among those, the ones sharing the
 most (mode, option values) with the cell count. The estimate is their median duration. Runs are scaled by the
-number of training seeds (a run of 3 seeds takes about three times one seed).
+number of training seeds (a run of 3 seeds takes about three times one seed), and by the ratio of the size
+options that cost grows with (hops K, layers, epochs) when they differ from the recorded artifact's.
 """
 
 from __future__ import annotations
@@ -12,6 +13,16 @@ import statistics
 from rpcli.core.sweep.expand import Cell
 
 _WHAT = {"graph": "kind", "profile": "method", "run": "router"}
+SCALE_KEYS = ("K", "layers", "epochs")
+
+
+def _scale(cell: Cell, params: dict) -> float:
+    f = 1.0
+    for k in SCALE_KEYS:
+        a, b = cell.options.get(k), params.get(k)
+        if isinstance(a, int) and isinstance(b, int) and a > 0 and b > 0:
+            f *= a / b
+    return f
 
 
 def _seeds(params: dict) -> int:
@@ -54,6 +65,6 @@ def estimate_seconds(cell: Cell, entries: dict) -> tuple[float | None, int]:
     group = [e for s, e in scored if s == best]
     if cell.kind == "run":
         want = len(cell.options.get("seeds") or [0]) if cell.what != "sim" else 1
-        per = [float(e["duration_s"]) / _seeds(e["params"]) for e in group]
+        per = [float(e["duration_s"]) / _seeds(e["params"]) * _scale(cell, e["params"]) for e in group]
         return statistics.median(per) * want, len(group)
-    return statistics.median(float(e["duration_s"]) for e in group), len(group)
+    return statistics.median(float(e["duration_s"]) * _scale(cell, e["params"]) for e in group), len(group)
