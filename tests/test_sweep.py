@@ -238,21 +238,36 @@ class _Recorder:
         pass
 
 
-def test_dependency_order_reuse_and_record(tiny_data, tmp_path):
+@pytest.fixture(scope="module")
+def tiny_sweep(tmp_path_factory):
+    """The TINY grid built once for the module (jobs 2), with the order in which cells started and finished."""
+    from tiny import write_tiny
+
     from rpcli.services.base import Session
     from rpcli.services.sweep import SweepRunner, load
     from rpcli.workspace.layout import Workspace
-    from rpcli.workspace.manifest import load_manifest
 
-    ws = Workspace(tmp_path / "ws-order")
-    f = write(tmp_path, TINY)
+    base = tmp_path_factory.mktemp("tiny-sweep")
+    data = write_tiny(base / "tiny")
+    f = base / "tiny.yaml"
+    f.write_text(TINY)
+    ws = Workspace(base / "ws")
     spec, cells = load(f)
     rec = _Recorder()
-    sess = Session(workspace=ws, data_root=tiny_data, encoder_spec="hash:32")
-    out = SweepRunner(sess, spec, cells, jobs=2, events=rec).run()
-    assert out.failed == 0 and out.counts() == {"built": len(cells)}
+    out = SweepRunner(Session(workspace=ws, data_root=data, encoder_spec="hash:32"), spec, cells, jobs=2,
+                      events=rec).run()
+    return {"data": data, "file": f, "ws": ws, "out": out, "events": rec.events, "n": len(cells)}
+
+
+def test_dependency_order_reuse_and_record(tiny_sweep):
+    from rpcli.services.base import Session
+    from rpcli.services.sweep import SweepRunner, load
+    from rpcli.workspace.manifest import load_manifest
+
+    ws, out = tiny_sweep["ws"], tiny_sweep["out"]
+    assert out.failed == 0 and out.counts() == {"built": tiny_sweep["n"]}
     finished = []
-    for what, st in rec.events:
+    for what, st in tiny_sweep["events"]:
         if what == "start" and st.parent is not None:
             assert st.parent in finished, f"{st.cell.label()} started before its parent was registered"
         if what == "end":
@@ -267,22 +282,27 @@ def test_dependency_order_reuse_and_record(tiny_data, tmp_path):
     assert set(doc["data"]) >= {"root", "hash"}
     assert [a["id"] for a in doc["artifacts"]] == [st.id for st in out.states]
     assert all({"id", "kind", "status", "wall_s", "params"} <= set(a) for a in doc["artifacts"])
-    # a second run does no work: everything reused, no worker started
-    spec, cells = load(f)
-    again = SweepRunner(Session(workspace=ws, data_root=tiny_data, encoder_spec="hash:32"), spec, cells, jobs=2)
+    # a second run does no work: everything reused, no worker started, the manifest unchanged
+    before = ws.manifest_path.read_text()
+    spec, cells = load(tiny_sweep["file"])
+    again = SweepRunner(Session(workspace=ws, data_root=tiny_sweep["data"], encoder_spec="hash:32"), spec, cells,
+                        jobs=2)
     out2 = again.run()
     assert out2.counts() == {"reused": len(cells)}
     assert [st.id for st in out2.states] == [st.id for st in out.states]
-    assert load_manifest(ws)["entries"].keys() == entries.keys()
+    assert ws.manifest_path.read_text() == before
 
 
-def test_dry_run_and_json_shapes(tiny_data, tmp_path):
+def test_dry_run_and_json_shapes(tiny_sweep, tmp_path):
+    import shutil
+
+    data = tiny_sweep["data"]
     ws = tmp_path / "ws-dry"
     f = write(tmp_path, TINY)
-    r = rp(tiny_data, "sweep", str(f), "--dry-run", "--json", ws=ws)
+    r = rp(data, "sweep", str(f), "--dry-run", "--json", ws=ws)
     assert r.exit_code == 0, r.output
     rows = json.loads(r.stdout)
-    assert not (ws / "manifest.json").exists(), "--dry-run writes nothing"
+    assert not ws.exists(), "--dry-run writes nothing"
     assert {x["status"] for x in rows} == {"to-build"}
     for x in rows:
         assert {"id", "kind", "status", "params", "estimate_s"} <= set(x)
@@ -290,21 +310,22 @@ def test_dry_run_and_json_shapes(tiny_data, tmp_path):
         # ids are known where nothing unbuilt is upstream: graphs and graph-free profiles
         known = x["kind"] == "graph" or (x["kind"] == "profile" and x["params"]["method"] == "index")
         assert (x["id"] is not None) == known, x
-    built = rp(tiny_data, "sweep", str(f), "--json", ws=ws)
+    shutil.copytree(tiny_sweep["ws"].root, ws)
+    built = rp(data, "sweep", str(f), "--json", ws=ws)
     assert built.exit_code == 0, built.output
     brows = json.loads(built.stdout)
-    assert {x["status"] for x in brows} == {"built"} and all(x["id"] for x in brows)
-    assert [x["id"] for x in brows if x["kind"] == "graph"] == [x["id"] for x in rows if x["kind"] == "graph"]
-    # one more K: the new cells are to-build with an estimate from the recorded emb-gnn and sim durations
+    assert {x["status"] for x in brows} == {"reused"} and all(x["id"] for x in brows)
+    assert [x["id"] for x in brows if x["id"] in {y["id"] for y in rows}] == [x["id"] for x in rows if x["id"]]
+    # one more K: the new cells are to-build with an estimate from the recorded emb-gnn, sim and mlp durations
     f2 = write(tmp_path, TINY.replace("K: [1, 2]", "K: [1, 2, 3]"), "grid2.yaml")
-    d = rp(tiny_data, "sweep", str(f2), "--dry-run", "--json", ws=ws)
+    d = rp(data, "sweep", str(f2), "--dry-run", "--json", ws=ws)
     drows = json.loads(d.stdout)
     todo = [x for x in drows if x["status"] == "to-build"]
     assert {(x["kind"], x["params"].get("method") or x["params"].get("router")) for x in todo} == \
         {("profile", "emb-gnn"), ("run", "sim"), ("run", "mlp")}
     assert all(x["estimate_s"] is not None for x in todo)
     assert sum(x["status"] == "reused" for x in drows) == len(brows)
-    plain = rp(tiny_data, "sweep", str(f2), "--dry-run", ws=ws)
+    plain = rp(data, "sweep", str(f2), "--dry-run", ws=ws)
     assert plain.exit_code == 0 and "to-build" in plain.stdout and "estimated build time" in plain.stderr
 
 
@@ -371,30 +392,32 @@ def test_resume_after_a_worker_is_killed(tiny_data, tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("ship", [False, True], ids=["shared-disk", "files-travel"])
-def test_ray_executor_matches_local(tiny_data, tmp_path, monkeypatch, ship):
-    """A local Ray instance builds the same ids and metrics as the local process pool; with files travelling as
-    tar bytes (a cluster without a shared disk) as well."""
+def test_ray_executor_matches_local(tiny_sweep, tmp_path, monkeypatch):
+    """A local Ray instance builds the same ids and metrics as the local process pool, with the files travelling
+    as tar bytes as on a cluster without a shared disk (RP_RAY_SHIP_FILES=1 forces that path here)."""
     pytest.importorskip("ray")  # the test command installs the `ray` extra (scripts/setup.sh), so CI runs this
     from rpcli.workspace.layout import Workspace
     from rpcli.workspace.manifest import load_manifest
 
-    if ship:
-        monkeypatch.setenv("RP_RAY_SHIP_FILES", "1")
-    f = write(tmp_path, TINY)
-    local = rp(tiny_data, "sweep", str(f), "--json", ws=tmp_path / "ws-local")
-    assert local.exit_code == 0, local.output
-    viaray = rp(tiny_data, "sweep", str(f), "--json", "--executor", "ray", "--jobs", "2", ws=tmp_path / "ws-ray")
+    monkeypatch.setenv("RP_RAY_SHIP_FILES", "1")
+    data = tiny_sweep["data"]
+    # a part of the TINY grid (every kind of cell, a trained router included), to keep the test short
+    sub = TINY.replace("K: [1, 2]", "K: 1").replace("  - method: trainable\n    epochs: 2\n    hidden: 16\n"
+                                                       "    heads: 2\n", "")
+    assert sub.count("method:") == 2
+    f = write(tmp_path, sub, "tiny.yaml")
+    viaray = rp(data, "sweep", str(f), "--json", "--executor", "ray", "--jobs", "2", ws=tmp_path / "ws-ray")
     assert viaray.exit_code == 0, viaray.output
-    a, b = json.loads(local.stdout), json.loads(viaray.stdout)
-    assert [x["id"] for x in a] == [x["id"] for x in b]
-    assert {x["status"] for x in b} == {"built"}
-    ea = load_manifest(Workspace(tmp_path / "ws-local"))["entries"]
+    b = json.loads(viaray.stdout)
+    assert len(b) == 6 and {x["status"] for x in b} == {"built"}
+    assert {x["id"] for x in b} <= {st.id for st in tiny_sweep["out"].states}
+    ea = load_manifest(tiny_sweep["ws"])["entries"]
     eb = load_manifest(Workspace(tmp_path / "ws-ray"))["entries"]
+
     def hashes(entry, suffix):
         return {o["path"]: o["sha256"] for o in entry["outputs"] if o["path"].endswith(suffix)}
 
-    for i, e in ea.items():
+    for i, e in ((i, e) for i, e in ea.items() if i in eb):
         if e["kind"] == "profile":
             assert hashes(eb[i], "profile.npz") == hashes(e, "profile.npz"), i
         if e["kind"] == "graph":
@@ -402,7 +425,8 @@ def test_ray_executor_matches_local(tiny_data, tmp_path, monkeypatch, ship):
         if e["kind"] == "run":
             assert eb[i]["metrics"]["avg_performance"] == e["metrics"]["avg_performance"], i
     rec = json.loads((tmp_path / "ws-ray" / "sweeps" / "tiny.json").read_text())
-    assert rec["executor"] == "ray" and rec["data"]["root"] == str(tiny_data.resolve())
+    assert rec["executor"] == "ray" and rec["data"]["root"] == str(data.resolve())
+    assert not (tmp_path / "ws-ray" / "tmp").exists()
 
 
 def test_estimate_uses_similar_recorded_artifacts():
