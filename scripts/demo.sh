@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up (if needed) and run the main job: the full pipeline on the embedded demo dataset, ending in a leaderboard.
 # RP_DATA=DIR runs it on another dataset in the RouteProfile layout (e.g. ../shared/data/routeprofile).
+# RP_JOBS=N builds N artifacts at once (default 1).
 # Everything is recorded in the workspace (./workspace, or RP_WORKSPACE); a second run reuses every artifact.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +13,7 @@ step() { echo "[demo $(( $(date +%s) - start ))s] $*" >&2; }
 step "dataset: ${RP_DATA:-embedded demo}"
 rp data check
 step "sweep: sweeps/quick.yaml (graphs -> profiles -> runs, both modes; recorded artifacts are reused)"
-rp sweep sweeps/quick.yaml >/dev/null
+rp sweep sweeps/quick.yaml --jobs "${RP_JOBS:-1}" >/dev/null
 step "leaderboard"
 rp compare --plain
 step "done (workspace: $(rp ws path); open the dashboard with: rp compare)"

@@ -82,8 +82,10 @@ class RichSweepEvents:
                 self.progress.remove_task(task)
             self.progress.update(self.overall, completed=self.done)
             if st.status == "failed":
-                self.progress.console.print(f"[red]failed[/red] {st.cell.label()}: {st.error}", markup=True,
-                                            highlight=False)
+                from rich.markup import escape
+
+                self.progress.console.print(f"[red]failed[/red] {escape(st.cell.label())}: {escape(st.error or '')}",
+                                            markup=True, highlight=False)
             return
         if self.quiet or st.status == "reused":
             return
@@ -124,7 +126,7 @@ def sweep(
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Cells built at once (torch threads are divided "
                                       "among them).")] = 1,
     executor: Annotated[Executor, typer.Option(help="local: a process pool on this machine; ray: Ray tasks "
-                                               "(pip install -e '.[ray]').")] = Executor.local,
+                                               "(needs the ray extra of the package).")] = Executor.local,
     address: Annotated[Optional[str], typer.Option(help="ray: the cluster to join (e.g. ray://head:10001 or "
                                                    "auto); default: start a local Ray instance.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per artifact (id, kind, status, "

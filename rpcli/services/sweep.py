@@ -23,7 +23,7 @@ import os
 import re
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from rpcli.core.progress import NullProgress
@@ -194,7 +194,8 @@ class RayExecutor:
         try:
             import ray
         except ImportError:
-            raise ConfigError("the ray executor needs the ray package", hint="pip install -e '.[ray]'") from None
+            raise ConfigError("the ray executor needs the ray package",
+                              hint="pip install 'ray>=2.9' (the package's ray extra)") from None
         self.ray = ray
         self.jobs = jobs
         self.plugins = plugins

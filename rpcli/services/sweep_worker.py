@@ -137,6 +137,7 @@ def _scratch_workspace(job: dict, parents: list, data_ref) -> tuple[str, dict]:
     import ray
 
     from rpcli.workspace.hashing import sha256_text
+    from rpcli.workspace.manifest import SCHEMA
 
     base = Path(tempfile.gettempdir()) / "rp-ray"
     root = base / f"ws-{os.getpid()}-{sha256_text(job['key'])[:12]}"
@@ -149,7 +150,7 @@ def _scratch_workspace(job: dict, parents: list, data_ref) -> tuple[str, dict]:
     for pid, entry, ref in parents:
         entries[pid] = entry
         untar(ray.get(ref), root / {"graph": "graphs", "profile": "profiles", "run": "runs"}[entry["kind"]] / pid)
-    (root / "manifest.json").write_text(json.dumps({"schema": 1, "entries": entries}) + "\n")
+    (root / "manifest.json").write_text(json.dumps({"schema": SCHEMA, "entries": entries}) + "\n")
     job = dict(job)
     if job.get("ship") or not Path(job["data"]).is_dir():
         data_dir = base / "data" / job["data_hash"][:16]
