@@ -452,3 +452,16 @@ def test_estimate_uses_similar_recorded_artifacts():
     assert estimate_seconds(by[("profile", 4)], entries) == (40.0, 1)  # K=4 scales the K=1 duration by 4
     assert estimate_seconds(by[("run", 2)], entries) == (12.0, 1)  # 4 s per seed, 3 seeds
     assert estimate_seconds(by[("graph", None)], {}) == (None, 0)
+
+
+def test_graph_options_give_the_id_of_graph_build(tiny_data, tmp_path):
+    ws = tmp_path / "ws-gopt"
+    g = rp(tiny_data, "graph", "build", "query-task-domain", "--mode", "newllm", "--max-queries-per-task", "2",
+           ws=ws).stdout.strip()
+    f = write(tmp_path, "modes: newllm\ngraph: query-task-domain\ngraph_options:\n  max_queries_per_task: [2, 3]\n"
+                        "profiles:\n  - method: emb-gnn\n")
+    r = rp(tiny_data, "sweep", str(f), "--dry-run", "--json", ws=ws)
+    assert r.exit_code == 0, r.output
+    graphs = [x for x in json.loads(r.stdout) if x["kind"] == "graph"]
+    assert [(x["params"]["max_queries_per_task"], x["status"]) for x in graphs] == [(2, "reused"), (3, "to-build")]
+    assert graphs[0]["id"] == g and graphs[1]["id"] not in (None, g)
