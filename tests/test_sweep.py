@@ -291,6 +291,10 @@ def test_dependency_order_reuse_and_record(tiny_sweep):
     assert out2.counts() == {"reused": len(cells)}
     assert [st.id for st in out2.states] == [st.id for st in out.states]
     assert ws.manifest_path.read_text() == before
+    doc2 = json.loads((ws.root / "sweeps" / "tiny.json").read_text())
+    assert [h["counts"] for h in doc2["history"]] == [{"built": len(cells)}], "the cold run stays on record"
+    assert doc2["history"][0]["wall_s"] == doc["wall_s"]
+    assert all(a["status"] == "reused" and a["duration_s"] is not None for a in doc2["artifacts"])
 
 
 def test_dry_run_and_json_shapes(tiny_sweep, tmp_path):

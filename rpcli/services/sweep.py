@@ -66,7 +66,8 @@ class CellState:
         params = self.params if self.params is not None else {
             {"graph": "kind", "profile": "method", "run": "router"}[c.kind]: c.what, "mode": c.mode,
             **(c.options or {})}
-        out = {"id": self.id, "kind": c.kind, "status": self.status, "wall_s": self.wall_s, "params": params,
+        out = {"id": self.id, "kind": c.kind, "status": self.status, "wall_s": self.wall_s,
+               "duration_s": self.duration_s, "params": params,
                "parents": self.parents if self.parents is not None else
                ([self.parent.id] if self.parent is not None else []),
                "cell": c.coordinates(), "label": c.label()}
@@ -340,6 +341,7 @@ class SweepRunner:
         self.started_at = utc_now()
         self.t0 = time.time()
         self.finished_at = None
+        self._history = None
 
     # -- planning ---------------------------------------------------------------------------------------------
 
@@ -393,12 +395,25 @@ class SweepRunner:
         from rpcli.workspace.manifest import _write_atomic
 
         ds = self.sess.dataset
+        if self._history is None:
+            # Earlier invocations of the same sweep (a warm rerun must not hide the wall time of the cold one).
+            self._history = []
+            try:
+                old = json.loads(self.record_path.read_text(encoding="utf-8"))
+                self._history = list(old.get("history") or [])
+                counts: dict = {}
+                for a in old.get("artifacts") or []:
+                    counts[a.get("status")] = counts.get(a.get("status"), 0) + 1
+                self._history.append({k: old.get(k) for k in ("started", "finished", "wall_s", "commit", "jobs",
+                                                              "executor", "yaml_sha256")} | {"counts": counts})
+            except (OSError, ValueError, AttributeError):
+                pass
         doc = {"name": self.spec.name, "file": str(self.spec.file),
                "yaml_sha256": sha256_text(self.spec.text), "started": self.started_at,
                "finished": self.finished_at, "wall_s": round(time.time() - self.t0, 3),
                "commit": _git_commit(), "jobs": self.jobs, "executor": self.executor_name,
                "data": {"root": str(ds.root), "hash": ds.data_hash},
-               "artifacts": [st.row() for st in self.states]}
+               "artifacts": [st.row() for st in self.states], "history": self._history}
         _write_atomic(self.record_path, json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
 
     # -- running -----------------------------------------------------------------------------------------------
