@@ -209,7 +209,13 @@ class RayExecutor:
         self.ship = os.environ.get("RP_RAY_SHIP_FILES") == "1"
         if not ray.is_initialized():
             kw = {"address": address} if address else {"num_cpus": jobs, "include_dashboard": False}
-            ray.init(log_to_driver=False, configure_logging=False, **kw)
+            try:
+                ray.init(log_to_driver=False, configure_logging=False, **kw)
+            except Exception as exc:  # noqa: BLE001 - Ray raises ConnectionError, RuntimeError, ValueError here
+                where = f"the Ray cluster at {address}" if address else "a local Ray instance"
+                raise ConfigError(f"cannot start or join {where}: {exc}",
+                                  hint="start the cluster with `ray start --head` (see the README), or leave out "
+                                       "--address to start a local Ray instance") from None
             self._owns = True
         self._task = ray.remote(num_cpus=1, max_retries=0)(_ray_entry)
 
