@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "tui"))
 
-from fixture_ws import manifest, write_workspace  # noqa: E402
+from fixture_ws import TRANSFORMERS_LLM, manifest, text_gnn_manifest, write_workspace  # noqa: E402
 
 from rpcli.cli.main import app  # noqa: E402
 
@@ -31,17 +31,21 @@ def rp(tiny, ws, *args):
     return runner.invoke(app, ["-w", str(ws), "-d", str(tiny), "--encoder", "hash:32", *args])
 
 
-@pytest.fixture
-def golden_ws(tmp_path, tiny_data):
+def on_tiny_data(root: Path, doc: dict, tiny) -> Path:
+    """Write ``doc`` as a workspace whose records are stamped with the tiny dataset's hash."""
     from rpcli.core.data import load_dataset
 
-    h = load_dataset(tiny_data).data_hash
-    doc = manifest()
+    h = load_dataset(tiny).data_hash
     for e in doc["entries"].values():
         e["data_hash"] = h
         if "data" in e:
             e["data"]["hash"] = h
-    return write_workspace(tmp_path / "golden-ws", doc)
+    return write_workspace(root, doc)
+
+
+@pytest.fixture
+def golden_ws(tmp_path, tiny_data):
+    return on_tiny_data(tmp_path / "golden-ws", manifest(), tiny_data)
 
 
 def check_golden(name: str, text: str) -> None:
@@ -129,3 +133,54 @@ def test_runs_built_by_the_pipeline_show_up_in_every_format(tiny_data, tmp_path)
     table = list(csv.DictReader(io.StringIO(rp(tiny_data, ws, "compare", "--csv").stdout)))
     assert [r["id"] for r in table if r["kind"] == "run"] == [run["id"]]
     assert run["id"] in rp(tiny_data, ws, "compare", "--plain").stdout
+
+
+def test_every_text_gnn_row_names_its_backend(tiny_data, tmp_path):
+    ws = on_tiny_data(tmp_path / "text-gnn-ws", text_gnn_manifest(), tiny_data)
+    qwen = TRANSFORMERS_LLM["model"]
+    expected = {"run-d000000001": ("extractive", None), "run-d000000002": ("transformers", qwen),
+                "run-d000000003": ("extractive", None)}
+    rows = json.loads(rp(tiny_data, ws, "compare", "--json").stdout)
+    tg = {r["id"]: r for r in rows if r["kind"] == "run" and r["profile_method"] == "text-gnn"}
+    assert {i: (r["backend"], r["llm_model"]) for i, r in tg.items()} == expected
+    assert tg["run-d000000001"]["profile_label"] == "text-gnn(K=2, backend=extractive)"
+    assert tg["run-d000000002"]["profile_label"] == f"text-gnn(K=2, backend=transformers, model={qwen})"
+    assert all(f"/ {r['profile_label']} /" in r["name"] for r in tg.values())
+    table = list(csv.DictReader(io.StringIO(rp(tiny_data, ws, "compare", "--csv").stdout)))
+    assert {r["id"]: (r["backend"], r["llm_model"] or None) for r in table if r["profile_method"] == "text-gnn"} \
+        == expected
+    assert {r["id"]: r["profile_label"] for r in table if r["id"] in tg} == {i: r["profile_label"]
+                                                                             for i, r in tg.items()}
+    # --plain: every text-gnn run's profile cell (wrapped over lines as the table needs) names the backend,
+    # and the LLM model in full; no other run mentions a backend
+    cells = plain_cells(rp(tiny_data, ws, "compare", "--plain").stdout, "profile")
+    for rid, (backend, model) in expected.items():
+        assert cells[rid].replace(" ", "") == tg[rid]["profile_label"].replace(" ", ""), cells[rid]
+        assert f"backend={backend}" in cells[rid] and (model is None or f"model={model}" in cells[rid].replace(" ", ""))
+    assert not any("backend" in c for k, c in cells.items() if k.startswith("run-") and k not in expected)
+
+
+def plain_cells(text: str, column: str) -> dict[str, str]:
+    """{first column (run id or reference name): the text of ``column``} for every row of the --plain tables;
+    a cell wrapped over several lines is joined with spaces."""
+    out: dict[str, list[str]] = {}
+    header, key = [], None
+    for line in text.splitlines():
+        if line.startswith("┃"):
+            header = [c.strip() for c in line.strip("┃").split("┃")]
+        elif line.startswith("│"):
+            cells = [c.strip() for c in line.strip("│").split("│")]
+            key = cells[1] or key
+            out.setdefault(key, []).append(cells[header.index(column)])
+    return {k: " ".join(x for x in v if x) for k, v in out.items()}
+
+
+def test_runs_on_other_data_are_held_back_with_one_notice(tiny_data, tmp_path):
+    ws = write_workspace(tmp_path / "other-data-ws")  # the fixture's runs carry another dataset's hash
+    out = rp(tiny_data, ws, "compare", "--json")
+    assert out.exit_code == 0 and not [r for r in json.loads(out.stdout) if r["kind"] == "run"]
+    err = " ".join(out.stderr.split())  # the console wraps long lines
+    assert "7 recorded run(s) were evaluated on other data than" in err and "none is shown" in err
+    out = rp(tiny_data, ws, "compare", "--json", "--allow-mixed")
+    assert len([r for r in json.loads(out.stdout) if r["kind"] == "run"]) == 7
+    assert "ranking runs from 2 datasets together" in " ".join(out.stderr.split())  # theirs and the tiny data

@@ -103,7 +103,7 @@ def test_null_test_score_is_a_warning_not_an_error(make_tiny):
     assert any("null" in w for w in ds.warnings)
 
 
-def test_empty_pairs_file_holds_nothing_out_and_sim_still_runs(make_tiny, tmp_path):
+def test_empty_pairs_file_still_holds_m3_out_and_sim_still_runs(make_tiny, tmp_path):
     from rpcli.services.base import Session
     from rpcli.services.profiles import build_profile_entry
     from rpcli.services.routes import run_router_entry
@@ -111,7 +111,9 @@ def test_empty_pairs_file_holds_nothing_out_and_sim_still_runs(make_tiny, tmp_pa
 
     root = make_tiny(lambda f: f["route_data/pairwise_training_data_newllm.json"].update(pairwise_data=[]))
     ds = load_dataset(root)
-    assert ds.mode("newllm").held_out == [] and any("no pairs" in w for w in ds.warnings)
+    # the held-out model comes from the model cards, not from the (empty) pairs
+    assert ds.mode("newllm").held_out == ["m3"] and any("no pairs" in w for w in ds.warnings)
     sess = Session(workspace=Workspace(tmp_path / "w"), data_root=root, encoder_spec="hash:32")
     p = build_profile_entry(sess, "index", "newllm", {"seed": 1}).entry
-    assert run_router_entry(sess, "sim", p["id"], "newllm").entry["metrics"]["n_rows"] == 12
+    run = run_router_entry(sess, "sim", p["id"], "newllm").entry
+    assert run["metrics"]["n_rows"] == 12 and run["info"]["held_out"] == ["m3"]

@@ -175,18 +175,37 @@ def test_split_is_by_query_and_seeded():
 
 
 @pytest.mark.parametrize("router", ["mlp", "graph", "sim"])
-def test_held_out_guard_fires(sess, router):
-    from rpcli.core.data.schema import Pair
+def test_held_out_guard_fires(make_tiny, tmp_path, router):
+    """A dataset written to disk whose newllm pairs name the held-out model m3 (loaded the normal way): every router
+    stops with an error naming m3 and the pairs file, and nothing is recorded."""
+    from rpcli.errors import DataFileError
+    from rpcli.services.base import Session
     from rpcli.services.routes import run_router_entry
+    from rpcli.workspace.layout import Workspace
 
-    pid = _profile(sess, "newllm")
-    md = sess.dataset.mode("newllm")
-    md.pairs.append(Pair(task_name="t_qa", query="who painted the mona lisa", better="m3", worse="m1"))
-    with pytest.raises(TrainingDataError, match="held-out model"):
-        run_router_entry(sess, router, pid, "newllm", {"epochs": 1} if router != "sim" else {})
-    from rpcli.workspace.manifest import load_manifest
+    def add(f):
+        f["route_data/pairwise_training_data_newllm.json"]["pairwise_data"].append(
+            {"task_name": "t_qa", "query": "who painted the mona lisa", "better_model": "m3", "worse_model": "m1"})
 
-    assert not [e for e in load_manifest(sess.workspace)["entries"].values() if e["kind"] == "run"]
+    ws = tmp_path / "wsg"
+    s = Session(workspace=Workspace(ws), data_root=make_tiny(add), encoder_spec="hash:32")
+    with pytest.raises(DataFileError, match="held-out model 'm3'") as exc:
+        run_router_entry(s, router, "profile-x", "newllm", {"epochs": 1} if router != "sim" else {})
+    assert exc.value.path.endswith("pairwise_training_data_newllm.json") and exc.value.field == "better_model"
+    assert not ws.exists()
+
+
+def test_router_signal_guard_refuses_named_held_out_models():
+    """The router-level check (defence in depth behind the loader): pairs or score labels naming a held-out model."""
+    from rpcli.core.data.schema import Pair
+    from rpcli.core.routers.training import check_held_out
+
+    pairs = [Pair(task_name="t_qa", query="q", better="m3", worse="m1")]
+    with pytest.raises(TrainingDataError, match="held-out model 'm3'"):
+        from_pairs(pairs, ["m1", "m2", "m3"], ["m3"], "newllm", "raw")
+    assert len(from_pairs(pairs, ["m1", "m2", "m3"], [], "standard", "raw")) == 1
+    with pytest.raises(TrainingDataError, match="per-query score rows"):
+        check_held_out(["m1", "m3"], ["m3"], "newllm", "per-query score rows")
 
 
 def test_empty_training_set_fails_loudly(make_tiny, tmp_path):
@@ -379,13 +398,16 @@ def test_cost_quality_curve_fields(sess, router, opts):
     assert len(pts) >= 2 and pts[0]["lambda"] == 0.0
     assert cq["start_matches_router"] is True and pts[0]["avg_performance"] == m["avg_performance"]
     assert all(0.0 <= p["avg_performance"] <= 1.0 and p["avg_cost"] > 0 for p in pts)
-    # the largest lambda forces the cheapest model of every row: m1 (0.1 / 0.2 $ per M tokens)
-    assert pts[-1]["avg_cost"] == min(p["avg_cost"] for p in pts)
+    # the largest lambda forces the cheapest model of every row: m1 (0.1 / 0.2 $ per M tokens), by hand
+    # (100 * 0.1 + (10 + i) * 0.2) / 1e6 averaged over i = 0..3 = 12.3e-6 $ per query
+    assert pts[-1]["avg_cost"] == min(p["avg_cost"] for p in pts) == pytest.approx(12.3e-6, rel=1e-9)
     front = cq["pareto"]
     assert front and all(f in pts for f in front)
     assert [f["avg_cost"] for f in front] == sorted(f["avg_cost"] for f in front)
-    lo, hi = cq["c_range"]
-    assert 0 < lo < hi and 0.0 <= cq["aiq"] <= 1.0 and 0.0 <= cq["aiq_single_models"] <= 1.0
+    # single models by hand: m1 12.3, m3 (50 + 0.5 * 11.5) = 55.75, m2 (100 + 11.5) = 111.5 micro-dollars; each wins
+    # exactly 4 of the 12 rows, so the single models' curve is flat at 1/3
+    assert cq["c_range"] == pytest.approx([12.3e-6, 111.5e-6], rel=1e-9)
+    assert cq["aiq_single_models"] == pytest.approx(1 / 3, rel=1e-9) and 0.0 <= cq["aiq"] <= 1.0
     assert cq["bsm_target"] == m["bsm_reference"]["avg_performance"]
     if cq["cost_to_match_bsm"] is not None:
         assert cq["cost_to_match_bsm_micro"] == pytest.approx(cq["cost_to_match_bsm"] * 1e6)
@@ -432,9 +454,15 @@ def test_cli_route_mlp_and_graph(tiny_data):
     assert r.exit_code == 0, r.output
     rec = json.loads(r.stdout)
     assert rec["kind"] == "run" and rec["params"]["router"] == "mlp" and rec["params"]["seeds"] == [0, 1]
-    assert rec["params"]["epochs"] == 2 and rec["params"]["device"] == "cpu"
+    # The device is provenance, not recipe: recorded in the info, absent from the params (and so from the id).
+    assert rec["params"]["epochs"] == 2 and "device" not in rec["params"] and rec["info"]["device"] == "cpu"
+    assert rec["metrics"]["train"]["device"] == "cpu"
     assert rec["metrics"]["seeds"]["avg_performance"]["n"] == 2 and "cost_quality" in rec["metrics"]
     assert "mlp standard: avg_performance" in r.stderr and "AIQ" in r.stderr
+    again = runner.invoke(app, [*base, "--device", "cpu", "route", "mlp", "--profile", pid, "--epochs", "2",
+                                "--hidden", "16", "--out-dim", "8", "--seeds", "0,1", "--device", "cpu", "--json"])
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout)["id"] == rec["id"] and json.loads(again.stdout)["reused"] is True
     g = runner.invoke(app, [*base, "route", "graph", "--profile", pid, "--epochs", "2", "--hidden", "16",
                             "--heads", "2"])
     assert g.exit_code == 0, g.output

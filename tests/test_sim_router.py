@@ -27,24 +27,32 @@ def test_sim_refuses_mismatched_dimensions():
         sim_scores(np.ones((3, 4)), np.ones((2, 5)))
 
 
-def test_sim_pipeline_on_tiny(sess):
-    from rpcli.services.profiles import build_profile_entry
+def test_sim_pipeline_on_tiny(sess, tmp_path):
+    """An imported profile whose three vectors are identical: every cosine ties, so SimRouter picks the first model
+    in profile order (m3) on every row. By hand (tests/tiny.py): m3 wins exactly the 4 t_qa rows of 12, so
+    avg_performance = 4/12; m3 costs 0.5 $/M input (100 tokens) and 0.5 $/M output (10 + i tokens, i = 0..3 in
+    each task), so avg_cost = (50 + 0.5 * 11.5) / 1e6 = 55.75 micro-dollars per query."""
+    from rpcli.core.profiles.store import save_profile
+    from rpcli.services.profiles import import_profile_entry
     from rpcli.services.routes import run_router_entry
 
-    p = build_profile_entry(sess, "emb-gnn", "standard", {"K": 0, "norm": "sym", "normalize": False,
-                                                          "self_loops": False, "per_node_mean": False}).entry
+    f = tmp_path / "same.npz"
+    save_profile(f, ["m3", "m1", "m2"], np.tile(np.linspace(-1.0, 1.0, sess.encoder.dim), (3, 1)))
+    p = import_profile_entry(sess, f, "standard").entry
     run = run_router_entry(sess, "sim", p["id"], "standard").entry
     m = run["metrics"]
-    assert m["n_rows"] == 12 and 0.0 <= m["avg_performance"] <= 1.0
+    assert m["n_rows"] == 12 and m["avg_performance"] == pytest.approx(4 / 12, abs=1e-12)
+    assert m["avg_cost_micro"] == pytest.approx(55.75, abs=1e-9)
+    assert m["selection_share"] == {"m3": 1.0, "m1": 0.0, "m2": 0.0}
     assert m["oracle"] == 1.0  # every tiny test row has one winner scoring 1
-    assert set(m["selection_share"]) == {"m1", "m2", "m3"}
     assert run["params"]["query_text"] == "formatted" and run["parents"] == [p["id"]]
-    preds = (sess.workspace.artifact_dir(run["id"]) / "predictions.jsonl").read_text().splitlines()
-    assert len(preds) == 12 and json.loads(preds[0])["model_name"] in {"m1", "m2", "m3"}
+    preds = [json.loads(x) for x in (sess.workspace.artifact_dir(run["id"]) / "predictions.jsonl").read_text()
+             .splitlines()]
+    assert len(preds) == 12 and {r["model_name"] for r in preds} == {"m3"}
     again = run_router_entry(sess, "sim", p["id"], "standard")
     assert not again.built
     raw = run_router_entry(sess, "sim", p["id"], "standard", query_text="raw").entry
-    assert raw["id"] != run["id"]
+    assert raw["id"] != run["id"] and raw["metrics"]["avg_performance"] == m["avg_performance"]
 
 
 def test_newllm_sim_run_reports_new_model_metrics(sess):

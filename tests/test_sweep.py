@@ -335,12 +335,16 @@ def test_dry_run_and_json_shapes(tiny_sweep, tmp_path):
 
 PLUGIN = '''
 import os
-from rpcli.services.routes import ROUTERS, RouterSpec, register_router, _sim
+from rpcli.services.routes import ROUTERS, RouterSpec, register_router
 
-def _crashy(sess, ctx, opts, seed, out_dir):
+_sim = ROUTERS["sim"].run
+
+
+def _crashy(ctx, opts, seed):
     if os.path.exists(os.environ["RP_TEST_CRASH_MARKER"]):
         os._exit(7)  # the worker dies mid-build, as if killed
-    return _sim(sess, ctx, opts, seed, out_dir)
+    return _sim(ctx, opts, seed)
+
 
 if "crashy" not in ROUTERS:
     register_router(RouterSpec("crashy", trainable=False, run=_crashy))

@@ -243,3 +243,70 @@ def test_signal_sanity_with_defaults(default_ds):
 def test_bad_arguments_raise(tmp_path, kw):
     with pytest.raises(ValueError):
         generate_dataset(tmp_path, **kw)
+
+
+def test_bad_arguments_are_config_errors_naming_the_option(tmp_path):
+    from rpcli.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"n_candidates \(--candidates\) must be at least 2 \(got 1\)"):
+        generate_dataset(tmp_path / "out", n_candidates=1)
+    with pytest.raises(ConfigError, match=r"n_models \(--models\) must be at least the number of candidates \(6\)"):
+        generate_dataset(tmp_path / "out", n_models=5)
+    with pytest.raises(ConfigError, match=r"must be an integer"):
+        generate_dataset(tmp_path / "out", n_tasks=2.5)
+    assert not (tmp_path / "out").exists()  # nothing written before the parameters are checked
+
+
+def _squeeze(panel: str) -> str:
+    """A rich panel's text without borders or whitespace (long paths wrap inside the panel)."""
+    return "".join(ch for ch in panel if not ch.isspace() and ch not in "│╭╮╰╯─")
+
+
+@pytest.mark.parametrize("args, option", [
+    (["--candidates", "1"], "--candidates"), (["--candidates", "0"], "--candidates"),
+    (["--candidates", "-3"], "--candidates"), (["--models", "0"], "--models"),
+    (["--models", "3", "--candidates", "4"], "--models"), (["--tasks", "0"], "--tasks"),
+    (["--tasks", "99"], "--tasks"), (["--tasks", "-1"], "--tasks"), (["--domains", "0"], "--domains"),
+    (["--domains", "7"], "--domains"), (["--train-queries-per-task", "0"], "--train-queries-per-task"),
+    (["--test-queries-per-task", "0"], "--test-queries-per-task"),
+    (["--test-queries-per-task", "-5"], "--test-queries-per-task"), (["--pairs-per-task", "-1"], "--pairs-per-task"),
+    (["--noise", "-0.5"], "--noise"), (["--noise", "nan"], "--noise"), (["--noise", "inf"], "--noise"),
+    (["--seed", "-1"], "--seed"),
+])
+def test_cli_bad_synth_argument_is_one_panel_exit_1(tmp_path, args, option):
+    from typer.testing import CliRunner
+
+    from rpcli.cli.main import app
+
+    out = tmp_path / "ds"
+    res = CliRunner().invoke(app, ["data", "synth", "--out", str(out), *args])
+    assert res.exit_code == 1, res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit)
+    assert "Traceback" not in res.output and "Invalid options" in res.stderr
+    assert f"({option})" in _squeeze(res.stderr) and res.stdout == ""
+    assert not out.exists()
+
+
+def test_cli_synth_into_a_file_is_one_panel_exit_1(tmp_path):
+    from typer.testing import CliRunner
+
+    from rpcli.cli.main import app
+
+    target = tmp_path / "a_file"
+    target.write_text("x")
+    res = CliRunner().invoke(app, ["data", "synth", "--out", str(target), "--models", "3", "--candidates", "2",
+                                   "--tasks", "1", "--train-queries-per-task", "2", "--test-queries-per-task", "1"])
+    assert res.exit_code == 1, res.output
+    assert "Traceback" not in res.output and f"cannotwriteadatasetinto{target}" in _squeeze(res.stderr)
+    assert target.read_text() == "x"
+
+
+def test_committed_demo_is_what_seed_0_generates(default_ds):
+    """profile_data/ and route_data/ in the repo are `rp data synth --out . --seed 0`, byte for byte."""
+    root, _, _ = default_ds
+    repo = Path(__file__).resolve().parents[1]
+    for sub, names in (("profile_data", PROFILE_FILES), ("route_data", ROUTE_FILES)):
+        committed = sorted(p.name for p in (repo / sub).iterdir() if p.name != "README.md")
+        assert committed == names
+        for name in names:
+            assert (repo / sub / name).read_bytes() == (root / sub / name).read_bytes(), f"{sub}/{name}"

@@ -53,7 +53,17 @@ class FakeBackend:
 def build(sess, K, backend=None, force=False, **kw):
     from rpcli.services.profiles import build_profile_entry
 
-    return build_profile_entry(sess, "text-gnn", "standard", recipe_opts(K, backend=backend, **kw), force=force)
+    return build_profile_entry(sess, "text-gnn", "standard", recipe_opts(K, backend=backend, **kw), force=force,
+                               backend=backend, prompts=kw.get("prompts"))
+
+
+def test_runtime_objects_are_arguments_not_recipe_options(sess):
+    from rpcli.services.profiles import build_profile_entry
+
+    opts = recipe_opts(1, backend=FakeBackend())
+    assert not any(k.startswith("_") for k in opts)  # the recipe holds the backend's identity, not the object
+    with pytest.raises(ConfigError, match="not recipe options"):
+        build_profile_entry(sess, "text-gnn", "standard", {**opts, "_backend": FakeBackend()})
 
 
 def texts_of(sess, entry):

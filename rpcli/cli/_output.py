@@ -10,6 +10,8 @@ import typer
 from rich.console import Console
 from rich.panel import Panel
 
+from rpcli.workspace.leaderboard import fmt  # noqa: F401 - the one number formatter, re-exported for the CLI
+
 err_console = Console(stderr=True, highlight=False)
 # A pipe gets a wide table rather than Rich's 80-column default; a terminal keeps its own width.
 out_console = Console(highlight=False, width=None if sys.stdout.isatty() else 180)
@@ -47,10 +49,3 @@ def print_built(result, as_json: bool) -> None:
     if result.built:
         err_console.print(f"[green]{entry['id']}[/green] built in {entry.get('duration_s', 0):.1f}s")
 
-
-def fmt(v, digits: int = 4) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, float):
-        return f"{v:.{digits}f}"
-    return str(v)

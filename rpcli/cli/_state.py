@@ -25,11 +25,27 @@ def options(ctx: typer.Context) -> GlobalOptions:
     return root.obj
 
 
-def session(ctx: typer.Context):
+def session(ctx: typer.Context, quiet: bool = False):
+    """The command's Session; `quiet` silences progress (bars and notes) whatever the global --quiet says."""
+    from rpcli.cli._output import cli_errors
     from rpcli.cli._progress import RichProgress
-    from rpcli.services.base import Session
+    from rpcli.services.base import Session, check_device
     from rpcli.workspace.layout import resolve_workspace
 
     o = options(ctx)
-    return Session(workspace=resolve_workspace(o.workspace), data_root=o.data, encoder_spec=o.encoder,
-                   progress=RichProgress(quiet=o.quiet), keep_overlap=o.keep_overlap, device=o.device)
+    with cli_errors():
+        check_device(o.device, "--device")
+        return Session(workspace=resolve_workspace(o.workspace), data_root=o.data, encoder_spec=o.encoder,
+                       progress=RichProgress(quiet=o.quiet or quiet), keep_overlap=o.keep_overlap, device=o.device)
+
+
+SEED_MAX = 2**32 - 1  # numpy's seed range; every seed option accepts 0..SEED_MAX
+
+
+def check_finite(**values) -> None:
+    """A usage error (exit 2) for a NaN or infinite float option; names are given as keyword arguments (lr=...)."""
+    import math
+
+    for name, v in values.items():
+        if v is not None and not math.isfinite(v):
+            raise typer.BadParameter(f"--{name.replace('_', '-')} must be a finite number, got {v}")

@@ -34,39 +34,38 @@ def compare(ctx: typer.Context,
         raise typer.BadParameter("choose standard, newllm or both", param_hint="--mode")
     sess = session(ctx)
     from rpcli.services.compare import compare_rows
-    from rpcli.workspace.leaderboard import annotate_rows
+    from rpcli.workspace.leaderboard import MODES
 
-    modes = ("standard", "newllm") if mode == "both" else (mode,)
-    dashboard = not (plain or as_json or as_csv) and _stdout_is_terminal()
+    modes = MODES if mode == "both" else (mode,)
+    if not (plain or as_json or as_csv) and _stdout_is_terminal():
+        _open_dashboard(sess, modes, allow_mixed=allow_mixed, show_singles=singles)
+        return
     with cli_errors():
-        rows = annotate_rows(compare_rows(sess, modes=modes, allow_mixed=allow_mixed,
-                                          include_singles=singles or dashboard))
+        rows = compare_rows(sess, modes=modes, allow_mixed=allow_mixed, include_singles=singles)
     if as_json:
         print_json(rows)
-        return
-    if as_csv:
+    elif as_csv:
         from rpcli.workspace.leaderboard import rows_to_csv
 
         sys.stdout.write(rows_to_csv(rows))
         sys.stdout.flush()
-        return
-    if dashboard:
-        _open_dashboard(sess, rows, modes, allow_mixed=allow_mixed, show_singles=singles)
-        return
-    _print_table(sess, rows, modes)
+    else:
+        _print_table(sess, rows, modes)
 
 
 def _stdout_is_terminal() -> bool:
     return sys.stdout.isatty()
 
 
-def _open_dashboard(sess, rows: list[dict], modes: tuple, *, allow_mixed: bool, show_singles: bool) -> None:
+def _open_dashboard(sess, modes: tuple, *, allow_mixed: bool, show_singles: bool) -> None:
+    """The app reads the runs from the manifest itself (and again whenever it changes); the reference rows need
+    the dataset, so they are computed here once, single models included (the plot shows them)."""
+    from rpcli.services.compare import dataset_summary, reference_rows
     from rpcli.tui.app import Dashboard
 
-    ds = sess.dataset
-    references = [r for r in rows if r.get("kind") != "run"]  # the app reads the runs from the manifest itself
-    dataset = {"name": ds.root.name, "root": str(ds.root), "candidates": list(ds.candidates),
-               "n_test_rows": len(ds.test_rows), "data_hash": ds.data_hash}
+    with cli_errors():
+        references = reference_rows(sess, modes, include_singles=True)
+        dataset = dataset_summary(sess)
     Dashboard(sess.workspace, references, dataset=dataset, allow_mixed=allow_mixed, show_singles=show_singles,
               modes=modes).run()
 
@@ -76,26 +75,23 @@ def _print_table(sess, rows: list[dict], modes: tuple) -> None:
     from rich.table import Table
     from rich.text import Text
 
+    from rpcli.services.compare import dataset_summary
     from rpcli.workspace.leaderboard import BASELINE, cell_text, columns_for, flag_text
 
     # Piped output has no terminal width to fit: give the table room instead of wrapping every cell.
     console = out_console if out_console.is_terminal else Console(highlight=False, width=max(out_console.width, 160))
-
+    ds = dataset_summary(sess)
     for m in modes:
         mrows = [r for r in rows if r.get("mode") == m]
         if not mrows:
             continue
-        from rpcli.core.data import default_data_root
-
-        label = "embedded demo" if sess.dataset.root == default_data_root() else sess.dataset.root.name
-        t = Table(title=f"leaderboard: {m} ({label}, {len(sess.dataset.test_rows)} test rows)")
+        t = Table(title=f"leaderboard: {m} ({ds['label']}, {ds['n_test_rows']} test rows)")
         t.add_column("", justify="left")
         cols = columns_for(m)
-        for key, label, numeric, _, _ in cols:
-            t.add_column(label, justify="right" if numeric else "left")
+        for c in cols:
+            t.add_column(c.label, justify="right" if c.numeric else "left", overflow="fold")  # labels in full
         for r in mrows:
             style = "" if r["kind"] == "run" else ("dim italic" if r["kind"] == "reference" else "dim")
-            t.add_row(Text(flag_text(r), style="red"),
-                      *(Text(cell_text(r, key), style=style) for key, _, _, _, _ in cols))
+            t.add_row(Text(flag_text(r), style="red"), *(Text(cell_text(r, c.key), style=style) for c in cols))
         console.print(t)
     console.print(f"[dim]▽ = does not beat the {BASELINE} reference; dim italic rows are references.[/dim]")

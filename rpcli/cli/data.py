@@ -7,37 +7,25 @@ from typing import Annotated
 
 import typer
 
+from rpcli.cli._options import JsonOpt
 from rpcli.cli._output import cli_errors, err_console, out_console, print_json
 from rpcli.cli._state import options, session
 
 app = typer.Typer(no_args_is_help=True)
 
 
-def data_summary(ds) -> dict:
-    return {
-        "root": str(ds.root), "data_hash": ds.data_hash,
-        "models": len(next(iter(ds.modes.values())).models), "candidates": list(ds.candidates),
-        "families": len(ds.families), "tasks_described": len(ds.tasks), "domains": len(ds.domains),
-        "test_rows": len(ds.test_rows), "test_tasks": ds.test_tasks, "train_queries": len(ds.train_queries),
-        "modes": {m: {"pairs_released": md.pairs_released, "pairs_dropped_overlap": md.pairs_dropped_overlap,
-                      "pairs": len(md.pairs), "held_out": md.held_out,
-                      "task_queries": "file" if md.task_queries is not None else "derived from training queries"}
-                  for m, md in ds.modes.items()},
-        "keep_overlap": ds.keep_overlap, "warnings": list(ds.warnings),
-    }
-
-
 @app.command("check")
 def check(ctx: typer.Context,
-          as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False) -> None:
+          as_json: JsonOpt = False) -> None:
     """Load and validate the dataset; print what it holds.
 
     Example: rp -d ../shared/data/routeprofile data check
     """
-    sess = session(ctx)
-    sess.progress.quiet = True
+    sess = session(ctx, quiet=True)
+    from rpcli.services.data import dataset_summary
+
     with cli_errors():
-        s = data_summary(sess.dataset)
+        s = dataset_summary(sess)
     if as_json:
         print_json(s)
         return
@@ -55,6 +43,13 @@ def check(ctx: typer.Context,
                                  f"(query also in test), {info['pairs']} used")
         t.add_row(f"{m}: held-out", ", ".join(info["held_out"]) or "-")
         t.add_row(f"{m}: query nodes", info["task_queries"])
+    t.add_row("held-out (newllm)", f"{', '.join(s['held_out']) or '-'} (from {s['held_out_source']})")
+    for task, o in s["card_score_overlap"].items():
+        if o["carries_test_information"]:
+            t.add_row(f"card scores: {task}",
+                      f"steps of 100/{o['n_train']} (measured on the {o['n_train']} training queries); "
+                      f"{o['train_rows_in_test']} of those rows are also test queries: the {task} model-task "
+                      "scores carry test information")
     out_console.print(t)
     for w in s["warnings"]:
         err_console.print(f"[yellow]warning:[/yellow] {w}")
@@ -65,28 +60,30 @@ def synth(
     ctx: typer.Context,
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write profile_data/ and route_data/ into.")],
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
-    models: Annotated[int, typer.Option("--models", help="Number of models (candidates + auxiliaries).")] = 12,
-    candidates: Annotated[int, typer.Option("--candidates", help="Routing candidates.")] = 6,
+    models: Annotated[int, typer.Option("--models", help="Number of models (candidates + "
+                                        "auxiliaries).")] = 12,
+    candidates: Annotated[int, typer.Option("--candidates", help="Routing candidates (at most "
+                                            "--models).")] = 6,
     tasks: Annotated[int, typer.Option("--tasks", help="Routing tasks.")] = 8,
     domains: Annotated[int, typer.Option("--domains", help="Domains.")] = 4,
     train_queries_per_task: Annotated[int, typer.Option("--train-queries-per-task", "--queries-per-task")] = 60,
     test_queries_per_task: Annotated[int, typer.Option("--test-queries-per-task")] = 30,
     pairs_per_task: Annotated[int, typer.Option("--pairs-per-task")] = 80,
     noise: Annotated[float, typer.Option(help="Per-(model, query) noise of the item-response model.")] = 0.5,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Write a synthetic dataset in the RouteProfile layout from a latent-skill model.
 
     Example: rp data synth --out /tmp/big --models 120 --tasks 12 --train-queries-per-task 9000
     """
-    from rpcli.core.data.synth import generate_dataset
+    from rpcli.services.data import synthesize_dataset
 
     o = options(ctx)
     with cli_errors():
-        summary = generate_dataset(out, seed=seed, n_models=models, n_candidates=candidates, n_tasks=tasks,
-                                   n_domains=domains, train_queries_per_task=train_queries_per_task,
-                                   test_queries_per_task=test_queries_per_task, pairs_per_task=pairs_per_task,
-                                   noise=noise)
+        summary = synthesize_dataset(out, seed=seed, n_models=models, n_candidates=candidates, n_tasks=tasks,
+                                     n_domains=domains, train_queries_per_task=train_queries_per_task,
+                                     test_queries_per_task=test_queries_per_task, pairs_per_task=pairs_per_task,
+                                     noise=noise)
     if as_json:
         print_json(summary)
     else:

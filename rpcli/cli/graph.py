@@ -8,8 +8,9 @@ from typing import Annotated, Optional
 
 import typer
 
+from rpcli.cli._options import ForceOpt, JsonOpt, Mode, ModeOpt
 from rpcli.cli._output import cli_errors, out_console, print_built, print_json
-from rpcli.cli._state import session
+from rpcli.cli._state import options, session
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -22,20 +23,15 @@ class GraphKind(str, Enum):
     query_task_domain = "query-task-domain"
 
 
-class Mode(str, Enum):
-    standard = "standard"
-    newllm = "newllm"
-
-
 @app.command("build")
 def build(
     ctx: typer.Context,
     kind: Annotated[GraphKind, typer.Argument(help="Which of the study's five graphs.")],
-    mode: Annotated[Mode, typer.Option("--mode", "-m", help="standard or newllm.")] = Mode.standard,
+    mode: ModeOpt = Mode.standard,
     max_queries_per_task: Annotated[Optional[int], typer.Option(
         min=1, help="Cap query nodes per task (graphs with query nodes; default: all).")] = None,
-    force: Annotated[bool, typer.Option(help="Rebuild even if an identical graph is recorded.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the whole record as JSON.")] = False,
+    force: ForceOpt = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Build a heterogeneous graph and record it; prints its id.
 
@@ -54,9 +50,9 @@ def build(
 def import_(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A HeteroData .pt from the original.")],
-    mode: Annotated[Mode, typer.Option("--mode", "-m")] = Mode.standard,
+    mode: ModeOpt = Mode.standard,
     kind: Annotated[Optional[str], typer.Option(help="Which graph it is (a label).")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Register a graph built by the original code. The file is unpickled: import only files you trust.
 
@@ -84,15 +80,13 @@ def _relation(key: str) -> str:
 
 @app.command("show")
 def show(ctx: typer.Context, ref: Annotated[str, typer.Argument(help="Graph id or unique prefix.")],
-         as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+         as_json: JsonOpt = False) -> None:
     """Node and edge counts per type, degree ranges, query source and per-task query counts, encoder, dims.
 
     Example: rp graph show graph-3f9c
     """
     from rpcli.workspace.layout import resolve_workspace
     from rpcli.workspace.manifest import get_entry
-
-    from rpcli.cli._state import options
 
     with cli_errors():
         e = get_entry(resolve_workspace(options(ctx).workspace), ref, kind="graph")
@@ -149,16 +143,13 @@ def show(ctx: typer.Context, ref: Annotated[str, typer.Argument(help="Graph id o
 
 
 @app.command("ls")
-def ls(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="Print the records as JSON.")] = False
-       ) -> None:
+def ls(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """List recorded graphs: kind, mode, node and edge totals, query nodes, encoder.
 
     Example: rp graph ls --json
     """
     from rpcli.workspace.layout import resolve_workspace
     from rpcli.workspace.manifest import list_entries
-
-    from rpcli.cli._state import options
 
     with cli_errors():
         rows = list_entries(resolve_workspace(options(ctx).workspace), "graph")

@@ -12,6 +12,7 @@ from rpcli.cli import compare as compare_cmd
 from rpcli.cli import data as data_cmd
 from rpcli.cli import graph as graph_cmd
 from rpcli.cli import profile as profile_cmd
+from rpcli.cli import report as report_cmd
 from rpcli.cli import route as route_cmd
 from rpcli.cli import sweep as sweep_cmd
 from rpcli.cli import ws as ws_cmd
@@ -66,6 +67,7 @@ app.add_typer(route_cmd.app, name="route", help="Run routers and record evaluate
 app.command("ls")(ws_cmd.ls)
 app.command("show")(ws_cmd.show)
 app.command("compare")(compare_cmd.compare)
+app.command("report")(report_cmd.report)
 app.command("sweep")(sweep_cmd.sweep)
 
 

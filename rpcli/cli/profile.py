@@ -8,18 +8,15 @@ from typing import Annotated, Optional
 
 import typer
 
+from rpcli.cli._options import ForceOpt, JsonOpt, Mode, ModeOpt
 from rpcli.cli._output import cli_errors, err_console, out_console, print_built, print_json
-from rpcli.cli._state import session
-from rpcli.cli.graph import Mode
+from rpcli.cli._state import SEED_MAX, check_finite, session
 
 app = typer.Typer(no_args_is_help=True)
 
 GraphOpt = Annotated[Optional[str], typer.Option("--graph", "-g", help="Parent graph id or prefix (default: build "
                                                                        "or reuse the method's default graph).")]
 KeepOpt = Annotated[Optional[str], typer.Option("--keep", help="candidates (default), all, or NAME,NAME,...")]
-ForceOpt = Annotated[bool, typer.Option(help="Rebuild even if an identical profile is recorded.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print the whole record as JSON.")]
-ModeOpt = Annotated[Mode, typer.Option("--mode", "-m", help="standard or newllm.")]
 
 
 def _build(ctx, method, mode, opts, graph=None, keep=None, force=False, as_json=False):
@@ -33,7 +30,7 @@ def _build(ctx, method, mode, opts, graph=None, keep=None, force=False, as_json=
 
 @app.command("index")
 def index(ctx: typer.Context, mode: ModeOpt = Mode.standard,
-          seed: Annotated[int, typer.Option(help="torch seed (the original's default is 56).")] = 56,
+          seed: Annotated[int, typer.Option(min=0, max=SEED_MAX, help="torch seed (the original's default is 56).")] = 56,
           force: ForceOpt = False, as_json: JsonOpt = False) -> None:
     """The random-vector baseline: one seeded Gaussian vector per candidate (dimension from the encoder).
 
@@ -76,7 +73,8 @@ class FlatContext(str, Enum):
 @app.command("flat")
 def flat(ctx: typer.Context, mode: ModeOpt = Mode.standard, graph: GraphOpt = None,
          top_k: Annotated[int, typer.Option("--top-k", min=0, help="Context nodes per node type (min(top_k, N)).")] = 5,
-         seed: Annotated[int, typer.Option(help="Seed of the one random.Random shared across models.")] = 42,
+         seed: Annotated[int, typer.Option(min=0, max=SEED_MAX, help="Seed of the one random.Random shared across "
+                                                                  "models.")] = 42,
          context: Annotated[FlatContext, typer.Option(help="random: uniform nodes of each type (faithful); "
                                                            "neighbours: the model's actual graph neighbours, with "
                                                            "benchmark scores (spec §9.2 fix).")] = FlatContext.random,
@@ -116,12 +114,13 @@ def trainable(ctx: typer.Context, mode: ModeOpt = Mode.standard, graph: GraphOpt
               select: Annotated[Select, typer.Option(help="train-loss: keep the lowest training loss (faithful); "
                                                           "val: keep the lowest loss on a seeded held-out set of "
                                                           "nodes and edges.")] = Select.train_loss,
-              seed: Annotated[int, typer.Option(help="Seed for python, numpy and torch.")] = 42,
+              seed: Annotated[int, typer.Option(min=0, max=SEED_MAX, help="Seed for python, numpy and torch.")] = 42,
               keep: KeepOpt = None, force: ForceOpt = False, as_json: JsonOpt = False) -> None:
     """HANConv encoder trained by masked-node reconstruction plus edge-score regression; saves ckpt.pt.
 
     Example: rp profile trainable --mode standard --epochs 100 --select val
     """
+    check_finite(lr=lr, node_mask_rate=node_mask_rate, edge_mask_rate=edge_mask_rate, edge_loss_w=edge_loss_w)
     _build(ctx, "trainable", mode, {"hidden": hidden, "heads": heads, "layers": layers, "epochs": epochs, "lr": lr,
                                     "node_mask_rate": node_mask_rate, "edge_mask_rate": edge_mask_rate,
                                     "edge_loss_w": edge_loss_w, "out_dim": out_dim, "select": select.value,
@@ -154,7 +153,7 @@ def text_gnn(
                                                       "model name.")] = None,
     max_tokens: Annotated[int, typer.Option(min=1, rich_help_panel=_LLM, help="New tokens per node text.")] = 500,
     temperature: Annotated[float, typer.Option(min=0.0, rich_help_panel=_LLM, help="0: greedy.")] = 0.0,
-    seed: Annotated[int, typer.Option(rich_help_panel=_LLM, help="Sampling seed.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, max=SEED_MAX, rich_help_panel=_LLM, help="Sampling seed.")] = 0,
     tp: Annotated[int, typer.Option(min=1, rich_help_panel=_LLM, help="vllm: tensor-parallel GPUs.")] = 1,
     gpu_memory_utilization: Annotated[float, typer.Option(rich_help_panel=_LLM, help="vllm: share of GPU memory "
                                                           "the engine may take.")] = 0.9,
@@ -200,37 +199,23 @@ def text_gnn(
 
     Example: rp profile text-gnn --mode standard --K 2 --backend vllm --model Qwen/Qwen2.5-7B-Instruct
     """
-    from rpcli.cli._state import options
-
+    check_finite(temperature=temperature, gpu_memory_utilization=gpu_memory_utilization, timeout=timeout)
+    if not 0 < gpu_memory_utilization <= 1:
+        raise typer.BadParameter(f"--gpu-memory-utilization must be in (0, 1], got {gpu_memory_utilization}")
     sess = session(ctx)
-    from rpcli.services.profiles import build_profile_entry
+    from rpcli.services.base import check_device
+    from rpcli.services.profiles import build_text_gnn_entry
 
+    llm = {"model": model, "max_tokens": max_tokens, "temperature": temperature, "seed": seed, "tp": tp,
+           "gpu_memory_utilization": gpu_memory_utilization, "device": device, "batch_size": batch_size,
+           "chat_template": chat_template, "base_url": base_url, "api_key_env": api_key_env,
+           "concurrency": concurrency, "timeout": timeout, "max_retries": max_retries}
     with cli_errors():
-        from rpcli.core.llm import make_backend
-        from rpcli.core.profiles.text_gnn import load_prompts, recipe_opts
-
-        b = None
-        if K > 0:
-            if backend is not None:
-                name = backend.value
-            elif base_url:
-                name = "openai"
-                sess.progress.note("no --backend given: using openai (because --base-url is set)")
-            elif model and Path(model).expanduser().is_dir():
-                name = "transformers"
-                sess.progress.note("no --backend given: using transformers (--model is a local directory)")
-            else:
-                name = "extractive"
-                sess.progress.note("no LLM backend configured (--backend or RP_LLM_BACKEND): using the "
-                                   "extractive backend, which composes texts without a generator")
-            b = make_backend(name, model=model, max_tokens=max_tokens, temperature=temperature, seed=seed, tp=tp,
-                             gpu_memory_utilization=gpu_memory_utilization, device=device or options(ctx).device,
-                             batch_size=batch_size, chat_template=chat_template, base_url=base_url,
-                             api_key_env=api_key_env, concurrency=concurrency, timeout=timeout,
-                             max_retries=max_retries, encoder=sess.encoder)
-        opts = recipe_opts(K, backend=b, prompts=load_prompts(prompts), top_k=top_k, score_aware=score_aware,
-                           query_similarity=query_similarity, dedup_domains=dedup_domains)
-        res = build_profile_entry(sess, "text-gnn", mode.value, opts, graph_ref=graph, keep=keep, force=force)
+        check_device(device, "--device")
+        res = build_text_gnn_entry(sess, mode.value, K, backend=backend.value if backend is not None else None,
+                                   llm=llm, prompts_file=prompts, top_k=top_k, score_aware=score_aware,
+                                   query_similarity=query_similarity, dedup_domains=dedup_domains, graph_ref=graph,
+                                   keep=keep, force=force)
     print_built(res, as_json)
     info = res.entry.get("info", {})
     if res.built and info.get("prompts"):
@@ -268,14 +253,16 @@ def show(ctx: typer.Context, ref: Annotated[str, typer.Argument(help="Profile id
     Example: rp profile show profile-0d9e --texts --hop 1
     """
     sess = session(ctx)
-    from rpcli.services.profiles import load_profile_entry, profile_summary
+    from rpcli.services.profiles import profile_texts, show_profile
 
     with cli_errors():
-        entry, names, vecs = load_profile_entry(sess, ref)
         if texts or hop is not None:
-            _show_texts(sess, entry, hop, as_json)
-            return
-    s = {"id": entry["id"], "params": entry["params"], "parents": entry["parents"], **profile_summary(names, vecs)}
+            sel = profile_texts(sess, ref, hop)
+        else:
+            s = show_profile(sess, ref)
+    if texts or hop is not None:
+        _print_texts(sel, as_json)
+        return
     if as_json:
         print_json(s)
         return
@@ -287,26 +274,7 @@ def show(ctx: typer.Context, ref: Annotated[str, typer.Argument(help="Profile id
         out_console.print(f"  {n:45s} norm {v:.4f}")
 
 
-def _show_texts(sess, entry: dict, hop: int | None, as_json: bool) -> None:
-    import json
-
-    from rpcli.errors import ConfigError
-    from rpcli.services.base import artifact_dir
-
-    d = artifact_dir(sess, entry)
-    if (d / "text_gnn_texts.json").is_file():
-        doc = json.loads((d / "text_gnn_texts.json").read_text(encoding="utf-8"))
-        if hop is None:
-            sel = doc["final_texts"]
-        elif str(hop) in doc["hop_texts"]:
-            sel = doc["hop_texts"][str(hop)]
-        else:
-            raise ConfigError(f"{entry['id']} has no hop {hop}; its hops are {', '.join(doc['hop_texts'])}")
-    elif (d / "flat_texts.json").is_file() and hop in (None, 0):
-        sel = json.loads((d / "flat_texts.json").read_text(encoding="utf-8"))
-    else:
-        raise ConfigError(f"{entry['id']} has no saved texts" + (f" for hop {hop}" if hop else ""),
-                          hint="text-gnn profiles save their texts per hop; flat profiles save their composed texts")
+def _print_texts(sel: dict, as_json: bool) -> None:
     if as_json:
         print_json(sel)
         return

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
+from rpcli.cli._options import DeviceOpt, ForceOpt, JsonOpt, Mode, ModeOpt, SeedsOpt, parse_seeds
 from rpcli.cli._output import cli_errors, err_console, fmt, print_built
 from rpcli.cli._state import session
-from rpcli.cli.graph import Mode
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -20,40 +20,26 @@ class QueryText(str, Enum):
 
 
 ProfileOpt = Annotated[str, typer.Option("--profile", "-p", help="Profile id or unique prefix.")]
-ModeOpt = Annotated[Mode, typer.Option("--mode", "-m", help="standard or newllm.")]
 QueryTextOpt = Annotated[QueryText, typer.Option("--query-text", help="formatted: the row's formatted_query when "
                                                  "present, else rp's copy of the per-task prompt (raw query for "
                                                  "tasks without one); raw: always the raw query.")]
-
-
-ForceOpt = Annotated[bool, typer.Option(help="Re-run even if an identical run is recorded.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print the run record as JSON.")]
-SeedsOpt = Annotated[str, typer.Option("--seeds", help="Comma-separated seeds; one training run each, reported as "
-                                       "mean ± sd (e.g. 0,1,2).")]
-DeviceOpt = Annotated[Optional[str], typer.Option("--device", help="Torch device for training (default: the global "
-                                                  "--device).")]
 ValSplitOpt = Annotated[float, typer.Option("--val-split", min=0.0, max=0.9, help="Share of training queries held "
                                             "out for validation (split by query).")]
 
 
-def parse_seeds(text: str) -> list[int]:
-    try:
-        seeds = [int(x) for x in text.replace(" ", "").split(",") if x != ""]
-    except ValueError:
-        raise typer.BadParameter(f"--seeds must be comma-separated integers, got {text!r}") from None
-    if not seeds:
-        raise typer.BadParameter("--seeds needs at least one seed")
-    return seeds
-
-
 def _run(ctx, router: str, profile: str, mode: Mode, query_text: QueryText, opts: dict, seeds: list[int] | None,
-         force: bool, as_json: bool) -> None:
+         force: bool, as_json: bool, device: str | None = None) -> None:
+    from rpcli.cli._state import check_finite
+
+    check_finite(**{k: v for k, v in opts.items() if isinstance(v, float)})
     sess = session(ctx)
+    from rpcli.services.base import check_device
     from rpcli.services.routes import run_router_entry
 
     with cli_errors():
+        check_device(device, "--device")
         res = run_router_entry(sess, router, profile, mode.value, opts, seeds=seeds, query_text=query_text.value,
-                               force=force)
+                               force=force, device=device)
     print_built(res, as_json)
     report(res)
 
@@ -123,8 +109,8 @@ def mlp(ctx: typer.Context, profile: ProfileOpt, mode: ModeOpt = Mode.standard,
     Example: rp route mlp --profile profile-0d9e --mode standard --seeds 0,1,2
     """
     opts = {"epochs": epochs, "lr": lr, "hidden": hidden, "out": out_dim, "layers": layers, "dropout": dropout,
-            "batch_size": batch_size, "patience": patience, "val_split": val_split, "device": device}
-    _run(ctx, "mlp", profile, mode, query_text, opts, parse_seeds(seeds), force, as_json)
+            "batch_size": batch_size, "patience": patience, "val_split": val_split}
+    _run(ctx, "mlp", profile, mode, query_text, opts, parse_seeds(seeds), force, as_json, device)
 
 
 class Labels(str, Enum):
@@ -166,5 +152,5 @@ def graph(ctx: typer.Context, profile: ProfileOpt, mode: ModeOpt = Mode.standard
     """
     opts = {"epochs": epochs, "lr": lr, "hidden": hidden, "layers": layers, "heads": heads, "dropout": dropout,
             "batch_size": batch_size, "transductive": transductive, "labels": labels.value, "patience": patience,
-            "residual": residual, "val_split": val_split, "device": device}
-    _run(ctx, "graph", profile, mode, query_text, opts, parse_seeds(seeds), force, as_json)
+            "residual": residual, "val_split": val_split}
+    _run(ctx, "graph", profile, mode, query_text, opts, parse_seeds(seeds), force, as_json, device)

@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from rpcli.cli._options import JsonOpt
 from rpcli.cli._output import cli_errors, err_console, fmt, out_console, print_json
 from rpcli.cli._state import options
 
@@ -16,7 +17,8 @@ app = typer.Typer(no_args_is_help=True)
 def _ws(ctx):
     from rpcli.workspace.layout import resolve_workspace
 
-    return resolve_workspace(options(ctx).workspace)
+    with cli_errors():
+        return resolve_workspace(options(ctx).workspace)
 
 
 @app.command("init")
@@ -44,32 +46,24 @@ def path(ctx: typer.Context) -> None:
 
 
 @app.command("status")
-def status(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def status(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Counts, sizes and schema of the workspace.
 
     Example: rp ws status --json
     """
-    from rpcli.workspace.manifest import load_manifest
+    from rpcli.services.base import workspace_status
 
-    ws = _ws(ctx)
     with cli_errors():
-        doc = load_manifest(ws)
-    counts: dict = {}
-    size = 0
-    for e in doc["entries"].values():
-        counts[e["kind"]] = counts.get(e["kind"], 0) + 1
-        size += sum(o.get("bytes", 0) for o in e.get("outputs", []))
-    cache = sum(p.stat().st_size for p in ws.emb_cache_dir.rglob("*.npy")) if ws.emb_cache_dir.exists() else 0
-    s = {"root": str(ws.root), "exists": ws.exists(), "schema": doc["schema"], "counts": counts,
-         "artifact_bytes": size, "embedding_cache_bytes": cache}
+        s = workspace_status(_ws(ctx))
     if as_json:
         print_json(s)
         return
     out_console.print(f"workspace {s['root']} ({'initialised' if s['exists'] else 'not initialised'}), "
                       f"schema {s['schema']}")
     for k in ("graph", "profile", "run"):
-        out_console.print(f"  {k}s: {counts.get(k, 0)}")
-    out_console.print(f"  artifacts: {size / 1e6:.1f} MB, embedding cache: {cache / 1e6:.1f} MB")
+        out_console.print(f"  {k}s: {s['counts'].get(k, 0)}")
+    out_console.print(f"  artifacts: {s['artifact_bytes'] / 1e6:.1f} MB, "
+                      f"embedding cache: {s['embedding_cache_bytes'] / 1e6:.1f} MB")
 
 
 class Kind(str, Enum):
@@ -80,7 +74,7 @@ class Kind(str, Enum):
 
 def ls(ctx: typer.Context,
        kind: Annotated[Optional[Kind], typer.Argument(help="graphs, profiles or runs (default: all).")] = None,
-       as_json: Annotated[bool, typer.Option("--json", help="Print the records as JSON.")] = False) -> None:
+       as_json: JsonOpt = False) -> None:
     """List the artifacts recorded in the workspace.
 
     Example: rp ls runs --json
@@ -110,7 +104,7 @@ def ls(ctx: typer.Context,
 
 
 def show(ctx: typer.Context, ref: Annotated[str, typer.Argument(help="An artifact id or unique prefix.")],
-         as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+         as_json: JsonOpt = False) -> None:
     """Show one artifact's full record.
 
     Example: rp show run-81c0

@@ -17,12 +17,38 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rpcli.core.progress import NullProgress
+from rpcli.core.progress import NullProgress, Progress
 from rpcli.errors import ConfigError
 from rpcli.workspace.hashing import recipe_key, sha256_file
 from rpcli.workspace.layout import Workspace
 from rpcli.workspace.manifest import get_entry, init_workspace, load_manifest, register_entry
 from rpcli.workspace.provenance import provenance, utc_now
+
+
+def check_device(device: str | None, flag: str = "--device") -> None:
+    """Refuse a torch device this machine cannot use, before anything is built (imports torch only off the CPU)."""
+    if device in (None, "", "cpu"):
+        return
+    import torch
+
+    try:
+        d = torch.device(device)
+    except (RuntimeError, ValueError, TypeError):
+        raise ConfigError(f"{flag} {device!r} is not a torch device", hint="e.g. cpu, cuda, cuda:1, mps") from None
+    if d.type == "cpu":
+        return
+    if d.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError(f"{flag} {device!r}: CUDA is not available to this torch ({torch.__version__})",
+                              hint="use --device cpu, or install a CUDA build of torch")
+        if d.index is not None and d.index >= torch.cuda.device_count():
+            raise ConfigError(f"{flag} {device!r}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+        return
+    if d.type == "mps":
+        if not torch.backends.mps.is_available():
+            raise ConfigError(f"{flag} {device!r}: MPS is not available on this machine")
+        return
+    raise ConfigError(f"{flag} {device!r}: rp runs on cpu, cuda or mps")
 
 
 @dataclass
@@ -32,7 +58,7 @@ class Session:
     workspace: Workspace
     data_root: Path | None = None
     encoder_spec: str | None = None
-    progress: object = field(default_factory=NullProgress)
+    progress: Progress = field(default_factory=NullProgress)
     keep_overlap: bool = False
     device: str = "cpu"
     _dataset: object = None
@@ -271,3 +297,16 @@ def check_same_data(sess: Session, entry: dict) -> None:
         raise ConfigError(f"{entry['id']} was built from different data ({entry['data'].get('root')}, hash "
                           f"{entry['data_hash'][:10]}) than the dataset now selected ({sess.dataset.root}, hash "
                           f"{sess.dataset.data_hash[:10]})", hint="pass the same --data the artifact was built with")
+
+
+def workspace_status(ws: Workspace) -> dict:
+    """Root, schema, artifact counts per kind, artifact and embedding-cache bytes."""
+    doc = load_manifest(ws)
+    counts: dict = {}
+    size = 0
+    for e in doc["entries"].values():
+        counts[e["kind"]] = counts.get(e["kind"], 0) + 1
+        size += sum(o.get("bytes", 0) for o in e.get("outputs", []))
+    cache = sum(p.stat().st_size for p in ws.emb_cache_dir.rglob("*.npy")) if ws.emb_cache_dir.exists() else 0
+    return {"root": str(ws.root), "exists": ws.exists(), "schema": doc["schema"], "counts": counts,
+            "artifact_bytes": size, "embedding_cache_bytes": cache}

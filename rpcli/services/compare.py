@@ -1,40 +1,37 @@
-"""rp compare: the leaderboard rows (reference rows + recorded runs) for the selected dataset."""
+"""rp compare: what the leaderboard needs from the dataset (the reference rows, computed by the core) and the
+board itself (rpcli.workspace.leaderboard.board, the same function the dashboard calls on every reload)."""
 
 from __future__ import annotations
 
-from rpcli.errors import RunNotComparableError
 from rpcli.services.base import Session
-from rpcli.workspace.leaderboard import run_rows, sort_rows
+from rpcli.workspace.leaderboard import MODES, board, sort_rows
 from rpcli.workspace.manifest import load_manifest
 
 
-def compare_rows(sess: Session, modes=("standard", "newllm"), allow_mixed: bool = False,
-                 include_singles: bool = False) -> list[dict]:
-    from rpcli.core.routers.evaluate import reference_rows
+def reference_rows(sess: Session, modes=MODES, include_singles: bool = False) -> list[dict]:
+    """The reference rows (and with ``include_singles`` the single models) of each mode the dataset has."""
+    from rpcli.core.routers.evaluate import reference_rows as core_reference_rows
 
     ds = sess.dataset
-    rows = []
-    for mode in modes:
-        if mode not in ds.modes:
-            continue
-        for r in reference_rows(ds, mode):
-            if r["kind"] == "single" and not include_singles:
-                continue
-            rows.append({**r, "kind": "reference" if r["kind"] == "reference" else r["kind"], "mode": mode})
-    runs = [r for r in run_rows(load_manifest(sess.workspace)) if r["mode"] in modes]
-    other = [r for r in runs if r["data_hash"] != ds.data_hash]
-    if other and not allow_mixed:
-        if len(other) == len(runs) and runs:
-            sess.progress.warn(f"{len(other)} recorded runs were evaluated on other data than {ds.root}; "
-                               "they are not shown (pass --data for their dataset, or --allow-mixed)")
-        else:
-            sess.progress.warn(f"{len(other)} runs evaluated on other data are hidden (--allow-mixed shows them)")
-        runs = [r for r in runs if r["data_hash"] == ds.data_hash]
-    rows.extend(runs)
-    return sort_rows(rows)
+    return [{**r, "mode": mode} for mode in modes if mode in ds.modes for r in core_reference_rows(ds, mode)
+            if r["kind"] != "single" or include_singles]
 
 
-def ensure_comparable(rows: list[dict]) -> None:
-    hashes = {r["data_hash"] for r in rows if r.get("kind") == "run"}
-    if len(hashes) > 1:
-        raise RunNotComparableError("runs were evaluated on different data", hint="pass --allow-mixed")
+def compare_rows(sess: Session, modes=MODES, allow_mixed: bool = False, include_singles: bool = False) -> list[dict]:
+    """Reference rows + the comparable recorded runs of ``modes``, flagged and in the printed order; the notice
+    about held-back runs goes to the session's progress."""
+    b = board(reference_rows(sess, modes, include_singles), load_manifest(sess.workspace),
+              data_hash=sess.dataset.data_hash, allow_mixed=allow_mixed, modes=modes, data_name=str(sess.dataset.root))
+    if b.notice:
+        sess.progress.warn(b.notice)
+    return sort_rows(b.rows)
+
+
+def dataset_summary(sess: Session) -> dict:
+    """What the front ends show about the dataset: {name, label, root, candidates, n_test_rows, data_hash}."""
+    from rpcli.core.data import default_data_root
+
+    ds = sess.dataset
+    return {"name": ds.root.name, "label": "embedded demo" if ds.root == default_data_root() else ds.root.name,
+            "root": str(ds.root), "candidates": list(ds.candidates), "n_test_rows": len(ds.test_rows),
+            "data_hash": ds.data_hash}

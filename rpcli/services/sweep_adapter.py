@@ -71,9 +71,13 @@ def _router_options(spec) -> dict:
     from rpcli.core.routers.query_text import QUERY_TEXT_CHOICES
     from rpcli.core.routers.training import LABEL_SOURCES
 
+    from rpcli.services.routes import RUNTIME_OPTS
+
     out = {"query_text": Option("str", "formatted", choices=QUERY_TEXT_CHOICES)}
     if spec.trainable:
         out["seeds"] = Option("int-list", [0], minimum=0)
+        for k in RUNTIME_OPTS:  # where to train (not part of the recipe)
+            out[k] = Option(_NONE_TYPES.get(k, "str"), None, nullable=True)
     for k, v in spec.defaults.items():
         if v is None:
             out[k] = Option(_NONE_TYPES.get(k, "str"), None, nullable=True)
@@ -132,35 +136,8 @@ def _type_of(v) -> str:
 # ----------------------------------------------------------------------------------------------------------------
 
 
-def _profile_opts(sess, method: str, options: dict) -> tuple[dict, str | None]:
-    """(opts for build_profile_entry, keep) as `rp profile METHOD` builds them."""
-    opts = {k: v for k, v in options.items() if k != "keep"}
-    keep = options.get("keep")
-    if method == "text-gnn":
-        opts = _text_gnn_opts(sess, opts)
-    return opts, keep
-
-
-def _text_gnn_opts(sess, o: dict) -> dict:
-    """The recipe of `rp profile text-gnn` for these options; the backend defaults to extractive for K > 0."""
-    from pathlib import Path
-
-    from rpcli.core.llm import make_backend
-    from rpcli.core.profiles.text_gnn import load_prompts, recipe_opts
-
-    backend = None
-    if o["K"] > 0:
-        name = o.get("backend") or "extractive"
-        backend = make_backend(name, model=o.get("model"), max_tokens=o["max_tokens"],
-                               temperature=o["temperature"], seed=o["seed"], tp=o["tp"],
-                               gpu_memory_utilization=o["gpu_memory_utilization"],
-                               device=o.get("device") or sess.device, batch_size=o.get("batch_size"),
-                               chat_template=o.get("chat_template"), base_url=o.get("base_url"),
-                               api_key_env=o["api_key_env"], concurrency=o["concurrency"], timeout=o["timeout"],
-                               max_retries=o["max_retries"], encoder=sess.encoder)
-    prompts = load_prompts(Path(o["prompts"]) if o.get("prompts") else None)
-    return recipe_opts(o["K"], backend=backend, prompts=prompts, top_k=o["top_k"], score_aware=o["score_aware"],
-                       query_similarity=o["query_similarity"], dedup_domains=o["dedup_domains"])
+_LLM_SETTINGS = ("model", "max_tokens", "temperature", "seed", "tp", "gpu_memory_utilization", "device",
+                 "batch_size", "chat_template", "base_url", "api_key_env", "concurrency", "timeout", "max_retries")
 
 
 def call_entry(sess, kind: str, what: str, mode: str, options: dict, parent_id: str | None):
@@ -170,14 +147,25 @@ def call_entry(sess, kind: str, what: str, mode: str, options: dict, parent_id: 
 
         return build_graph_entry(sess, what, mode, max_queries_per_task=(options or {}).get("max_queries_per_task"))
     if kind == "profile":
-        from rpcli.services.profiles import build_profile_entry
+        from pathlib import Path
 
-        opts, keep = _profile_opts(sess, what, options)
+        from rpcli.services.profiles import build_profile_entry, build_text_gnn_entry
+
+        opts = {k: v for k, v in options.items() if k != "keep"}
+        keep = options.get("keep")
+        if what == "text-gnn":
+            # as `rp profile text-gnn`: the backend by name (none named: extractive unless base_url / a local
+            # model directory implies another), its settings, and a prompts file overriding the shipped one
+            return build_text_gnn_entry(
+                sess, mode, opts["K"], backend=opts.get("backend"), llm={k: opts.get(k) for k in _LLM_SETTINGS},
+                prompts_file=Path(opts["prompts"]) if opts.get("prompts") else None, top_k=opts["top_k"],
+                score_aware=opts["score_aware"], query_similarity=opts["query_similarity"],
+                dedup_domains=opts["dedup_domains"], graph_ref=parent_id, keep=keep)
         return build_profile_entry(sess, what, mode, opts, graph_ref=parent_id, keep=keep)
     if kind == "run":
         from rpcli.services.routes import run_router_entry
 
-        opts = {k: v for k, v in options.items() if k not in ("seeds", "query_text")}
+        opts = {k: v for k, v in options.items() if k not in ("seeds", "query_text", "device")}
         return run_router_entry(sess, what, parent_id, mode, opts, seeds=options.get("seeds"),
-                                query_text=options.get("query_text", "formatted"))
+                                query_text=options.get("query_text", "formatted"), device=options.get("device"))
     raise ValueError(f"unknown artifact kind {kind!r}")

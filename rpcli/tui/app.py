@@ -7,8 +7,6 @@ runs and keeps the references as given.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
@@ -18,16 +16,15 @@ from textual.reactive import reactive
 from textual.widgets import DataTable, Footer, Header, Input, Static, TabbedContent, TabPane
 
 from rpcli.tui.messages import ManifestLoaded, ManifestLoadFailed, RunSelected
-from rpcli.tui.paper import is_released
-from rpcli.tui.rows import (MODES, cost_quality, leaderboard_rows, pivot, run_detail, short_model,
-                           task_heatmap, view_rows)
+from rpcli.workspace.paper import is_released
+from rpcli.tui.rows import cost_quality, pivot, run_detail, short_model, task_heatmap, view_rows
 from rpcli.tui.screens.run_screen import RunScreen
 from rpcli.tui.widgets.heatmap import TaskHeatmap
 from rpcli.tui.widgets.leaderboard import LeaderboardTable
 from rpcli.tui.widgets.pivot import PivotTable
 from rpcli.tui.widgets.plot import LEGEND, CostQualityPlot, single_letters
 from rpcli.workspace.layout import Workspace
-from rpcli.workspace.leaderboard import BASELINE, columns_for
+from rpcli.workspace.leaderboard import BASELINE, MODES, baseline_value, board, columns_for, row_key
 
 VIEWS = ("plot", "tasks", "pivot")
 
@@ -168,8 +165,8 @@ class Dashboard(App):
     def _manifest_loaded(self, message: ManifestLoaded) -> None:
         self._stamp = message.stamp
         try:
-            rows, notice = leaderboard_rows(self.references, message.doc, data_hash=self.data_hash,
-                                            allow_mixed=self.allow_mixed)
+            rows, notice = board(self.references, message.doc, data_hash=self.data_hash,
+                                 allow_mixed=self.allow_mixed, modes=self.modes, data_name=self.dataset.get("root"))
         except Exception as exc:  # noqa: BLE001 - a malformed record must not crash the dashboard
             self.post_message(ManifestLoadFailed(f"malformed manifest entry: {type(exc).__name__}: {exc}",
                                                  "`rp ls runs` lists the runs and `rp show <id>` shows one"))
@@ -208,9 +205,7 @@ class Dashboard(App):
 
     def _draw_mode_views(self, m: str) -> None:
         data = cost_quality(self.rows, self.doc, m, self.query)
-        base = next((r.get("avg_performance") for r in self.rows
-                     if r.get("mode") == m and r.get("kind") != "run" and r.get("name") == BASELINE), None)
-        self.query_one("#plot-canvas", CostQualityPlot).show(data, baseline=base)
+        self.query_one("#plot-canvas", CostQualityPlot).show(data, baseline=baseline_value(self.rows, m))
         self.query_one("#plot-caption", Static).update(self._caption("cost-quality plane", m))
         self.query_one("#plot-legend", Static).update(self._plot_legend(data))
         heat = task_heatmap(self.rows, self.doc, m, self.query)
@@ -260,7 +255,7 @@ class Dashboard(App):
         if ds.get("name"):
             bits.append(Text(f"data {ds['name']}" + (f" ({ds['n_test_rows']} test rows)"
                                                      if ds.get("n_test_rows") else "")))
-        label = next((c[1] for c in columns_for(None) if c[0] == self.sort_key), self.sort_key)
+        label = next((c.label for c in columns_for(None) if c.key == self.sort_key), self.sort_key)
         bits.append(Text(f"sort {label} {'▼' if self.sort_reverse else '▲'}"))
         if self.query:
             bits.append(Text(f"filter: {self.query}", style="yellow"))
@@ -292,23 +287,21 @@ class Dashboard(App):
             return self.query_one(f"#board-{active}", LeaderboardTable)
         return None
 
-    def _sortable(self) -> list[tuple]:
-        return columns_for(self.mode)
-
     def sort_by(self, key: str, reverse: bool | None = None) -> None:
-        cols = {c[0]: c for c in columns_for(None)}
+        cols = {c.key: c for c in columns_for(None)}
         if key not in cols:
             return
         if reverse is None:
-            reverse = (not self.sort_reverse) if key == self.sort_key else cols[key][3]
+            reverse = (not self.sort_reverse) if key == self.sort_key else cols[key].descending
         self.sort_key, self.sort_reverse = key, reverse
         self._refresh_views()
 
     def action_cycle_sort(self) -> None:
-        keys = [c[0] for c in self._sortable()]
+        cols = columns_for(self.mode)
+        keys = [c.key for c in cols]
         i = keys.index(self.sort_key) if self.sort_key in keys else -1
-        nxt = keys[(i + 1) % len(keys)]
-        self.sort_by(nxt, {c[0]: c[3] for c in self._sortable()}[nxt])
+        nxt = cols[(i + 1) % len(cols)]
+        self.sort_by(nxt.key, nxt.descending)
 
     def action_reverse_sort(self) -> None:
         self.sort_by(self.sort_key, not self.sort_reverse)
@@ -378,12 +371,8 @@ class Dashboard(App):
 
     def action_open_run(self) -> None:
         active = self.query_one("#tabs", TabbedContent).active
-        if active == "tasks":
-            table = self.query_one("#heatmap", TaskHeatmap)
-            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value if table.row_count else None
-        else:
-            board = self._active_board()
-            key = board.key_at_cursor() if board else None
+        table = self.query_one("#heatmap", TaskHeatmap) if active == "tasks" else self._active_board()
+        key = table.key_at_cursor() if table else None
         if key:
             self.post_message(RunSelected(key))
 
@@ -398,12 +387,6 @@ class Dashboard(App):
                 return
             self.push_screen(RunScreen(detail))
             return
-        ref = next((r for r in self.rows if f"{r.get('kind')}:{r.get('name')}" == key), None)
+        ref = next((r for r in self.rows if r.get("kind") != "run" and row_key(r) == key), None)
         if ref is not None:
             self.notify(ref.get("note") or "reference row", title=ref.get("name"), timeout=6)
-
-
-def run_dashboard(workspace: Workspace | Path, references: list[dict] = (), **kwargs) -> None:
-    """Open the dashboard in the terminal (blocks until the user quits)."""
-    ws = workspace if isinstance(workspace, Workspace) else Workspace(Path(workspace))
-    Dashboard(ws, references, **kwargs).run()

@@ -1,30 +1,18 @@
-"""Plain data behind every dashboard view: leaderboard rows, the design-space pivot, plot series, the per-task
-heatmap and the run detail. Pure functions of (reference rows, manifest dict): no Textual, no I/O, so they are
-unit-tested directly and `rp compare` can reuse them.
+"""Plain data behind the dashboard's own views: the leaderboard tabs, the design-space pivot, the plot series, the
+per-task heatmap and the run detail. Pure functions of (leaderboard rows, manifest dict): no Textual, no I/O, so
+they are unit-tested directly. The rows, labels, formatter and Pareto front are rpcli.workspace.leaderboard's, the
+module `rp compare` prints from too.
 """
 
 from __future__ import annotations
 
-from rpcli.tui import paper
-from rpcli.workspace.leaderboard import (annotate_rows, filter_rows, profile_label, row_key, run_rows,
-                                         select_comparable, sort_rows_by)
+from rpcli.workspace import paper
+from rpcli.workspace.leaderboard import (MICRO, ORACLES, filter_rows, fmt, mode_runs, pareto_front, plot_point,
+                                         profile_label, row_backend, sort_rows_by)
 
-MODES = ("standard", "newllm")
-MICRO = 1e6
 METHOD_ORDER = ("index", "flat", "text-gnn", "emb-gnn", "trainable")
 ROUTER_ORDER = ("sim", "mlp", "graph")
-ORACLES = ("oracle", "oracle-cost-aware")
-
-
-def leaderboard_rows(references: list[dict], doc: dict, *, data_hash: str | None = None,
-                     allow_mixed: bool = False) -> tuple[list[dict], str | None]:
-    """Reference rows (as given) plus the manifest's comparable runs, flagged against the per-task best.
-
-    Returns:
-        (rows, notice): ``notice`` says why runs were held back (other data), or None.
-    """
-    runs, notice = select_comparable(run_rows(doc), data_hash, allow_mixed)
-    return annotate_rows([dict(r) for r in references] + runs), notice
+NOT_COMPARABLE = "no LLM text, not comparable"
 
 
 def view_rows(rows: list[dict], mode: str, *, query: str = "", sort_key: str = "avg_performance",
@@ -32,12 +20,6 @@ def view_rows(rows: list[dict], mode: str, *, query: str = "", sort_key: str = "
     """The rows one leaderboard tab shows: one mode, filtered, sorted; single models only on request."""
     out = [r for r in rows if r.get("mode") == mode and (show_singles or r.get("kind") != "single")]
     return sort_rows_by(filter_rows(out, query), sort_key, reverse)
-
-
-def mode_runs(rows: list[dict], mode: str, query: str = "") -> list[dict]:
-    """The runs of one mode that pass the filter, best first."""
-    runs = [r for r in rows if r.get("mode") == mode and r.get("kind") == "run"]
-    return sort_rows_by(filter_rows(runs, query), "avg_performance", reverse=True)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -49,23 +31,34 @@ def _order(seq, preferred):
     return sorted(seq, key=lambda x: (preferred.index(x) if x in preferred else len(preferred), str(x)))
 
 
+def _design(run: dict) -> tuple:
+    """A run's pivot row: (method, hops, backend text). Text-gnn runs of different backends or LLMs never share
+    a row."""
+    return run.get("profile_method") or "?", run.get("hops"), row_backend(run).text()
+
+
 def pivot(rows: list[dict], mode: str, *, released: bool = False, query: str = "") -> dict:
-    """Profile method x hops down, router across; each cell is the best avg_performance of the matching runs.
+    """Profile method x hops (x text-gnn backend) down, router across; each cell is the best avg_performance of
+    the matching runs.
 
     With ``released`` (the dataset is the published one) and the standard mode, every router column has a
-    "paper" column beside it holding the published Table 1 value (rpcli.tui.paper), and the published rows are
-    listed even where we have no run yet.
+    "paper" column beside it holding the published Table 1 value (rpcli.workspace.paper), and the published rows are
+    listed even where we have no run yet. A text-gnn profile whose backend writes no LLM text (extractive) is not
+    what the paper measured: its rows stand apart (after the LLM rows of its method), labelled so, with no
+    published value.
 
     Returns:
         {"routers": [router], "paper": bool, "note": str,
-         "rows": [{"method", "hops", "cells": {router: {"value", "n", "id"}}, "paper": {router: value}}]}
+         "rows": [{"method", "hops", "backend", "label", "comparable", "cells": {router: {"value", "n", "id"}},
+                   "paper": {router: value}}]}
     """
-    runs = mode_runs(rows, mode, query)
     cells: dict[tuple, dict] = {}
-    for r in runs:
-        key = (r.get("profile_method") or "?", r.get("hops"))
-        router = r.get("router") or "?"
-        c = cells.setdefault(key, {}).setdefault(router, {"value": None, "n": 0, "id": None})
+    comparable: dict[tuple, bool] = {}
+    for r in mode_runs(rows, mode, query):
+        key = _design(r)
+        b = row_backend(r)
+        comparable[key] = b.name is None or b.writes_llm_text
+        c = cells.setdefault(key, {}).setdefault(r.get("router") or "?", {"value": None, "n": 0, "id": None})
         c["n"] += 1
         v = r.get("avg_performance")
         if v is not None and (c["value"] is None or v > c["value"]):
@@ -75,51 +68,32 @@ def pivot(rows: list[dict], mode: str, *, released: bool = False, query: str = "
     keys = set(cells)
     if show_paper:
         routers |= set(paper.ROUTERS.values())
-        keys |= set(paper.TABLE1)
-    routers = _order(routers, ROUTER_ORDER)
+        covered = {(m, h) for (m, h, _), ok in comparable.items() if ok}
+        keys |= {(m, h, "") for m, h in paper.TABLE1 if (m, h) not in covered}
     ordered = sorted(keys, key=lambda k: (METHOD_ORDER.index(k[0]) if k[0] in METHOD_ORDER else len(METHOD_ORDER),
-                                          k[0], -1 if k[1] is None else k[1]))
-    out_rows = [{"method": m, "hops": h, "cells": cells.get((m, h), {}),
-                 "paper": paper.TABLE1.get((m, h), {}) if show_paper else {}} for m, h in ordered]
+                                          k[0], not comparable.get(k, True), -1 if k[1] is None else k[1], k[2]))
+    out_rows = []
+    for m, h, b in ordered:
+        ok = comparable.get((m, h, b), True)
+        label = m + (f" [{b}]" if b else "") + ("" if ok else f" ({NOT_COMPARABLE})")
+        out_rows.append({"method": m, "hops": h, "backend": b or None, "label": label, "comparable": ok,
+                         "cells": cells.get((m, h, b), {}),
+                         "paper": paper.TABLE1.get((m, h), {}) if show_paper and ok else {}})
     if show_paper:
         note = f"'paper' columns: {paper.SOURCE}. Ours: best run per cell over every graph that passes the filter."
     elif released:
         note = "The paper publishes Table 1 for the standard mode only. Ours: best run per cell."
     else:
         note = "Ours: best run per cell. (Published values appear only on the released routeprofile dataset.)"
-    return {"routers": routers, "paper": show_paper, "note": note, "rows": out_rows}
+    if not all(comparable.values()):
+        note += (" text-gnn rows marked '" + NOT_COMPARABLE + "' come from a backend that writes no LLM text "
+                 "(extractive): they are never set against the paper's LLM-written text-gnn values.")
+    return {"routers": _order(routers, ROUTER_ORDER), "paper": show_paper, "note": note, "rows": out_rows}
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Cost-quality plane
 # ---------------------------------------------------------------------------------------------------------------
-
-
-def _xy(p) -> tuple[float, float] | None:
-    """A curve point as (µ$/query, avg_performance). Dicts carry avg_cost_micro or avg_cost ($); pairs are
-    ($/query, avg_performance) like metrics.cost_quality_curve."""
-    if isinstance(p, dict):
-        y = p.get("avg_performance")
-        x = p.get("avg_cost_micro")
-        if x is None and p.get("avg_cost") is not None:
-            x = p["avg_cost"] * MICRO
-    elif isinstance(p, (list, tuple)) and len(p) >= 2:
-        x, y = (p[0] * MICRO if p[0] is not None else None), p[1]
-    else:
-        return None
-    if x is None or y is None:
-        return None
-    return float(x), float(y)
-
-
-def pareto_front(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """Non-dominated (cost, quality) points, cheapest first (lower cost and higher quality are better)."""
-    front, best = [], float("-inf")
-    for x, y in sorted(set(points), key=lambda p: (p[0], -p[1])):
-        if y > best:
-            front.append((x, y))
-            best = y
-    return front
 
 
 def cost_quality(rows: list[dict], doc: dict, mode: str, query: str = "") -> dict:
@@ -138,7 +112,7 @@ def cost_quality(rows: list[dict], doc: dict, mode: str, query: str = "") -> dic
             continue
         cq = (entries.get(r.get("id"), {}).get("metrics") or {}).get("cost_quality") or {}
         pts = cq.get("pareto") or cq.get("points") or []
-        curve = sorted(p for p in (_xy(q) for q in pts) if p is not None)
+        curve = sorted(p for p in (plot_point(q) for q in pts) if p is not None)
         runs.append({"n": i, "id": r.get("id"), "label": r.get("name"),
                      "point": (r["avg_cost_micro"], r["avg_performance"]), "curve": curve})
     singles, oracles = [], []
@@ -210,16 +184,6 @@ def heat_color(v: float | None, lo: float | None, hi: float | None) -> str | Non
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def _fmt(v, digits: int = 4) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, float):
-        return f"{v:.{digits}f}"
-    return str(v)
-
-
 def _label(entry: dict | None) -> str:
     if entry is None:
         return "(missing from the manifest)"
@@ -254,21 +218,21 @@ def run_detail(doc: dict, run_id: str) -> dict:
     sd = (seeds.get("avg_performance") or {}).get("sd")
     ci = m.get("avg_performance_ci95")
     summary = [
-        ("avg performance", _fmt(m.get("avg_performance")) + (f" ± {sd:.4f} (sd over {len(p.get('seeds', []))} "
+        ("avg performance", fmt(m.get("avg_performance")) + (f" ± {sd:.4f} (sd over {len(p.get('seeds', []))} "
                                                                 f"seeds)" if sd is not None else "")),
         ("95% CI (bootstrap)", f"{ci[0]:.4f} – {ci[1]:.4f}" if ci else "-"),
-        ("macro avg over tasks", _fmt(m.get("macro_avg_performance"))),
-        ("µ$ / query", _fmt(m.get("avg_cost_micro"), 1)),
-        ("gap closed", _fmt(m.get("gap_closed"), 3) + (f"  (vs {m['bsm_reference']['name']} "
+        ("macro avg over tasks", fmt(m.get("macro_avg_performance"))),
+        ("µ$ / query", fmt(m.get("avg_cost_micro"), 1)),
+        ("gap closed", fmt(m.get("gap_closed"), 3) + (f"  (vs {m['bsm_reference']['name']} "
                                                        f"{m['bsm_reference']['avg_performance']:.4f})"
                                                        if m.get("bsm_reference") else "")),
-        ("best-pick rate", _fmt(m.get("best_pick_rate"), 3)
-         + (f"  (discriminative rows: {_fmt(m.get('best_pick_rate_discriminative'), 3)} of "
+        ("best-pick rate", fmt(m.get("best_pick_rate"), 3)
+         + (f"  (discriminative rows: {fmt(m.get('best_pick_rate_discriminative'), 3)} of "
             f"{m.get('n_discriminative')})" if m.get("n_discriminative") else "")),
-        ("hit rate", _fmt(m.get("hit_rate"), 3)),
-        ("oracle / regret", f"{_fmt(m.get('oracle'))} / {_fmt(m.get('regret'))}"),
-        ("selection entropy", _fmt(m.get("selection_entropy"), 3)),
-        ("test rows", _fmt(m.get("n_rows"))),
+        ("hit rate", fmt(m.get("hit_rate"), 3)),
+        ("oracle / regret", f"{fmt(m.get('oracle'))} / {fmt(m.get('regret'))}"),
+        ("selection entropy", fmt(m.get("selection_entropy"), 3)),
+        ("test rows", fmt(m.get("n_rows"))),
     ]
     per_task = []
     for task, d in sorted((m.get("per_task") or {}).items()):
@@ -283,15 +247,15 @@ def run_detail(doc: dict, run_id: str) -> dict:
     if nl:
         csr, strict = nl.get("cold_start_recall") or {}, nl.get("cold_start_recall_strict") or {}
         newllm = [
-            ("new model", _fmt(nl.get("model"))),
-            ("selection rate", _fmt(nl.get("selection_rate"), 3) + f"  ({_fmt(nl.get('n_selected'))} rows)"),
-            ("precision", _fmt(nl.get("precision"), 3)),
-            ("cold-start recall", _fmt(csr.get("value"), 3)
-             + f"  ({_fmt(csr.get('numerator'))}/{_fmt(csr.get('denominator'))})"),
-            ("cold-start recall, strict", _fmt(strict.get("value"), 3)
-             + f"  ({_fmt(strict.get('numerator'))}/{_fmt(strict.get('denominator'))})"),
-            ("avg perf without the new model", _fmt(nl.get("avg_performance_without_new"))),
-            ("gain from the new model", _fmt(nl.get("gain_from_new"))),
+            ("new model", fmt(nl.get("model"))),
+            ("selection rate", fmt(nl.get("selection_rate"), 3) + f"  ({fmt(nl.get('n_selected'))} rows)"),
+            ("precision", fmt(nl.get("precision"), 3)),
+            ("cold-start recall", fmt(csr.get("value"), 3)
+             + f"  ({fmt(csr.get('numerator'))}/{fmt(csr.get('denominator'))})"),
+            ("cold-start recall, strict", fmt(strict.get("value"), 3)
+             + f"  ({fmt(strict.get('numerator'))}/{fmt(strict.get('denominator'))})"),
+            ("avg perf without the new model", fmt(nl.get("avg_performance_without_new"))),
+            ("gain from the new model", fmt(nl.get("gain_from_new"))),
         ]
     lineage = [{"kind": x.get("kind") if x else kind, "id": i, "label": _label(x),
                 "created_at": (x or {}).get("created_at")}
@@ -299,10 +263,10 @@ def run_detail(doc: dict, run_id: str) -> dict:
     prov = e.get("provenance") or {}
     enc = e.get("encoder") or {}
     data = e.get("data") or {}
-    provenance = [("created", _fmt(e.get("created_at"))), ("duration", f"{e.get('duration_s', 0):.1f} s"),
+    provenance = [("created", fmt(e.get("created_at"))), ("duration", f"{e.get('duration_s', 0):.1f} s"),
                   ("data", f"{data.get('root', '-')}  (hash {str(e.get('data_hash') or '-')[:12]})"),
-                  ("encoder", _fmt(enc.get("id")))]
-    provenance += [(k.replace("_", " "), _fmt(v)) for k, v in sorted(prov.items())]
+                  ("encoder", fmt(enc.get("id")))]
+    provenance += [(k.replace("_", " "), fmt(v)) for k, v in sorted(prov.items())]
     provenance += [("output", o.get("path", "?")) for o in e.get("outputs") or []]
     params = {"run": p}
     if prof:
@@ -316,5 +280,4 @@ def run_detail(doc: dict, run_id: str) -> dict:
             "per_seed": m.get("per_seed") or [], "warnings": list(m.get("warnings") or [])}
 
 
-__all__ = ["leaderboard_rows", "view_rows", "mode_runs", "pivot", "cost_quality", "pareto_front", "task_heatmap",
-           "heat_color", "run_detail", "row_key", "short_model"]
+__all__ = ["view_rows", "pivot", "cost_quality", "task_heatmap", "heat_color", "run_detail", "short_model"]

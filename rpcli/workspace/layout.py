@@ -55,10 +55,15 @@ class Workspace:
 
 
 def resolve_workspace(option: str | os.PathLike | None = None) -> Workspace:
-    """--workspace, else $RP_WORKSPACE, else ./workspace."""
+    """--workspace, else $RP_WORKSPACE, else ./workspace. A path that exists and is not a folder is refused."""
     if option:
-        return Workspace(Path(option).expanduser().resolve())
-    env = os.environ.get("RP_WORKSPACE")
-    if env:
-        return Workspace(Path(env).expanduser().resolve())
-    return Workspace((Path.cwd() / "workspace").resolve())
+        root, how = Path(option).expanduser().resolve(), "--workspace"
+    elif os.environ.get("RP_WORKSPACE"):
+        root, how = Path(os.environ["RP_WORKSPACE"]).expanduser().resolve(), "RP_WORKSPACE"
+    else:
+        root, how = (Path.cwd() / "workspace").resolve(), "the default ./workspace"
+    if root.exists() and not root.is_dir():
+        from rpcli.errors import WorkspaceError
+
+        raise WorkspaceError(f"{root} ({how}) exists and is not a folder", hint="pass --workspace DIR (a folder)")
+    return Workspace(root)

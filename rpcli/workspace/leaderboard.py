@@ -1,19 +1,81 @@
-"""Leaderboard rows from the manifest: plain data shared by `rp compare` and the dashboard (stdlib only)."""
+"""The leaderboard, as plain data: the one module behind `rp compare` (plain, JSON, CSV) and the dashboard.
+
+Stdlib only (no numpy, no torch, no rpcli.core): the dashboard imports it without the engine. It holds the labels,
+the run rows read from the manifest, the comparability filter and its messages, the flags, sorting and filtering,
+the columns and the cell text, the number formatter, the CSV, the cost-quality coordinates and the Pareto front.
+The reference rows need the dataset: services.compare computes them with the core and passes them in.
+"""
 
 from __future__ import annotations
 
-KEY_PARAMS = ("K", "norm", "layers", "num_layers", "hops", "context", "backend", "self_loops", "per_node_mean",
-              "normalize")
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any, NamedTuple
+
+MODES = ("standard", "newllm")
+MICRO = 1e6  # dollars -> micro-dollars
+TEST_INFO = "carries test information"  # in a reference row's note when it saw test queries (step 7)
+BASELINE = "per-task-best (train)"  # the reference a router must beat (metrics.md: "a strong baseline")
+ORACLES = ("oracle", "oracle-cost-aware")
+# text-gnn backends that write no LLM text (extractive composes sentences of the graph's own texts)
+NON_LLM_BACKENDS = frozenset({"extractive"})
+
+
+def fmt(v, digits: int = 4) -> str:
+    """One value as text: "-" for none, yes/no for booleans, floats with ``digits`` decimals, the rest as is."""
+    if v is None:
+        return "-"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        return f"{v:.{digits}f}"
+    return str(v)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Labels and run rows
+# ---------------------------------------------------------------------------------------------------------------
+
+KEY_PARAMS = ("K", "norm", "layers", "num_layers", "hops", "context", "self_loops", "per_node_mean", "normalize")
+HOP_PARAMS = ("K", "hops", "layers", "num_layers")
+
+
+class Backend(NamedTuple):
+    """The text generator of a text-gnn profile: its backend id and, for an LLM backend, the model."""
+    name: str | None
+    model: str | None
+
+    @property
+    def writes_llm_text(self) -> bool:
+        return self.name is not None and self.name not in NON_LLM_BACKENDS
+
+    def text(self) -> str:
+        """"extractive" or "transformers model=<id>"; empty without a backend."""
+        if self.name is None:
+            return ""
+        return self.name + (f" model={self.model}" if self.model else "")
+
+
+def profile_backend(entry: dict | None) -> Backend:
+    """The backend recorded in a profile's params: text-gnn keeps it in ``params.llm`` {backend, model, sampling}
+    (services/profiles.py); older records may carry a top-level ``backend``. K = 0 and other methods: none."""
+    p = (entry or {}).get("params", {})
+    llm = p.get("llm") or {}
+    name = llm.get("backend") or p.get("backend")
+    return Backend(name, llm.get("model") if name is not None and name not in NON_LLM_BACKENDS else None)
 
 
 def profile_label(entry: dict | None) -> str:
+    """``method(key=value, ...)``, naming the text-gnn backend (and the LLM model of an LLM backend)."""
     if entry is None:
         return "?"
     p = entry.get("params", {})
-    bits = []
-    for k in KEY_PARAMS:
-        if k in p and p[k] not in (None, False):
-            bits.append(f"{k}={p[k]}" if p[k] is not True else k)
+    bits = [f"{k}={p[k]}" if p[k] is not True else k for k in KEY_PARAMS if p.get(k) is not None and p[k] is not False]
+    b = profile_backend(entry)
+    if b.name is not None:
+        bits.append(f"backend={b.name}")
+    if b.model is not None:
+        bits.append(f"model={b.model}")
     return f"{p.get('method', '?')}" + (f"({', '.join(bits)})" if bits else "")
 
 
@@ -23,7 +85,19 @@ def graph_label(entry: dict | None) -> str:
     return entry.get("params", {}).get("kind", "?")
 
 
+def profile_hops(entry: dict | None) -> int | None:
+    """The profile's depth: K for propagation methods, the layer count for trainable encoders, 0 for flat/index."""
+    if entry is None:
+        return None
+    p = entry.get("params", {})
+    for k in HOP_PARAMS:
+        if isinstance(p.get(k), int) and not isinstance(p.get(k), bool):
+            return p[k]
+    return 0 if p.get("method") in ("index", "flat") else None
+
+
 def run_rows(doc: dict) -> list[dict]:
+    """One row per finished run of the manifest (the --json contract; see docs/dashboard.md)."""
     entries = doc.get("entries", {})
     rows = []
     for e in entries.values():
@@ -36,6 +110,7 @@ def run_rows(doc: dict) -> list[dict]:
         seeds = m.get("seeds", {})
         nl = m.get("newllm") or {}
         csr = nl.get("cold_start_recall") or {}
+        backend = profile_backend(prof)
         # A multi-seed run reports seed means ± sd; seed 0's bootstrap CI and recall numerator would not match them.
         multi = len(p.get("seeds", [0]) or [0]) > 1
         rows.append({
@@ -54,6 +129,7 @@ def run_rows(doc: dict) -> list[dict]:
             "created_at": e.get("created_at"),
             # additive fields (dashboard, CSV): keep the ones above stable, they are the --json contract
             "profile_method": (prof or {}).get("params", {}).get("method"),
+            "backend": backend.name, "llm_model": backend.model,
             "hops": profile_hops(prof),
             "n_seeds": len(p.get("seeds", [0]) or [0]),
             "cold_start_recall_numerator": None if multi else csr.get("numerator"),
@@ -65,31 +141,52 @@ def run_rows(doc: dict) -> list[dict]:
     return rows
 
 
-HOP_PARAMS = ("K", "hops", "layers", "num_layers")
-
-
-def profile_hops(entry: dict | None) -> int | None:
-    """The profile's depth: K for propagation methods, the layer count for trainable encoders, 0 for flat/index."""
-    if entry is None:
-        return None
-    p = entry.get("params", {})
-    for k in HOP_PARAMS:
-        if isinstance(p.get(k), int) and not isinstance(p.get(k), bool):
-            return p[k]
-    return 0 if p.get("method") in ("index", "flat") else None
-
-
-def sort_rows(rows: list[dict]) -> list[dict]:
-    modes = {"standard": 0, "newllm": 1}
-    return sorted(rows, key=lambda r: (modes.get(r.get("mode"), 9), -(r.get("avg_performance") or -1e9),
-                                       r.get("kind") != "run", r.get("name") or ""))
+def row_backend(row: dict) -> Backend:
+    """The text-gnn backend of a leaderboard row (none for reference rows and other methods)."""
+    return Backend(row.get("backend"), row.get("llm_model"))
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Flags, sorting and filtering shared by `rp compare` (plain/CSV/JSON) and the dashboard
+# The board: reference rows + the comparable runs, flagged against the per-task best
 # ---------------------------------------------------------------------------------------------------------------
 
-BASELINE = "per-task-best (train)"  # the reference a router must beat (metrics.md: "a strong baseline")
+
+class Board(NamedTuple):
+    rows: list[dict]
+    notice: str | None  # why runs were held back, or that datasets are mixed; None when all share the dataset
+
+
+def select_comparable(runs: list[dict], data_hash: str | None, allow_mixed: bool,
+                      data_name: str | None = None) -> Board:
+    """The runs that may be ranked together, and a notice when some were held back (or mixed).
+
+    With ``data_hash`` (the dataset the references were computed on, called ``data_name`` in the notice) only runs
+    evaluated on it are kept. Without it, runs from several datasets are refused altogether. ``allow_mixed`` keeps
+    everything (with a notice).
+    """
+    hashes = {r.get("data_hash") for r in runs}
+    if allow_mixed:
+        n = len(hashes | {data_hash}) if data_hash else len(hashes)  # the references' dataset counts too
+        return Board(list(runs), f"ranking runs from {n} datasets together (--allow-mixed)" if n > 1 else None)
+    if data_hash is not None:
+        kept = [r for r in runs if r.get("data_hash") == data_hash]
+        hidden = len(runs) - len(kept)
+        if hidden and not kept:
+            return Board(kept, f"{hidden} recorded run(s) were evaluated on other data than "
+                               f"{data_name or 'this dataset'}; none is shown (pass --data for their dataset, "
+                               "or --allow-mixed)")
+        return Board(kept, f"{hidden} run(s) evaluated on other data are hidden (--allow-mixed shows them)"
+                     if hidden else None)
+    if len(hashes) > 1:
+        return Board([], f"the runs were evaluated on {len(hashes)} different datasets and are not ranked "
+                         "together; pass --data for one of them, or --allow-mixed")
+    return Board(list(runs), None)
+
+
+def baseline_value(rows: list[dict], mode: str | None) -> float | None:
+    """avg_performance of the per-task best (train) reference of ``mode`` (None when absent)."""
+    return next((r.get("avg_performance") for r in rows
+                 if r.get("mode") == mode and r.get("kind") != "run" and r.get("name") == BASELINE), None)
 
 
 def annotate_rows(rows: list[dict]) -> list[dict]:
@@ -97,18 +194,39 @@ def annotate_rows(rows: list[dict]) -> list[dict]:
 
     A run that does not beat the per-task best (train) is no better than routing by task alone.
     """
-    base = {r.get("mode"): r.get("avg_performance") for r in rows
-            if r.get("kind") != "run" and r.get("name") == BASELINE}
+    base = {m: baseline_value(rows, m) for m in {r.get("mode") for r in rows}}
     for r in rows:
         if r.get("kind") != "run":
             continue
-        b, a = base.get(r.get("mode")), r.get("avg_performance")
+        b, a = base[r.get("mode")], r.get("avg_performance")
         r["beats_per_task_best"] = None if b is None or a is None else bool(a > b)
     return rows
 
 
+def board(references: Iterable[dict], doc: dict, *, data_hash: str | None = None, allow_mixed: bool = False,
+          modes: Iterable[str] = MODES, data_name: str | None = None) -> Board:
+    """Reference rows (as given) plus the manifest's comparable runs of ``modes``, flagged against the per-task
+    best (train). The notice says why runs were held back, or that several datasets are mixed."""
+    modes = tuple(modes)
+    runs = [r for r in run_rows(doc) if r.get("mode") in modes]
+    kept, notice = select_comparable(runs, data_hash, allow_mixed, data_name)
+    return Board(annotate_rows([dict(r) for r in references] + kept), notice)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Order, keys and the filter
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def sort_rows(rows: list[dict]) -> list[dict]:
+    """The printed order: by mode, best first, runs before references on ties, then by name."""
+    order = {m: i for i, m in enumerate(MODES)}
+    return sorted(rows, key=lambda r: (order.get(r.get("mode"), 9), -(r.get("avg_performance") or -1e9),
+                                       r.get("kind") != "run", r.get("name") or ""))
+
+
 def row_key(row: dict) -> str:
-    """A unique, stable key per row of one mode: the run id, or "ref:" + the reference name."""
+    """A unique, stable key per row of one mode: the run id, or kind + ":" + the reference name."""
     return row["id"] if row.get("kind") == "run" and row.get("id") else f"{row.get('kind')}:{row.get('name')}"
 
 
@@ -136,14 +254,14 @@ def sort_rows_by(rows: list[dict], key: str, reverse: bool = False) -> list[dict
 
 
 FILTER_FIELDS = {"router": ("router",), "profile": ("profile_label", "profile"), "graph": ("graph_label", "graph"),
-                 "id": ("id",), "method": ("profile_method",)}
+                 "id": ("id",), "method": ("profile_method",), "backend": ("backend", "llm_model")}
 
 
 def filter_rows(rows: list[dict], query: str) -> list[dict]:
     """Keep the runs that match every term of ``query``; reference rows always stay (they are the yardstick).
 
-    Terms are case-insensitive substrings: ``field:value`` for router, profile, graph, id or method, and bare
-    words matched against the id, the name and the graph, profile and router labels.
+    Terms are case-insensitive substrings: ``field:value`` for router, profile, graph, id, method or backend, and
+    bare words matched against the id, the name and the graph, profile and router labels.
     Example: ``router:sim profile:K=2 emb``.
     """
     terms = query.lower().split()
@@ -166,59 +284,50 @@ def filter_rows(rows: list[dict], query: str) -> list[dict]:
     return [r for r in rows if r.get("kind") != "run" or match(r)]
 
 
-def select_comparable(runs: list[dict], data_hash: str | None, allow_mixed: bool) -> tuple[list[dict], str | None]:
-    """The runs that may be ranked together, and a notice when some were held back.
-
-    With ``data_hash`` (the dataset the references were computed on) only runs evaluated on it are kept. Without
-    it, runs from several datasets are refused altogether. ``allow_mixed`` keeps everything (with a notice).
-    """
-    hashes = {r.get("data_hash") for r in runs}
-    if allow_mixed:
-        n = len(hashes - {data_hash}) if data_hash else len(hashes) - 1
-        return list(runs), (f"ranking runs from {len(hashes)} datasets together (--allow-mixed)" if n > 0 else None)
-    if data_hash is not None:
-        kept = [r for r in runs if r.get("data_hash") == data_hash]
-        hidden = len(runs) - len(kept)
-        return kept, (f"{hidden} run(s) evaluated on other data are hidden (--allow-mixed shows them)"
-                      if hidden else None)
-    if len(hashes) > 1:
-        return [], (f"the runs were evaluated on {len(hashes)} different datasets and are not ranked together; "
-                    "pass --data for one of them, or --allow-mixed")
-    return list(runs), None
+def mode_runs(rows: list[dict], mode: str, query: str = "") -> list[dict]:
+    """The runs of one mode that pass the filter, best first."""
+    runs = [r for r in rows if r.get("mode") == mode and r.get("kind") == "run"]
+    return sort_rows_by(filter_rows(runs, query), "avg_performance", reverse=True)
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Columns and cell text shared by the Rich table, the CSV and the dashboard
 # ---------------------------------------------------------------------------------------------------------------
 
-# (key, label, numeric, default descending, modes)
+
+class Column(NamedTuple):
+    key: str
+    label: str
+    numeric: bool
+    descending: bool  # the first sort on this column puts the largest first
+    modes: tuple[str, ...] = MODES
+
+
 COLUMNS = (
-    ("name", "run / reference", False, False, ("standard", "newllm")),
-    ("graph", "graph", False, False, ("standard", "newllm")),
-    ("profile", "profile", False, False, ("standard", "newllm")),
-    ("router", "router", False, False, ("standard", "newllm")),
-    ("seeds", "seeds", True, True, ("standard", "newllm")),
-    ("avg_performance", "avg perf", True, True, ("standard", "newllm")),
-    ("ci95", "95% CI", True, True, ("standard", "newllm")),
-    ("avg_cost_micro", "µ$/query", True, False, ("standard", "newllm")),
-    ("gap_closed", "gap closed", True, True, ("standard", "newllm")),
-    ("best_pick_rate", "best-pick", True, True, ("standard", "newllm")),
-    ("cold_start_recall", "cold-start", True, True, ("newllm",)),
+    Column("name", "run / reference", False, False),
+    Column("graph", "graph", False, False),
+    Column("profile", "profile", False, False),
+    Column("router", "router", False, False),
+    Column("seeds", "seeds", True, True),
+    Column("avg_performance", "avg perf", True, True),
+    Column("ci95", "95% CI", True, True),
+    Column("avg_cost_micro", "µ$/query", True, False),
+    Column("gap_closed", "gap closed", True, True),
+    Column("best_pick_rate", "best-pick", True, True),
+    Column("cold_start_recall", "cold-start", True, True, ("newllm",)),
 )
 
 
-def columns_for(mode: str | None) -> list[tuple]:
-    return [c for c in COLUMNS if mode is None or mode in c[4]]
-
-
-def _num(v, digits: int) -> str:
-    return "-" if v is None else f"{v:.{digits}f}"
+def columns_for(mode: str | None) -> list[Column]:
+    return [c for c in COLUMNS if mode is None or mode in c.modes]
 
 
 def cell_text(row: dict, key: str) -> str:
     """The text of one leaderboard cell (no styling)."""
     is_run = row.get("kind") == "run"
     if key == "name":
+        if not is_run and TEST_INFO in (row.get("note") or ""):
+            return f"{row.get('name')} (carries test info)"
         return (row.get("id") if is_run else row.get("name")) or "-"
     if key == "graph":
         return (row.get("graph_label") if is_run else "") or ("-" if is_run else "")
@@ -231,25 +340,23 @@ def cell_text(row: dict, key: str) -> str:
     if key == "seeds":
         return str(row.get("n_seeds") or len(row.get("seeds") or [0])) if is_run else ""
     if key == "avg_performance":
-        s = _num(row.get("avg_performance"), 4)
         sd = row.get("avg_performance_sd")
-        return s + (f" ±{sd:.3f}" if is_run and sd is not None and (row.get("n_seeds") or 1) > 1 else "")
+        return fmt(row.get("avg_performance")) + (f" ±{sd:.3f}" if is_run and sd is not None
+                                                   and (row.get("n_seeds") or 1) > 1 else "")
     if key == "ci95":
         ci = row.get("avg_performance_ci95")
         return f"{ci[0]:.3f}–{ci[1]:.3f}" if ci else ""
     if key == "avg_cost_micro":
-        return _num(row.get("avg_cost_micro"), 1)
-    if key == "gap_closed":
-        return _num(row.get("gap_closed"), 3) if is_run else ""
-    if key == "best_pick_rate":
-        return _num(row.get("best_pick_rate"), 3) if is_run else ""
+        return fmt(row.get("avg_cost_micro"), 1)
+    if key in ("gap_closed", "best_pick_rate"):
+        return fmt(row.get(key), 3) if is_run else ""
     if key == "cold_start_recall":
         v = row.get("cold_start_recall")
         if not is_run or v is None:
             return "" if not is_run else "-"
         den = row.get("cold_start_recall_denominator")
         num = row.get("cold_start_recall_numerator")
-        return f"{v:.3f}" + ((f" ({num}/{den})" if num is not None else f" (of {den})") if den else "")
+        return fmt(v, 3) + ((f" ({num}/{den})" if num is not None else f" (of {den})") if den else "")
     v = row.get(key)
     return "" if v is None else str(v)
 
@@ -263,7 +370,7 @@ CSV_FIELDS = ("mode", "kind", "name", "id", "graph", "graph_label", "profile", "
               "hops", "router", "seeds", "avg_performance", "avg_performance_sd", "ci95_low", "ci95_high",
               "avg_cost", "avg_cost_micro", "gap_closed", "best_pick_rate", "hit_rate", "selection_entropy",
               "cold_start_recall", "cold_start_recall_numerator", "cold_start_recall_denominator",
-              "beats_per_task_best", "data_hash")
+              "beats_per_task_best", "data_hash", "backend", "llm_model")  # new columns go last: keep positions
 
 
 def rows_to_csv(rows: list[dict]) -> str:
@@ -285,3 +392,49 @@ def rows_to_csv(rows: list[dict]) -> str:
                                                repr(v) if isinstance(v, float) else str(v)))
         w.writerow(out)
     return buf.getvalue()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The cost-quality plane
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _finite(v) -> float | None:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def plot_point(p) -> tuple[float, float] | None:
+    """A point as (µ$/query, avg_performance), or None without both. Dicts carry ``avg_cost_micro`` or
+    ``avg_cost`` ($); pairs are ($/query, avg_performance) like the core's cost-quality curve."""
+    if isinstance(p, dict):
+        y, x = p.get("avg_performance"), p.get("avg_cost_micro")
+        if x is None and p.get("avg_cost") is not None:
+            x = p["avg_cost"] * MICRO
+    elif isinstance(p, (list, tuple)) and len(p) >= 2:
+        x, y = (p[0] * MICRO if p[0] is not None else None), p[1]
+    else:
+        return None
+    x, y = _finite(x), _finite(y)
+    return None if x is None or y is None else (x, y)
+
+
+def pareto_front(points: Iterable[Any]) -> list[Any]:
+    """Points not dominated by any other (lower or equal cost and higher or equal quality, one strict), cheapest
+    first. Points are (cost, quality) pairs, or dicts with ``avg_cost`` and ``avg_performance`` (returned as
+    given); points missing a coordinate are ignored and of exact duplicates the first is kept."""
+    pts = []
+    for p in points:
+        x, y = (p.get("avg_cost"), p.get("avg_performance")) if isinstance(p, Mapping) else (p[0], p[1])
+        x, y = _finite(x), _finite(y)
+        if x is not None and y is not None:
+            pts.append((x, y, p))
+    front, best = [], -math.inf
+    for x, y, p in sorted(pts, key=lambda t: (t[0], -t[1])):  # stable: the first of equal points leads
+        if y > best:
+            front.append(p)
+            best = y
+    return front

@@ -158,6 +158,32 @@ def manifest() -> dict:
     return {"schema": 1, "entries": e}
 
 
+EXTRACTIVE_LLM = {"backend": "extractive", "model": "encoder:all-MiniLM-L6-v2-78c505bbed",
+                  "sampling": {"own": 2, "neighbours": 4, "max_chars": 300, "version": 3}}
+TRANSFORMERS_LLM = {"backend": "transformers", "model": "Qwen2.5-7B-Instruct-3f9a1c2b7d",
+                    "sampling": {"max_tokens": 256, "temperature": 0.0, "seed": 0}}
+
+
+def _text_gnn(pid, llm):
+    """A text-gnn profile on the standard query-task-domain graph, with params as services/profiles records them."""
+    return _profile(pid, "graph-aaaaaaaaaa", "standard", "text-gnn", K=2, top_k=5, score_aware=False,
+                    query_similarity=False, dedup_domains=False, prompts_sha256="9" * 64, llm=llm)
+
+
+def text_gnn_manifest() -> dict:
+    """The fixture manifest plus two text-gnn(K=2) profiles, one per kind of backend, and three standard runs:
+    sim on extractive 0.5700 and mlp on extractive 0.6300 (both above the paper's text-gnn K=2 values 0.549 and
+    0.620, which an extractive run must never be set against), sim on transformers 0.5400."""
+    doc = manifest()
+    e = doc["entries"]
+    for x in (_text_gnn("profile-7777777777", EXTRACTIVE_LLM), _text_gnn("profile-8888888888", TRANSFORMERS_LLM),
+              _run("run-d000000001", "profile-7777777777", "standard", "sim", 0.5700, 90.0, minute=11),
+              _run("run-d000000002", "profile-8888888888", "standard", "sim", 0.5400, 92.0, minute=12),
+              _run("run-d000000003", "profile-7777777777", "standard", "mlp", 0.6300, 99.0, minute=13)):
+        e[x["id"]] = x
+    return doc
+
+
 def other_data_run() -> dict:
     """A run evaluated on other data (hidden unless --allow-mixed)."""
     return _run("run-c000000001", "profile-1111111111", "standard", "sim", 0.7000, 50.0, data_hash=OTHER_HASH,

@@ -74,16 +74,14 @@ def time_pty(ws: str, data: str, timeout: float = 60.0) -> float:
 
 def time_pilot(ws: str, data: str, repeat: int) -> list[float]:
     from rpcli.services.base import Session
-    from rpcli.services.compare import compare_rows
+    from rpcli.services.compare import dataset_summary, reference_rows
     from rpcli.tui.app import Dashboard
     from rpcli.tui.widgets.leaderboard import LeaderboardTable
     from rpcli.workspace.layout import Workspace
 
     sess = Session(workspace=Workspace(Path(ws)), data_root=Path(data))
-    refs = [r for r in compare_rows(sess, include_singles=True) if r["kind"] != "run"]
-    ds = sess.dataset
-    dataset = {"name": ds.root.name, "candidates": list(ds.candidates), "n_test_rows": len(ds.test_rows),
-               "data_hash": ds.data_hash}
+    refs = reference_rows(sess, include_singles=True)  # what `rp compare` hands the app
+    dataset = dataset_summary(sess)
     out = []
 
     async def once() -> float:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from fixture_ws import DATASET, manifest, other_data_run, references, write_workspace
+from fixture_ws import DATASET, manifest, other_data_run, references, text_gnn_manifest, write_workspace
 from textual.widgets import DataTable, TabbedContent
 
 from rpcli.tui.app import Dashboard, FilterInput
@@ -207,3 +207,24 @@ async def test_a_malformed_run_record_becomes_a_notification(ws):
         await loaded(app, pilot)
         assert app.is_running
         assert any(n.severity == "error" and "malformed manifest entry" in n.message for n in app._notifications)
+
+
+async def test_the_pivot_never_colours_extractive_text_gnn_against_the_paper(ws):
+    write_workspace(ws.root, text_gnn_manifest())
+    app = make_app(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(app, pilot)
+        await pilot.press("5")
+        table = app.query_one("#pivot-table", PivotTable)
+        cols = [c.key.value for c in table.ordered_columns]
+        rows = [table.get_row_at(i) for i in range(table.row_count)]
+        ext = next(r for r in rows if "[extractive]" in str(r[0]))
+        assert "not comparable" in str(ext[0])
+        # 0.5700 (sim) and 0.6300 (mlp) are above the paper's text-gnn K=2 values, yet neither is green
+        assert str(ext[cols.index("ours:sim")]) == "0.5700" and str(ext[cols.index("ours:mlp")]) == "0.6300"
+        assert "green" not in str(ext[cols.index("ours:sim")].style) + str(ext[cols.index("ours:mlp")].style)
+        assert [str(ext[cols.index(f"paper:{rt}")]) for rt in ("sim", "mlp", "graph")] == ["n/c"] * 3
+        llm = next(r for r in rows if "[transformers" in str(r[0]))
+        assert str(llm[cols.index("paper:sim")]) == "0.549" and str(llm[cols.index("ours:sim")]) == "0.5400"
+        emb = next(r for r in rows if str(r[0]) == "emb-gnn" and str(r[1]) == "2")
+        assert "green" in str(emb[cols.index("ours:mlp")].style)  # 0.6301 >= 0.610: comparable rows still are

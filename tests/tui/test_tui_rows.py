@@ -6,18 +6,17 @@ import csv
 import io
 
 import pytest
-from fixture_ws import DATA_HASH, DATASET, OTHER_HASH, manifest, other_data_run, references
+from fixture_ws import DATA_HASH, DATASET, OTHER_HASH, manifest, other_data_run, references, text_gnn_manifest
 
-from rpcli.tui import paper
-from rpcli.tui.rows import (cost_quality, heat_color, leaderboard_rows, pareto_front, pivot, run_detail,
-                            task_heatmap, view_rows)
-from rpcli.workspace.leaderboard import (cell_text, filter_rows, rows_to_csv, run_rows, select_comparable,
-                                         sort_rows_by)
+from rpcli.workspace import paper
+from rpcli.tui.rows import cost_quality, heat_color, pivot, run_detail, task_heatmap, view_rows
+from rpcli.workspace.leaderboard import (board, cell_text, filter_rows, pareto_front, profile_label, rows_to_csv,
+                                         run_rows, select_comparable, sort_rows_by)
 
 
 @pytest.fixture
 def rows():
-    r, notice = leaderboard_rows(references(), manifest(), data_hash=DATA_HASH)
+    r, notice = board(references(), manifest(), data_hash=DATA_HASH)
     assert notice is None
     return r
 
@@ -44,10 +43,10 @@ def test_runs_below_the_per_task_best_are_flagged(rows):
 def test_runs_on_other_data_are_held_back_unless_mixed_is_allowed():
     doc = manifest()
     doc["entries"]["run-c000000001"] = other_data_run()
-    rows, notice = leaderboard_rows(references(), doc, data_hash=DATA_HASH)
+    rows, notice = board(references(), doc, data_hash=DATA_HASH)
     assert "run-c000000001" not in {r.get("id") for r in rows}
     assert notice.startswith("1 run(s) evaluated on other data are hidden")
-    rows, notice = leaderboard_rows(references(), doc, data_hash=DATA_HASH, allow_mixed=True)
+    rows, notice = board(references(), doc, data_hash=DATA_HASH, allow_mixed=True)
     assert "run-c000000001" in {r.get("id") for r in rows} and "2 datasets" in notice
     # Without a dataset to anchor them, runs from several datasets are not ranked at all.
     kept, notice = select_comparable(run_rows(doc), None, False)
@@ -174,3 +173,42 @@ def test_csv_has_one_line_per_row_and_exact_floats(rows):
                                                                                            "", "false")
     oracle = next(x for x in parsed if x["name"] == "oracle")
     assert oracle["id"] == "" and oracle["beats_per_task_best"] == ""
+
+
+QWEN = "Qwen2.5-7B-Instruct-3f9a1c2b7d"
+
+
+def test_text_gnn_labels_name_the_backend_and_the_llm():
+    runs = {r["id"]: r for r in run_rows(text_gnn_manifest())}
+    ext, llm = runs["run-d000000001"], runs["run-d000000002"]
+    assert ext["profile_label"] == "text-gnn(K=2, backend=extractive)"  # the extractive "model" is an encoder
+    assert (ext["backend"], ext["llm_model"]) == ("extractive", None)
+    assert llm["profile_label"] == f"text-gnn(K=2, backend=transformers, model={QWEN})"
+    assert (llm["backend"], llm["llm_model"]) == ("transformers", QWEN)
+    assert llm["name"] == f"sim / text-gnn(K=2, backend=transformers, model={QWEN}) / query-task-domain"
+    assert (runs["run-a000000003"]["backend"], runs["run-a000000003"]["llm_model"]) == (None, None)  # emb-gnn
+    # K = 0 runs no generator: no backend, and the K stays in the label (it is not a "false" flag)
+    assert profile_label({"params": {"method": "text-gnn", "K": 0, "llm": None}}) == "text-gnn(K=0)"
+    rows, _ = board(references(), text_gnn_manifest(), data_hash=DATA_HASH)
+    assert {r["id"] for r in filter_rows(rows, "backend:extractive") if r["kind"] == "run"} == {"run-d000000001",
+                                                                                               "run-d000000003"}
+    assert {r["id"] for r in filter_rows(rows, "backend:qwen") if r["kind"] == "run"} == {"run-d000000002"}
+
+
+def test_pivot_keeps_extractive_text_gnn_apart_from_the_paper():
+    rows, _ = board(references(), text_gnn_manifest(), data_hash=DATA_HASH)
+    p = pivot(rows, "standard", released=True)
+    tg = [r for r in p["rows"] if r["method"] == "text-gnn"]
+    # the LLM row (hops 2) carries the published values; the extractive row comes after every comparable row
+    assert [(r["hops"], r["backend"], r["comparable"]) for r in tg] == [
+        (1, None, True), (2, f"transformers model={QWEN}", True), (3, None, True), (4, None, True),
+        (2, "extractive", False)]
+    llm, ext = tg[1], tg[4]
+    assert llm["cells"] == {"sim": {"value": 0.54, "n": 1, "id": "run-d000000002"}}
+    assert llm["paper"] == paper.TABLE1[("text-gnn", 2)]
+    assert ext["cells"]["sim"]["id"] == "run-d000000001" and ext["cells"]["mlp"]["value"] == 0.63
+    assert ext["paper"] == {} and "no LLM text, not comparable" in ext["label"]
+    assert "extractive" in p["note"]
+    # no cell that sits beside a published value holds an extractive run
+    ext_ids = {"run-d000000001", "run-d000000003"}
+    assert not any(c["id"] in ext_ids for r in p["rows"] if r["paper"] for c in r["cells"].values())

@@ -11,6 +11,7 @@ import json
 import math
 from pathlib import Path
 
+from rpcli.core.data.held_out import CARD_SOURCE, HELD_OUT_FILE, infer_held_out, parse_held_out, refuse_held_out
 from rpcli.core.data.schema import MODES, ModeData, ModelInfo, Pair, QueryRow, RouteDataset, TestRow
 from rpcli.errors import DataFileError, did_you_mean
 from rpcli.workspace.hashing import sha256_file
@@ -48,7 +49,8 @@ class _Reader:
         except json.JSONDecodeError as exc:
             raise DataFileError(p, f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
         if not isinstance(doc, expect):
-            raise DataFileError(p, f"expected a JSON {expect.__name__} at the top level, found {type(doc).__name__}")
+            want = " or ".join(t.__name__ for t in expect) if isinstance(expect, tuple) else expect.__name__
+            raise DataFileError(p, f"expected a JSON {want} at the top level, found {type(doc).__name__}")
         return doc
 
     def jsonl(self, rel: str) -> list[dict]:
@@ -241,7 +243,7 @@ def load_dataset(root: str | Path, *, keep_overlap: bool = False, modes=MODES) -
                                           query=_need(qp, rec, "query", r, str), choices=rec.get("choices"),
                                           metric=rec.get("metric"), formatted_query=_formatted(qp, rec, r)))
 
-    modes_data: dict[str, ModeData] = {}
+    cards: dict[str, list[ModelInfo]] = {}
     for mode in modes:
         mrel = f"{PROFILE}/model_feature_{mode}.json"
         if not rd.exists(mrel):
@@ -264,6 +266,25 @@ def load_dataset(root: str | Path, *, keep_overlap: bool = False, modes=MODES) -
             if c not in names:
                 raise DataFileError(mp_, f"routing candidate {c!r} (from {test_rel}) is not in this file"
                                          f"{did_you_mean(c, names)}", record=repr(c))
+        cards[mode] = models
+
+    # The held-out model(s) of newllm mode, defined independently of the training pairs (held_out.py).
+    routing_tasks = sorted({r.task_name for r in test_rows})
+    if rd.exists(HELD_OUT_FILE):
+        held_list = parse_held_out(rd.path(HELD_OUT_FILE), rd.json(HELD_OUT_FILE, object),
+                                   candidates)
+        held_source = HELD_OUT_FILE
+    elif "standard" in cards and "newllm" in cards:
+        held_list = infer_held_out(candidates, routing_tasks, {m.name: m.scores for m in cards["standard"]},
+                                   {m.name: m.scores for m in cards["newllm"]})
+        held_source = CARD_SOURCE
+    else:
+        held_list, held_source = [], "none (no held_out.json and not both model_feature files)"
+
+    modes_data: dict[str, ModeData] = {}
+    for mode, models in cards.items():
+        names = [m.name for m in models]
+        held_out = list(held_list) if mode == "newllm" else []
         # Training pairs.
         prel = f"{ROUTE}/pairwise_training_data_{mode}.json"
         pairs: list[Pair] = []
@@ -290,6 +311,9 @@ def load_dataset(root: str | Path, *, keep_overlap: bool = False, modes=MODES) -
                 if task not in tasks:
                     raise DataFileError(pp, f"unknown task {task!r}{did_you_mean(task, tasks)}", record=r,
                                         field="task_name")
+                for fld, name in (("better_model", better), ("worse_model", worse)):
+                    refuse_held_out([name], held_out, what="this training pair", path=pp, record=r, field=fld,
+                                    mode=mode)
                 released += 1
                 if not keep_overlap and query in test_queries:
                     dropped += 1
@@ -301,9 +325,6 @@ def load_dataset(root: str | Path, *, keep_overlap: bool = False, modes=MODES) -
                 warnings.append(f"{prel} has no pairs")
         else:
             warnings.append(f"{prel} is absent: trainable routers cannot train in mode {mode!r}")
-        in_pairs = {p.better for p in pairs} | {p.worse for p in pairs}
-        # With no pairs at all there is no training signal to hold anything out of: nothing is held out.
-        held_out = [c for c in candidates if c not in in_pairs] if pairs else []
         # Query lists for query nodes (optional; derived from training queries when absent).
         tq = None
         trel = f"{PROFILE}/task_queries_{mode}.json"
@@ -341,4 +362,5 @@ def load_dataset(root: str | Path, *, keep_overlap: bool = False, modes=MODES) -
     return RouteDataset(root=root, files=dict(sorted(rd.files.items())), families=families, tasks=tasks,
                         domains=domains, domain_task_map=domain_task_map, candidates=candidates,
                         test_rows=test_rows, train_queries=train_queries, modes=modes_data, prices=prices,
-                        keep_overlap=keep_overlap, warnings=warnings)
+                        keep_overlap=keep_overlap, warnings=warnings, held_out=list(held_list),
+                        held_out_source=held_source)

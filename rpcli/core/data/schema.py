@@ -72,7 +72,7 @@ class ModeData:
     pairs: list  # list[Pair], after dropping train/test overlaps (unless kept)
     pairs_released: int
     pairs_dropped_overlap: int
-    held_out: list  # candidates that appear in no training pair of this mode
+    held_out: list  # newllm: the dataset's held-out candidates (core/data/held_out.py); standard: []
     task_queries: dict | None  # task -> list[str] from profile_data/task_queries_{mode}.json, if present
     has_pairs_file: bool = True
 
@@ -98,6 +98,8 @@ class RouteDataset:
     prices: dict  # model -> (input_price, output_price) with candidate_models.json fallback
     keep_overlap: bool = False
     warnings: list = field(default_factory=list)
+    held_out: list = field(default_factory=list)  # newllm's held-out candidates (core/data/held_out.py)
+    held_out_source: str = ""  # route_data/held_out.json, or the model-card rule
 
     @property
     def data_hash(self) -> str:

@@ -17,11 +17,14 @@ draws match the original's.
 
 from __future__ import annotations
 
+import json
 import random
+from pathlib import Path
 
 import numpy as np
 
 CONTEXTS = ("random", "neighbours")
+TEXTS_FILE = "flat_texts.json"  # {model: composed text}, saved beside the profile
 
 
 def _model_edges(graph, ntype: str):
@@ -72,3 +75,10 @@ def flat_profile(graph, names: list[str], encoder, top_k: int = 5, seed: int = 4
     vecs = np.asarray(encoder.encode(texts, progress=progress), dtype=np.float32)
     vecs = vecs / np.clip(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12, None)
     return vecs.astype(np.float32), texts
+
+
+def save_texts(out_dir: str | Path, names: list[str], texts: list[str]) -> str:
+    """Write the composed texts as TEXTS_FILE in `out_dir`; returns the file name."""
+    (Path(out_dir) / TEXTS_FILE).write_text(json.dumps(dict(zip(names, texts)), indent=2, ensure_ascii=False) + "\n",
+                                           encoding="utf-8")
+    return TEXTS_FILE

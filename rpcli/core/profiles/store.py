@@ -14,7 +14,8 @@ from rpcli.errors import ConfigError, DataFileError
 PROFILE_FILE = "profile.npz"
 
 
-def save_profile(path: str | Path, names: list[str], vectors) -> None:
+def save_profile(path: str | Path, names: list[str], vectors) -> int:
+    """Write the profile; returns its dimension D."""
     vectors = np.asarray(vectors, dtype=np.float32)
     if vectors.ndim != 2 or vectors.shape[0] != len(names):
         raise ValueError(f"profile needs [len(names), D] vectors, got {vectors.shape}")
@@ -22,6 +23,7 @@ def save_profile(path: str | Path, names: list[str], vectors) -> None:
         raise ValueError("duplicate model names in a profile")
     with open(path, "wb") as fh:
         np.savez(fh, **{n: vectors[i] for i, n in enumerate(names)})
+    return int(vectors.shape[1])
 
 
 def load_profile(path: str | Path) -> tuple[list[str], np.ndarray]:
@@ -60,3 +62,15 @@ def select_keep(graph_models: list[str], candidates: list[str], keep: str | None
 
         raise ConfigError(f"--keep names unknown model {unknown[0]!r}{did_you_mean(unknown[0], graph_models)}")
     return names
+
+
+def profile_summary(names: list[str], vecs: np.ndarray) -> dict:
+    """Models, dimension, norms and the min/mean/max pairwise cosine of a profile [len(names), D]."""
+    norms = np.linalg.norm(vecs, axis=1)
+    unit = vecs / np.clip(norms[:, None], 1e-12, None)
+    cos = unit @ unit.T
+    off = cos[~np.eye(len(names), dtype=bool)] if len(names) > 1 else np.array([1.0])
+    return {"models": names, "dim": int(vecs.shape[1]),
+            "norms": {n: round(float(v), 6) for n, v in zip(names, norms)},
+            "pairwise_cosine": {"min": round(float(off.min()), 6), "mean": round(float(off.mean()), 6),
+                                "max": round(float(off.max()), 6)}}

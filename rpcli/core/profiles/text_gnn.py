@@ -191,8 +191,11 @@ class Topology:
     pairs per dataset<->domain edge type, in graph and edge order (both stored directions, as the original reads).
     """
 
-    def __init__(self, graph) -> None:
+    def __init__(self, graph, hidden=frozenset()) -> None:
+        from rpcli.core.data.held_out import hidden_edges
+
         self.names = {nt: graph.names.get(nt) for nt in graph.node_types}
+        self.n_hidden = 0
         self.adj = {nt: [[] for _ in range(graph.num_nodes(nt))] for nt in graph.node_types}
         self.domain_pairs: list[list[tuple[int, int]]] = []
         for et, ei in graph.edge_index.items():
@@ -200,6 +203,10 @@ class Topology:
             src, dst = ei[0].tolist(), ei[1].tolist()
             attr = graph.edge_attr.get(et)
             scores = [float(v) for v in attr.reshape(-1).tolist()] if attr is not None else [None] * len(src)
+            if attr is not None and hidden:  # a held-out model's routing-task score is never a score line
+                mask = hidden_edges(graph, et, hidden)
+                self.n_hidden += sum(mask)
+                scores = [None if h else sc for sc, h in zip(scores, mask)]
             for a, b, sc in zip(src, dst, scores):
                 self.adj[d][b].append((s, a, sc))
             if s != d:
@@ -287,7 +294,8 @@ def select_neighbours(ntype: str, i: int, snap: dict, topo: Topology, emb: dict,
 # ------------------------------------------------------------------------------------------------- the method
 def text_gnn_profile(graph, names: list[str], *, K: int, encoder, backend=None, cache=None, top_k: int = 5,
                      score_aware: bool = False, query_similarity: bool = False, dedup_domains: bool = False,
-                     prompts: dict | None = None, progress=None, out_dir: str | Path | None = None):
+                     prompts: dict | None = None, progress=None, out_dir: str | Path | None = None,
+                     hidden=frozenset()):
     """Run K hops of LLM aggregation over `graph` and encode the kept models' final texts.
 
     Args:
@@ -301,6 +309,8 @@ def text_gnn_profile(graph, names: list[str], *, K: int, encoder, backend=None, 
         score_aware / query_similarity / dedup_domains: the fixes in the module docstring.
         prompts: templates (default: the shipped prompts/text_gnn.yaml).
         out_dir: when given, text_gnn_texts.json (original format, kept models) and prompts.jsonl are written here.
+        hidden: (model, task) pairs whose edge score is shown without its score (newllm's held-out model on the
+            routing tasks, rpcli.core.data.held_out); the edge itself stays a neighbour.
 
     Returns:
         (vectors float32 [len(names), encoder.dim], not normalised; info dict for the manifest).
@@ -322,7 +332,7 @@ def text_gnn_profile(graph, names: list[str], *, K: int, encoder, backend=None, 
     hop_texts = {0: {n: texts["model"][pos[n]] for n in names}}
     out_dir = Path(out_dir) if out_dir is not None else None
     plog = open(out_dir / PROMPTS_FILE, "w", encoding="utf-8") if out_dir is not None else None
-    topo = Topology(graph) if K > 0 else None
+    topo = Topology(graph, hidden) if K > 0 else None
     hops_info: list[dict] = []
     totals = {"hits": 0, "misses": 0, "seconds": 0.0, "chars": 0}
     t_encode = 0.0
@@ -385,13 +395,17 @@ def text_gnn_profile(graph, names: list[str], *, K: int, encoder, backend=None, 
             "prompts_sha256": prompts_digest(prompts)}
     if backend is not None and K > 0:
         info["backend"] = identity(backend)
+    if topo is not None and topo.n_hidden:
+        info["held_out_score_lines_hidden"] = topo.n_hidden
     return vecs, info
 
 
 def recipe_opts(K: int, *, backend=None, prompts: dict | None = None, top_k: int = 5, score_aware: bool = False,
                 query_similarity: bool = False, dedup_domains: bool = False) -> dict:
-    """The options of a text-gnn profile: what enters its recipe (and id), plus the runtime-only `_backend` and
-    `_prompts`. With K = 0 nothing but K matters (no generator runs), so every K = 0 request shares one id."""
+    """The options of a text-gnn profile: what enters its recipe (and id). The backend and the prompts themselves
+    are runtime objects, passed to `build_profile_entry(..., backend=, prompts=)`; the recipe holds the backend's
+    identity and the prompts' digest. With K = 0 nothing but K matters (no generator runs), so every K = 0 request
+    shares one id."""
     if K < 0:
         raise ConfigError(f"K must be >= 0 for text-gnn (got {K})")
     if top_k < 1:
@@ -408,5 +422,4 @@ def recipe_opts(K: int, *, backend=None, prompts: dict | None = None, top_k: int
     if getattr(backend, "base_url", None):
         llm["base_url"] = backend.base_url
     return {"K": K, "top_k": top_k, "score_aware": score_aware, "query_similarity": query_similarity,
-            "dedup_domains": dedup_domains, "prompts_sha256": prompts_digest(prompts), "llm": llm,
-            "_backend": backend, "_prompts": prompts}
+            "dedup_domains": dedup_domains, "prompts_sha256": prompts_digest(prompts), "llm": llm}

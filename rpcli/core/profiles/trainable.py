@@ -30,16 +30,20 @@ state; deterministic algorithms while training), so the same seed gives the same
 from __future__ import annotations
 
 import copy
-import random
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch_geometric.nn import HANConv
 
-from rpcli.core.progress import NullProgress
+from rpcli.core.fit import Epoch, fit, optimizer_step, seeded, train_threads
 from rpcli.errors import ConfigError
 
 SELECT = ("train-loss", "val")
-SINGLE_THREAD_MAX = 4_000_000  # node feature entries (nodes x in_dim) up to which CPU training uses one thread
+CKPT_FILE = "ckpt.pt"
 
 
 @dataclass
@@ -83,34 +87,41 @@ def validate_config(cfg: TrainConfig) -> None:
         raise ConfigError(f"--select must be one of {', '.join(SELECT)}, got {cfg.select!r}")
 
 
+class Encoder(nn.Module):
+    """`layers` HANConv layers over a heterogeneous graph; ELU between layers; L2-normalised outputs.
+
+    Args:
+        in_dim: node feature width (shared by every node type); out_dim: output width.
+        cfg: TrainConfig (hidden, heads, layers, dropout); metadata: (node types, edge types).
+
+    Shapes: forward(x_dict {type: [N_type, in_dim]}, edge_index_dict {edge type: [2, E]})
+    -> {type: [N_type, out_dim]}; a node type no layer writes to gets zeros.
+    """
+
+    def __init__(self, in_dim: int, out_dim: int, cfg: TrainConfig, metadata) -> None:
+        super().__init__()
+        self.convs = nn.ModuleList()
+        d = in_dim
+        for _ in range(cfg.layers - 1):
+            self.convs.append(HANConv(d, cfg.hidden, metadata, heads=cfg.heads, dropout=cfg.dropout))
+            d = cfg.hidden
+        self.convs.append(HANConv(d, out_dim, metadata, heads=1, dropout=cfg.dropout))
+
+    def forward(self, x_dict, edge_index_dict):
+        h = x_dict
+        for i, conv in enumerate(self.convs):
+            out = conv(h, edge_index_dict)
+            width = conv.out_channels
+            h = {t: (out.get(t) if out.get(t) is not None else x.new_zeros(x.shape[0], width)) for t, x in h.items()}
+            if i < len(self.convs) - 1:
+                h = {t: F.elu(v) for t, v in h.items()}
+        return {t: F.normalize(v, p=2, dim=1) for t, v in h.items()}
+
+
 def _modules(in_dim: int, out_dim: int, cfg: TrainConfig, metadata):
-    import torch
-    from torch import nn
-    from torch_geometric.nn import HANConv
-
-    class Encoder(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.convs = nn.ModuleList()
-            d = in_dim
-            for _ in range(cfg.layers - 1):
-                self.convs.append(HANConv(d, cfg.hidden, metadata, heads=cfg.heads, dropout=cfg.dropout))
-                d = cfg.hidden
-            self.convs.append(HANConv(d, out_dim, metadata, heads=1, dropout=cfg.dropout))
-
-        def forward(self, x_dict, edge_index_dict):
-            h = x_dict
-            for i, conv in enumerate(self.convs):
-                out = conv(h, edge_index_dict)
-                width = conv.out_channels
-                h = {t: (out.get(t) if out.get(t) is not None else x.new_zeros(x.shape[0], width))
-                     for t, x in h.items()}
-                if i < len(self.convs) - 1:
-                    h = {t: torch.nn.functional.elu(v) for t, v in h.items()}
-            return {t: torch.nn.functional.normalize(v, p=2, dim=1) for t, v in h.items()}
-
+    """(encoder, per-type node decoders [out -> in], edge decoder [2 out -> 1], per-type mask tokens [in])."""
     node_types, _ = metadata
-    encoder = Encoder()
+    encoder = Encoder(in_dim, out_dim, cfg, metadata)
     node_dec = nn.ModuleDict({t: nn.Sequential(nn.Linear(out_dim, out_dim), nn.ELU(), nn.Linear(out_dim, in_dim))
                               for t in node_types})
     edge_dec = nn.Sequential(nn.Linear(2 * out_dim, out_dim), nn.ELU(), nn.Linear(out_dim, 1), nn.Sigmoid())
@@ -118,9 +129,13 @@ def _modules(in_dim: int, out_dim: int, cfg: TrainConfig, metadata):
     return encoder, node_dec, edge_dec, mask_tokens
 
 
-def _minmax(a):
+def _minmax(a, keep=None):
+    """Scores [E] (or [E, 1]) min-max scaled to [0, 1] over the entries `keep` (all when None); zeros when constant."""
     a = a.reshape(-1).float()
-    lo, hi = a.min(), a.max()
+    ref = a if keep is None else a[keep]
+    if ref.numel() == 0:
+        return a.new_zeros(a.shape)
+    lo, hi = ref.min(), ref.max()
     if float(hi - lo) < 1e-8:
         return a.new_zeros(a.shape)
     return (a - lo) / (hi - lo)
@@ -128,8 +143,6 @@ def _minmax(a):
 
 def _val_sets(graph, scored, cfg: TrainConfig, gen):
     """Seeded validation masks: {ntype: bool[N]} and {edge type: bool[E]}, both directions of a pair together."""
-    import torch
-
     vnodes = {}
     for t in graph.node_types:
         n = graph.num_nodes(t)
@@ -154,8 +167,11 @@ def _val_sets(graph, scored, cfg: TrainConfig, gen):
     return vnodes, vedges
 
 
-def train_trainable(graph, names: list[str], cfg: TrainConfig, device: str = "cpu", progress=None):
-    """Train on `graph` and return (vectors [len(names), out_dim] float32, checkpoint dict, info dict)."""
+def train_trainable(graph, names: list[str], cfg: TrainConfig, device: str = "cpu", progress=None,
+                    hidden=frozenset()):
+    """Train on `graph` and return (vectors [len(names), out_dim] float32, checkpoint dict, info dict).
+    `hidden`: (model, task) pairs whose score edges are never a regression target (newllm's held-out model on the
+    routing tasks, rpcli.core.data.held_out); the edges still carry messages."""
     import torch
 
     progress = progress or NullProgress()
@@ -172,38 +188,25 @@ def train_trainable(graph, names: list[str], cfg: TrainConfig, device: str = "cp
     metadata = (node_types, edge_types)
     scored = [et for et in edge_types if graph.edge_attr.get(et) is not None]
 
-    random.seed(cfg.seed)
-    np.random.seed(cfg.seed)
-    prev_det = torch.are_deterministic_algorithms_enabled()
-    prev_warn = torch.is_deterministic_algorithms_warn_only_enabled()
-    prev_threads = torch.get_num_threads()
-    dev = torch.device(device)
-    devices = [dev.index or 0] if dev.type == "cuda" else []
-    # Small graphs train single-threaded on the CPU: below a few million feature entries intra-op threads cost
-    # more than they gain, and on a shared, busy CPU they made 100 epochs of the task graph 10x slower.
-    n_feat = sum(graph.num_nodes(t) for t in node_types) * in_dim
-    threads = 1 if dev.type == "cpu" and n_feat <= SINGLE_THREAD_MAX else prev_threads
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(cfg.seed)
-        torch.use_deterministic_algorithms(True, warn_only=True)
-        torch.set_num_threads(threads)
-        try:
-            vecs, ckpt, info = _train(graph, names, cfg, dev, progress, in_dim, out_dim, node_types, edge_types,
-                                      metadata, scored)
-        finally:
-            torch.use_deterministic_algorithms(prev_det, warn_only=prev_warn)
-            torch.set_num_threads(prev_threads)
+    # Small graphs train single-threaded on the CPU (see rpcli.core.fit.train_threads).
+    threads = train_threads(device, sum(graph.num_nodes(t) for t in node_types) * in_dim)
+    with seeded(cfg.seed, device, threads):
+        vecs, ckpt, info = _train(graph, names, cfg, torch.device(device), progress, in_dim, out_dim, node_types,
+                                  edge_types, metadata, scored, hidden)
     info["threads"] = threads
     return vecs, ckpt, info
 
 
-def _train(graph, names, cfg, dev, progress, in_dim, out_dim, node_types, edge_types, metadata, scored):
+def _train(graph, names, cfg, dev, progress, in_dim, out_dim, node_types, edge_types, metadata, scored,
+           hidden=frozenset()):
     import torch
-    import torch.nn.functional as F
+
+    from rpcli.core.data.held_out import hidden_edges
 
     x = {t: graph.x[t].float().to(dev) for t in node_types}
     ei = {et: graph.edge_index[et].long().to(dev) for et in edge_types}
-    target = {et: _minmax(graph.edge_attr[et]).to(dev) for et in scored}
+    learnable = {et: ~torch.tensor(hidden_edges(graph, et, hidden), dtype=torch.bool) for et in scored}
+    target = {et: _minmax(graph.edge_attr[et], learnable[et]).to(dev) for et in scored}
 
     encoder, node_dec, edge_dec, mask_tokens = _modules(in_dim, out_dim, cfg, metadata)
     mods = torch.nn.ModuleList([encoder, node_dec, edge_dec])
@@ -217,6 +220,7 @@ def _train(graph, names, cfg, dev, progress, in_dim, out_dim, node_types, edge_t
     vnodes = vedges = None
     if cfg.select == "val":
         vnodes, vedges = _val_sets(graph, scored, cfg, torch.Generator().manual_seed(cfg.seed + 1))
+        vedges = {et: m & learnable[et] for et, m in vedges.items()}
 
     def losses(node_mask: dict, edge_mask: dict):
         xin = {t: torch.where(node_mask[t].to(dev).unsqueeze(1), mask_tokens[t].unsqueeze(0), x[t])
@@ -241,39 +245,33 @@ def _train(graph, names, cfg, dev, progress, in_dim, out_dim, node_types, edge_t
                 "edge_decoder": copy.deepcopy(edge_dec.state_dict()),
                 "mask_tokens": copy.deepcopy(mask_tokens.state_dict())}
 
-    curve, val_curve, node_curve, edge_curve = [], [], [], []
-    best, best_epoch, best_state = float("inf"), 0, None
-    with progress.task("training HANConv", total=cfg.epochs):
-        for epoch in range(1, cfg.epochs + 1):
-            mods.train()
-            nmask, emask = {}, {}
-            for t in node_types:
-                m = torch.rand(graph.num_nodes(t), generator=gen) < cfg.node_mask_rate
-                nmask[t] = m & ~vnodes[t] if vnodes is not None else m
-            for et in scored:
-                m = torch.rand(ei[et].shape[1], generator=gen) < cfg.edge_mask_rate
-                emask[et] = m & ~vedges[et] if vedges is not None else m
-            total, nl, el = losses(nmask, emask)
-            opt.zero_grad()
-            total.backward()
-            torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
-            opt.step()
-            sched.step()
-            loss = float(total.detach())
-            curve.append(round(loss, 6))
-            node_curve.append(round(float(nl.detach()), 6))
-            edge_curve.append(round(float(el.detach()), 6))
-            crit = loss
-            if vnodes is not None:
-                mods.eval()
-                with torch.no_grad():
-                    crit = float(losses(vnodes, vedges)[0])
-                val_curve.append(round(crit, 6))
-            if crit < best:
-                best, best_epoch, best_state = crit, epoch, snapshot()
-            progress.advance()
-            progress.note(f"epoch {epoch:03d} loss {loss:.4f}" + (f" val {crit:.4f}" if vnodes is not None else ""))
+    def step(epoch: int) -> Epoch:
+        mods.train()
+        nmask, emask = {}, {}
+        for t in node_types:
+            m = torch.rand(graph.num_nodes(t), generator=gen) < cfg.node_mask_rate
+            nmask[t] = m & ~vnodes[t] if vnodes is not None else m
+        for et in scored:
+            m = (torch.rand(ei[et].shape[1], generator=gen) < cfg.edge_mask_rate) & learnable[et]
+            emask[et] = m & ~vedges[et] if vedges is not None else m
+        total, nl, el = losses(nmask, emask)
+        optimizer_step(total, opt, params, cfg.grad_clip)
+        sched.step()
+        loss = float(total.detach())
+        curves = {"loss": loss, "node": float(nl.detach()), "edge": float(el.detach())}
+        crit = loss
+        if vnodes is not None:
+            mods.eval()
+            with torch.no_grad():
+                crit = float(losses(vnodes, vedges)[0])
+            curves["val"] = crit
+        return Epoch(key=-crit, curves=curves, values={"loss": crit},
+                     note=f"epoch {epoch:03d} loss {loss:.4f}" + (f" val {crit:.4f}" if vnodes is not None else ""))
 
+    res = fit(step, epochs=cfg.epochs, snapshot=snapshot, progress=progress, description="training HANConv")
+    best, best_epoch, best_state = res.best.values["loss"], res.best_epoch, res.best_state
+    curve, val_curve = res.curves["loss"], res.curves.get("val", [])
+    node_curve, edge_curve = res.curves["node"], res.curves["edge"]
     encoder.load_state_dict(best_state["encoder"])
     encoder.eval()
     with torch.no_grad():
@@ -291,6 +289,9 @@ def _train(graph, names, cfg, dev, progress, in_dim, out_dim, node_types, edge_t
     info = {"loss_curve": curve, "node_loss_curve": node_curve, "edge_loss_curve": edge_curve,
             "best_epoch": int(best_epoch), "best_loss": round(float(best), 6), "select": cfg.select,
             "out_dim": out_dim, "in_dim": int(in_dim), "device": str(dev)}
+    n_hidden = sum(int((~m).sum()) for m in learnable.values())
+    if n_hidden:
+        info["held_out_score_edges_excluded"] = n_hidden
     if vnodes is not None:
         info["val_curve"] = val_curve
         info["val_set"] = {"nodes": {t: int(m.sum()) for t, m in vnodes.items()},
@@ -298,10 +299,14 @@ def _train(graph, names, cfg, dev, progress, in_dim, out_dim, node_types, edge_t
     return vecs, ckpt, info
 
 
+def save_checkpoint(ckpt: dict, out_dir) -> str:
+    """Write the checkpoint of `train_trainable` as CKPT_FILE in `out_dir`; returns the file name."""
+    torch.save(ckpt, Path(out_dir) / CKPT_FILE)
+    return CKPT_FILE
+
+
 def load_checkpoint(path):
     """Rebuild (encoder, node_decoder, edge_decoder, mask_tokens, config) from a ckpt.pt written by this module."""
-    import torch
-
     ck = torch.load(path, weights_only=True, map_location="cpu")
     c = ck["config"]
     cfg = TrainConfig(**{k: c[k] for k in TrainConfig.__dataclass_fields__ if k in c})

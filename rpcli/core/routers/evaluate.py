@@ -49,10 +49,17 @@ def reference_rows(ds: RouteDataset, mode: str) -> list[dict]:
     tb = M.per_task_best_from_profile_scores(scores, models, sorted(set(tasks)), exclude=held_out)
     ch = np.array([models.index(tb[t]) for t in tasks])
     res = M.evaluate_selection(ch, s, c, tasks, models, bootstrap=0)
+    from rpcli.core.data.audit import card_score_overlap
+
+    leaky = {t: o for t, o in card_score_overlap(ds).items() if o["carries_test_information"]}
+    note = "per task, the candidate with the best detailed_scores in the mode's model file"
+    if leaky:
+        note += ("; carries test information: the card scores of " + ", ".join(
+            f"{t} (steps of 100/{o['n_train']}; {o['train_rows_in_test']} of its {o['n_train']} training rows are "
+            "test queries)" for t, o in leaky.items()) + " were measured on training queries (see rp data check)")
     rows.append({"name": "per-task-best (profile scores)", "kind": "reference",
                  "avg_performance": res["avg_performance"], "avg_cost": res["avg_cost"],
-                 "avg_cost_micro": res["avg_cost_micro"],
-                 "note": "per task, the candidate with the best detailed_scores in the mode's model file"})
+                 "avg_cost_micro": res["avg_cost_micro"], "note": note})
     for r in rows:
         r["mode"] = mode
     return rows

@@ -32,14 +32,17 @@ val_perf go to the lower val loss (the original kept the first).
 
 from __future__ import annotations
 
-import copy
 import time
 from dataclasses import asdict, dataclass
 
 import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch_geometric.nn import GATConv
 
-from rpcli.core.progress import NullProgress
-from rpcli.core.routers.training import TrainingSignal, seeded, split_queries, train_threads
+from rpcli.core.fit import Epoch, fit, seeded, state_copy, train_batches, train_threads
+from rpcli.core.routers.training import TrainingSignal, split_queries
 from rpcli.errors import TrainingDataError
 
 CKPT_FORMAT = "rp-graph-router/1"
@@ -67,78 +70,80 @@ def validate(cfg: GraphConfig) -> None:
     validate_common(cfg, ("hidden", "layers", "heads", "epochs", "batch_size"))
 
 
-def build_model(q_in: int, m_in: int, cfg: GraphConfig):
-    import torch
-    import torch.nn as nn
-    import torch.nn.functional as F
-    from torch_geometric.nn import GATConv
+class GraphRouterNet(nn.Module):
+    """Query and model projections, `layers` GATConv layers, an edge MLP.
 
-    H = cfg.hidden
+    Args:
+        q_in: query embedding width; m_in: profile width.
+        cfg: GraphConfig (hidden H, layers, heads, dropout, residual).
 
-    class GraphRouterNet(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.q_proj = nn.Sequential(nn.Linear(q_in, H), nn.ELU())
-            self.m_proj = nn.Sequential(nn.Linear(m_in, H), nn.ELU())
-            self.convs = nn.ModuleList([GATConv(H, H, heads=cfg.heads, concat=False, dropout=cfg.dropout,
-                                                residual=cfg.residual)
-                                        for _ in range(cfg.layers)])
-            self.dropout = nn.Dropout(cfg.dropout)
-            self.edge_mlp = nn.Sequential(nn.Linear(2 * H, H), nn.ReLU(), nn.Dropout(cfg.dropout), nn.Linear(H, 1))
+    Shapes: encode_bipartite(xm [K, m_in], xq [Nq, q_in], members [M], out [S]) -> ([K, H], [S, H]);
+    predict(hq [B, H], hm [K, H]) -> logits [B, K]; encode(xm, xq, edge_index [2, E]) -> [K + Nq, H].
+    """
 
-        def encode(self, xm, xq, edge_index):
-            """Reference path through PyG: node states [K + Nq, H] (models first, then queries) over any
-            edge_index. Training and inference use `encode_bipartite`, which computes the same function."""
-            h = torch.cat([self.m_proj(xm), self.q_proj(xq)], dim=0)
-            for i, conv in enumerate(self.convs):
-                h = conv(h, edge_index)
-                if i < len(self.convs) - 1:
-                    h = F.elu(h)
-                h = self.dropout(h)
-            return h
+    def __init__(self, q_in: int, m_in: int, cfg: GraphConfig) -> None:
+        super().__init__()
+        H = self.hidden = cfg.hidden
+        self.q_proj = nn.Sequential(nn.Linear(q_in, H), nn.ELU())
+        self.m_proj = nn.Sequential(nn.Linear(m_in, H), nn.ELU())
+        self.convs = nn.ModuleList([GATConv(H, H, heads=cfg.heads, concat=False, dropout=cfg.dropout,
+                                            residual=cfg.residual)
+                                    for _ in range(cfg.layers)])
+        self.dropout = nn.Dropout(cfg.dropout)
+        self.edge_mlp = nn.Sequential(nn.Linear(2 * H, H), nn.ReLU(), nn.Dropout(cfg.dropout), nn.Linear(H, 1))
 
-        def encode_bipartite(self, xm, xq, members, out):
-            """(model states [K, H], states [len(out), H] of the queries `out`) on the complete bipartite graph in
-            which the queries `members` (indices into xq) exchange messages with every model and every other
-            query needed only receives from the models. Dense attention over the bipartite blocks: the same
-            function as `encode` on `bipartite_edges`, without materialising per-edge messages, and each layer's
-            linear map is applied only to the queries whose states are needed."""
-            need = torch.unique(torch.cat([members, out]))
-            pos = torch.full((xq.shape[0],), -1, dtype=torch.long, device=xq.device)
-            pos[need] = torch.arange(need.shape[0], device=xq.device)
-            mem, outl = pos[members], pos[out]
-            if mem.shape[0] == need.shape[0]:
-                mem = None  # every needed query is a member (training): attention sums run over all of hq
-            hm = self.m_proj(xm)
-            hq = self.q_proj(xq[need])
-            for i, conv in enumerate(self.convs):
-                last = i == len(self.convs) - 1
-                hm, hq = _gat_bipartite(conv, hm, hq, mem, outl if last else None, self.training)
-                if not last:
-                    hm, hq = F.elu(hm), F.elu(hq)
-                hm, hq = self.dropout(hm), self.dropout(hq)
-            return hm, hq
+    def encode(self, xm, xq, edge_index):
+        """Reference path through PyG: node states [K + Nq, H] (models first, then queries) over any
+        edge_index. Training and inference use `encode_bipartite`, which computes the same function."""
+        h = torch.cat([self.m_proj(xm), self.q_proj(xq)], dim=0)
+        for i, conv in enumerate(self.convs):
+            h = conv(h, edge_index)
+            if i < len(self.convs) - 1:
+                h = F.elu(h)
+            h = self.dropout(h)
+        return h
 
-        def predict(self, hq, hm):
-            """[B, K] logits for query states [B, H] against model states [K, H]; the first Linear of the edge
-            MLP on [h_q || h_m] is applied to each half separately (same function, no [B, K, 2H] tensor)."""
-            lin1, act, drop, lin2 = self.edge_mlp
-            w = lin1.weight
-            a = hq @ w[:, :H].T
-            b = hm @ w[:, H:].T + lin1.bias
-            z = drop(act(a.unsqueeze(1) + b.unsqueeze(0)))
-            return lin2(z).squeeze(-1)
+    def encode_bipartite(self, xm, xq, members, out):
+        """(model states [K, H], states [len(out), H] of the queries `out`) on the complete bipartite graph in
+        which the queries `members` (indices into xq) exchange messages with every model and every other
+        query needed only receives from the models. Dense attention over the bipartite blocks: the same
+        function as `encode` on `bipartite_edges`, without materialising per-edge messages, and each layer's
+        linear map is applied only to the queries whose states are needed."""
+        need = torch.unique(torch.cat([members, out]))
+        pos = torch.full((xq.shape[0],), -1, dtype=torch.long, device=xq.device)
+        pos[need] = torch.arange(need.shape[0], device=xq.device)
+        mem, outl = pos[members], pos[out]
+        if mem.shape[0] == need.shape[0]:
+            mem = None  # every needed query is a member (training): attention sums run over all of hq
+        hm = self.m_proj(xm)
+        hq = self.q_proj(xq[need])
+        for i, conv in enumerate(self.convs):
+            last = i == len(self.convs) - 1
+            hm, hq = _gat_bipartite(conv, hm, hq, mem, outl if last else None, self.training)
+            if not last:
+                hm, hq = F.elu(hm), F.elu(hq)
+            hm, hq = self.dropout(hm), self.dropout(hq)
+        return hm, hq
 
-    return GraphRouterNet()
+    def predict(self, hq, hm):
+        """[B, K] logits for query states [B, H] against model states [K, H]; the first Linear of the edge
+        MLP on [h_q || h_m] is applied to each half separately (same function, no [B, K, 2H] tensor)."""
+        lin1, act, drop, lin2 = self.edge_mlp
+        w, H = lin1.weight, self.hidden
+        a = hq @ w[:, :H].T
+        b = hm @ w[:, H:].T + lin1.bias
+        z = drop(act(a.unsqueeze(1) + b.unsqueeze(0)))
+        return lin2(z).squeeze(-1)
+
+
+def build_model(q_in: int, m_in: int, cfg: GraphConfig) -> GraphRouterNet:
+    return GraphRouterNet(q_in, m_in, cfg)
 
 
 def _gat_bipartite(conv, hm, hq, members, out, training: bool):
     """One GATConv (concat=False, self-loops, no edge features) on the bipartite graph: models attend to
     themselves and to the member queries; queries attend to themselves and to every model. Returns the new model
     states and the new states of queries `out` (all queries when None). `members` None: every query is one."""
-    import torch
-    import torch.nn.functional as F
-
     heads, C = conv.heads, conv.out_channels
     W = conv.lin.weight.view(heads, C, -1)  # [heads, C, D]
     att_s, att_d = conv.att_src[0], conv.att_dst[0]  # [heads, C]
@@ -173,8 +178,6 @@ def _gat_bipartite(conv, hm, hq, members, out, training: bool):
 def bipartite_edges(k: int, members: np.ndarray, attached: np.ndarray):
     """edge_index [2, E] over nodes (models 0..k-1, query node i at k + i): every member query <-> every model,
     and model -> query for every attached query. Sorted by (dst, src) for a deterministic layout."""
-    import torch
-
     m = np.arange(k)
     mem = np.asarray(members, dtype=np.int64) + k
     att = np.asarray(attached, dtype=np.int64) + k
@@ -196,10 +199,6 @@ def train_graph(sig: TrainingSignal, train_vecs: np.ndarray, test_vecs: np.ndarr
 
     `train_vecs` [Q, Dq] and `test_vecs` [N, Dq] are raw query embeddings (normalised here), `profile_vecs`
     [K, Dp] the candidates' profiles (used raw)."""
-    import torch
-    import torch.nn.functional as F
-
-    progress = progress or NullProgress()
     validate(cfg)
     Q, K = sig.labels.shape
     if Q == 0:
@@ -249,71 +248,47 @@ def train_graph(sig: TrainingSignal, train_vecs: np.ndarray, test_vecs: np.ndarr
             mk = mask[idx]
             return (lo * mk).sum() / mk.sum().clamp(min=1.0)
 
-        def val_metrics(logits_np, idx):
+        def val_perf(logits_np, idx) -> float:
             lg = np.where(labeled[idx], logits_np, -np.inf)
-            pick = lg.argmax(axis=1)
-            rows = np.arange(len(idx))
-            q = qual[idx]
-            perf = float(np.nanmean(q[rows, pick]))
-            best = np.nanmax(q, axis=1)
-            acc = float(np.mean(q[rows, pick] == best))
-            return perf, acc
+            return float(np.nanmean(qual[idx][np.arange(len(idx)), lg.argmax(axis=1)]))
 
-        train_curve, val_curve, val_perf_curve = [], [], []
-        best_key, best_epoch, best_state, best_perf, best_vloss, stale, stopped = None, 0, None, None, None, 0, None
-        with progress.task("training GraphRouter", total=cfg.epochs):
-            for epoch in range(1, cfg.epochs + 1):
-                model.train()
-                perm = tr_t[torch.randperm(tr_t.shape[0], generator=gen)]
-                tot, n = 0.0, 0
-                for s0 in range(0, perm.shape[0], cfg.batch_size):
-                    b = perm[s0:s0 + cfg.batch_size].to(dev)
-                    loss = masked_bce(logits_of(b), b)
-                    opt.zero_grad()
-                    loss.backward()
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-                    opt.step()
-                    tot += float(loss.detach()) * b.shape[0]
-                    n += b.shape[0]
-                sched.step()
-                train_loss = tot / n
-                train_curve.append(round(train_loss, 6))
-                if va_q.size:
-                    model.eval()
-                    with torch.no_grad():
-                        vlog = logits_of(va_t)
-                        vloss = float(masked_bce(vlog, va_t))
-                    vperf, vacc = val_metrics(vlog.cpu().numpy(), va_q)
-                    val_curve.append(round(vloss, 6))
-                    val_perf_curve.append(round(vperf, 6))
-                    key = (vperf, -vloss)
-                else:
-                    vloss, vperf, vacc = train_loss, None, None
-                    key = (0.0, -train_loss)
-                if best_key is None or key > best_key:
-                    best_key, best_epoch, best_perf, best_vloss, stale = key, epoch, vperf, vloss, 0
-                    best_state = copy.deepcopy(model.state_dict())
-                else:
-                    stale += 1
-                progress.advance()
-                progress.note(f"epoch {epoch:03d} train {train_loss:.4f} val {vloss:.4f}"
-                              + (f" perf {vperf:.3f}" if vperf is not None else ""))
-                if cfg.patience and stale >= cfg.patience and epoch < cfg.epochs:
-                    stopped = epoch
-                    progress.note(f"early stop at epoch {epoch:03d}: no better val_perf for {cfg.patience} epochs")
-                    break
-        model.load_state_dict(best_state)
+        def step(epoch: int) -> Epoch:
+            model.train()
+            perm = tr_t[torch.randperm(tr_t.shape[0], generator=gen)]
+            batches = (perm[s0:s0 + cfg.batch_size].to(dev) for s0 in range(0, perm.shape[0], cfg.batch_size))
+            train_loss = train_batches(batches, lambda b: masked_bce(logits_of(b), b), opt, model.parameters(),
+                                       cfg.grad_clip)
+            sched.step()
+            if not va_q.size:
+                return Epoch(key=(0.0, -train_loss), curves={"train": train_loss},
+                             values={"perf": None, "loss": train_loss},
+                             note=f"epoch {epoch:03d} train {train_loss:.4f} val {train_loss:.4f}")
+            model.eval()
+            with torch.no_grad():
+                vlog = logits_of(va_t)
+                vloss = float(masked_bce(vlog, va_t))
+            vperf = val_perf(vlog.cpu().numpy(), va_q)
+            return Epoch(key=(vperf, -vloss), curves={"train": train_loss, "val": vloss, "val_perf": vperf},
+                         values={"perf": vperf, "loss": vloss},
+                         note=f"epoch {epoch:03d} train {train_loss:.4f} val {vloss:.4f} perf {vperf:.3f}")
+
+        res = fit(step, epochs=cfg.epochs, snapshot=lambda: state_copy(model), patience=cfg.patience,
+                  progress=progress, description="training GraphRouter", criterion="val_perf")
+        model.load_state_dict(res.best_state)
         model.eval()
         with torch.no_grad():
             logits = logits_of(all_t).double().cpu().numpy()
+    best_perf, best_vloss = res.best.values["perf"], res.best.values["loss"]
     config = {**asdict(cfg), "q_in_dim": int(xq.shape[1]), "m_in_dim": int(xm.shape[1])}
-    ckpt = {"format": CKPT_FORMAT, "state_dict": {k: v.detach().cpu() for k, v in best_state.items()},
-            "config": config, "model_names": list(sig.models), "seed": int(seed), "best_epoch": int(best_epoch),
+    ckpt = {"format": CKPT_FORMAT, "state_dict": {k: v.detach().cpu() for k, v in res.best_state.items()},
+            "config": config, "model_names": list(sig.models), "seed": int(seed), "best_epoch": int(res.best_epoch),
             "val_perf": best_perf, "val_loss": best_vloss}
-    info = {"train_curve": train_curve, "val_curve": val_curve, "val_perf_curve": val_perf_curve,
-            "best_epoch": int(best_epoch), "best_val_perf": None if best_perf is None else round(best_perf, 6),
-            "best_val_loss": None if best_vloss is None else round(best_vloss, 6), "stopped_early_at": stopped,
-            "epochs_run": len(train_curve), "n_train_queries": int(tr_q.size), "n_val_queries": int(va_q.size),
+    info = {"train_curve": res.curves["train"], "val_curve": res.curves.get("val", []),
+            "val_perf_curve": res.curves.get("val_perf", []), "best_epoch": int(res.best_epoch),
+            "best_val_perf": None if best_perf is None else round(best_perf, 6),
+            "best_val_loss": None if best_vloss is None else round(best_vloss, 6),
+            "stopped_early_at": res.stopped_early_at, "epochs_run": res.epochs_run,
+            "n_train_queries": int(tr_q.size), "n_val_queries": int(va_q.size),
             "n_labels": int(labeled[tr_q].sum()), "layout": "transductive" if cfg.transductive else "inductive",
             "n_graph_edges": int(n_edges), "train_seconds": round(time.time() - t0, 3),
             "train_cpu_seconds": round(time.process_time() - c0, 3), "device": str(dev), "threads": threads}
@@ -325,3 +300,13 @@ def load_checkpoint(path):
     from rpcli.core.routers.training import load_router_checkpoint
 
     return load_router_checkpoint(path, CKPT_FORMAT, GraphConfig, build_model, "a GraphRouter")
+
+
+def run(ctx, opts: dict, seed: int):
+    """GraphRouter as a router run (see rpcli.core.routers.run)."""
+    from rpcli.core.routers.run import RouterResult, config_from
+
+    test, train, ckpt, info = train_graph(ctx.train, ctx.train_vecs(), ctx.test_vecs(), ctx.profile_vecs,
+                                          config_from(GraphConfig, opts), seed, device=ctx.device,
+                                          progress=ctx.progress)
+    return RouterResult(test, train_scores=train, info=info, checkpoint=ckpt)

@@ -14,14 +14,16 @@ shared cache), training stops early after `patience` epochs without a better val
 
 from __future__ import annotations
 
-import copy
 import time
 from dataclasses import asdict, dataclass
 
 import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
 
-from rpcli.core.progress import NullProgress
-from rpcli.core.routers.training import TrainingSignal, seeded, split_queries, train_threads
+from rpcli.core.fit import Epoch, fit, seeded, state_copy, train_batches, train_threads
+from rpcli.core.routers.training import TrainingSignal, split_queries
 from rpcli.errors import TrainingDataError
 
 CKPT_FORMAT = "rp-mlp-router/1"
@@ -49,10 +51,34 @@ def validate(cfg: MLPConfig) -> None:
     validate_common(cfg, ("hidden", "out", "layers", "epochs", "batch_size"))
 
 
-def _tower(in_dim: int, hidden: int, out: int, layers: int, dropout: float):
-    import torch.nn as nn
+class MLPRouterNet(nn.Module):
+    """Two towers and a cosine score.
 
-    mods = []
+    Args:
+        q_in: query embedding width; m_in: profile width.
+        cfg: MLPConfig (hidden, out, layers, dropout).
+
+    Shapes: forward(q [B, q_in], p [K, m_in]) -> scores [B, K]; embed_queries [B, out], embed_models [K, out]
+    (both L2-normalised).
+    """
+
+    def __init__(self, q_in: int, m_in: int, cfg: MLPConfig) -> None:
+        super().__init__()
+        self.query_mlp = _tower(q_in, cfg.hidden, cfg.out, cfg.layers, cfg.dropout)
+        self.model_mlp = _tower(m_in, cfg.hidden, cfg.out, cfg.layers, cfg.dropout)
+
+    def embed_queries(self, q):
+        return F.normalize(self.query_mlp(q), dim=-1)
+
+    def embed_models(self, p):
+        return F.normalize(self.model_mlp(p), dim=-1)
+
+    def forward(self, q, p):
+        return self.embed_queries(q) @ self.embed_models(p).T
+
+
+def _tower(in_dim: int, hidden: int, out: int, layers: int, dropout: float) -> nn.Sequential:
+    mods: list[nn.Module] = []
     d = in_dim
     for i in range(layers):
         last = i == layers - 1
@@ -63,32 +89,11 @@ def _tower(in_dim: int, hidden: int, out: int, layers: int, dropout: float):
     return nn.Sequential(*mods)
 
 
-def build_model(q_in: int, m_in: int, cfg: MLPConfig):
-    import torch.nn as nn
-    import torch.nn.functional as F
-
-    class MLPRouterNet(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.query_mlp = _tower(q_in, cfg.hidden, cfg.out, cfg.layers, cfg.dropout)
-            self.model_mlp = _tower(m_in, cfg.hidden, cfg.out, cfg.layers, cfg.dropout)
-
-        def embed_queries(self, q):
-            return F.normalize(self.query_mlp(q), dim=-1)
-
-        def embed_models(self, p):
-            return F.normalize(self.model_mlp(p), dim=-1)
-
-        def forward(self, q, p):
-            """[B, K] scores of queries [B, q_in] against profiles [K, m_in]."""
-            return self.embed_queries(q) @ self.embed_models(p).T
-
-    return MLPRouterNet()
+def build_model(q_in: int, m_in: int, cfg: MLPConfig) -> MLPRouterNet:
+    return MLPRouterNet(q_in, m_in, cfg)
 
 
 def _margin_loss(s, trip, margin: float):
-    import torch
-
     q, b, w = trip[:, 0], trip[:, 1], trip[:, 2]
     sb, sw = s[q, b], s[q, w]
     return torch.relu(margin - sb + sw).mean(), (sb > sw).float().mean()
@@ -98,9 +103,6 @@ def train_mlp(sig: TrainingSignal, query_vecs: np.ndarray, profile_vecs: np.ndar
               device: str = "cpu", progress=None):
     """Train on the signal's pairs. `query_vecs` [Q, Dq] are the signal's query embeddings, `profile_vecs` [K, Dp]
     the candidates' profiles. Returns (model in eval mode, checkpoint dict, info dict)."""
-    import torch
-
-    progress = progress or NullProgress()
     validate(cfg)
     if sig.pairs.shape[0] == 0:
         raise TrainingDataError("MLPRouter has no training pairs (none of the mode's pairs names two profile models)",
@@ -126,65 +128,44 @@ def train_mlp(sig: TrainingSignal, query_vecs: np.ndarray, profile_vecs: np.ndar
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs, eta_min=0.1 * cfg.lr)
         gen = torch.Generator().manual_seed(seed)
 
-        def evaluate(t):
-            model.eval()
-            with torch.no_grad():
-                uq, inv = torch.unique(t[:, 0], return_inverse=True)
-                s = model(X[uq.to(dev)], P)
-                loc = torch.stack([inv.to(dev), t[:, 1].to(dev), t[:, 2].to(dev)], dim=1)
-                loss, acc = _margin_loss(s, loc, cfg.margin)
-            return float(loss), float(acc)
+        def batch_loss(t):
+            uq, inv = torch.unique(t[:, 0], return_inverse=True)
+            s = model(X[uq.to(dev)], P)
+            loc = torch.stack([inv.to(dev), t[:, 1].to(dev), t[:, 2].to(dev)], dim=1)
+            return _margin_loss(s, loc, cfg.margin)
 
-        train_curve, val_curve, val_acc_curve = [], [], []
-        best, best_epoch, best_state, best_acc, stale, stopped = float("inf"), 0, None, None, 0, None
-        with progress.task("training MLPRouter", total=cfg.epochs):
-            for epoch in range(1, cfg.epochs + 1):
-                model.train()
-                perm = tr[torch.randperm(tr.shape[0], generator=gen)]
-                tot, n = 0.0, 0
-                for s0 in range(0, perm.shape[0], cfg.batch_size):
-                    b = perm[s0:s0 + cfg.batch_size]
-                    uq, inv = torch.unique(b[:, 0], return_inverse=True)
-                    s = model(X[uq.to(dev)], P)
-                    loc = torch.stack([inv.to(dev), b[:, 1].to(dev), b[:, 2].to(dev)], dim=1)
-                    loss, _ = _margin_loss(s, loc, cfg.margin)
-                    opt.zero_grad()
-                    loss.backward()
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-                    opt.step()
-                    tot += float(loss.detach()) * b.shape[0]
-                    n += b.shape[0]
-                sched.step()
-                train_loss = tot / n
-                train_curve.append(round(train_loss, 6))
-                if va.shape[0]:
-                    vl, vacc = evaluate(va)
-                    val_curve.append(round(vl, 6))
-                    val_acc_curve.append(round(vacc, 6))
-                else:
-                    vl, vacc = train_loss, None
-                if vl < best:
-                    best, best_epoch, best_acc, stale = vl, epoch, vacc, 0
-                    best_state = copy.deepcopy(model.state_dict())
-                else:
-                    stale += 1
-                progress.advance()
-                progress.note(f"epoch {epoch:03d} train {train_loss:.4f} val {vl:.4f}"
+        def step(epoch: int) -> Epoch:
+            model.train()
+            perm = tr[torch.randperm(tr.shape[0], generator=gen)]
+            batches = (perm[s0:s0 + cfg.batch_size] for s0 in range(0, perm.shape[0], cfg.batch_size))
+            train_loss = train_batches(batches, lambda b: batch_loss(b)[0], opt, model.parameters(), cfg.grad_clip)
+            sched.step()
+            curves = {"train": train_loss}
+            if va.shape[0]:
+                model.eval()
+                with torch.no_grad():
+                    vl, vacc = (float(v) for v in batch_loss(va))
+                curves.update(val=vl, val_acc=vacc)
+            else:
+                vl, vacc = train_loss, None
+            return Epoch(key=-vl, curves=curves, values={"loss": vl, "acc": vacc},
+                         note=f"epoch {epoch:03d} train {train_loss:.4f} val {vl:.4f}"
                               + (f" acc {vacc:.3f}" if vacc is not None else ""))
-                if cfg.patience and stale >= cfg.patience and epoch < cfg.epochs:
-                    stopped = epoch
-                    progress.note(f"early stop at epoch {epoch:03d}: no better val loss for {cfg.patience} epochs")
-                    break
-        model.load_state_dict(best_state)
+
+        res = fit(step, epochs=cfg.epochs, snapshot=lambda: state_copy(model), patience=cfg.patience,
+                  progress=progress, description="training MLPRouter", criterion="val loss")
+        model.load_state_dict(res.best_state)
         model.eval()
+    best, best_acc = res.best.values["loss"], res.best.values["acc"]
     config = {**asdict(cfg), "q_in_dim": int(X.shape[1]), "m_in_dim": int(P.shape[1])}
-    ckpt = {"format": CKPT_FORMAT, "state_dict": {k: v.detach().cpu() for k, v in best_state.items()},
-            "config": config, "model_names": list(sig.models), "seed": int(seed), "best_epoch": int(best_epoch),
+    ckpt = {"format": CKPT_FORMAT, "state_dict": {k: v.detach().cpu() for k, v in res.best_state.items()},
+            "config": config, "model_names": list(sig.models), "seed": int(seed), "best_epoch": int(res.best_epoch),
             "val_loss": float(best), "val_acc": None if best_acc is None else float(best_acc)}
-    info = {"train_curve": train_curve, "val_curve": val_curve, "val_acc_curve": val_acc_curve,
-            "best_epoch": int(best_epoch), "best_val_loss": round(float(best), 6),
+    info = {"train_curve": res.curves["train"], "val_curve": res.curves.get("val", []),
+            "val_acc_curve": res.curves.get("val_acc", []),
+            "best_epoch": int(res.best_epoch), "best_val_loss": round(float(best), 6),
             "best_val_acc": None if best_acc is None else round(float(best_acc), 6),
-            "stopped_early_at": stopped, "epochs_run": len(train_curve),
+            "stopped_early_at": res.stopped_early_at, "epochs_run": res.epochs_run,
             "n_train_queries": int(len(tr_q)), "n_val_queries": int(len(va_q)),
             "n_train_pairs": int(tr.shape[0]), "n_val_pairs": int(va.shape[0]),
             "train_seconds": round(time.time() - t0, 3), "train_cpu_seconds": round(time.process_time() - c0, 3),
@@ -195,8 +176,6 @@ def train_mlp(sig: TrainingSignal, query_vecs: np.ndarray, profile_vecs: np.ndar
 def score(model, query_vecs: np.ndarray, profile_vecs: np.ndarray, device: str = "cpu",
           batch: int = 4096) -> np.ndarray:
     """[N, K] float64 scores of queries against the profiles with a trained model (eval mode)."""
-    import torch
-
     dev = torch.device(device)
     model.eval()
     P = torch.as_tensor(np.asarray(profile_vecs, dtype=np.float32), device=dev)
@@ -214,3 +193,14 @@ def load_checkpoint(path):
     from rpcli.core.routers.training import load_router_checkpoint
 
     return load_router_checkpoint(path, CKPT_FORMAT, MLPConfig, build_model, "an MLPRouter")
+
+
+def run(ctx, opts: dict, seed: int):
+    """MLPRouter as a router run (see rpcli.core.routers.run): train on ctx.train, score test and training queries."""
+    from rpcli.core.routers.run import RouterResult, config_from
+
+    qv, tv = ctx.train_vecs(), ctx.test_vecs()
+    model, ckpt, info = train_mlp(ctx.train, qv, ctx.profile_vecs, config_from(MLPConfig, opts), seed,
+                                  device=ctx.device, progress=ctx.progress)
+    return RouterResult(score(model, tv, ctx.profile_vecs, device=ctx.device), info=info, checkpoint=ckpt,
+                        train_scores=score(model, qv, ctx.profile_vecs, device=ctx.device))

@@ -24,3 +24,13 @@ def sim_scores(profile_vecs: np.ndarray, query_vecs: np.ndarray) -> np.ndarray:
 
 def first_argmax(scores: np.ndarray) -> np.ndarray:
     return np.argmax(scores, axis=1)  # numpy returns the first index among ties
+
+
+def run(ctx, opts: dict, seed: int):
+    """SimRouter as a router run: test scores, and training-query scores when the mode has a training signal."""
+    from rpcli.core.routers.run import RouterResult
+
+    test = sim_scores(ctx.profile_vecs, ctx.test_vecs())
+    if ctx.train is None or len(ctx.train) == 0:
+        return RouterResult(test)
+    return RouterResult(test, train_scores=sim_scores(ctx.profile_vecs, ctx.train_vecs()))

@@ -1,7 +1,7 @@
 """What trainable routers (and every router's calibration) learn from: the mode's training signal.
 
 The signal is always the mode's own (newllm trains on the newllm pairs; spec §9.1 item 2), and before anything
-is trained `check_held_out` asserts that no part of it mentions a held-out model of the mode.
+is trained `check_held_out` (the data layer's `refuse_held_out`) asserts that no part of it mentions a held-out model of the mode.
 
 Per-query labels (spec §9.1 item 1), from the pairwise file: within one query's pairs, "better beats worse"
 defines a partial order. The models at its top (never beaten in that query's pairs and beating at least one) are
@@ -15,7 +15,6 @@ removed (the original leaked them, spec §9.1 item 3) and rows whose scores are 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import random
@@ -24,8 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
+from rpcli.core.data.held_out import refuse_held_out
 from rpcli.core.routers.query_text import query_text
-from rpcli.errors import DataFileError, TrainingDataError
+from rpcli.errors import ConfigError, DataFileError, TrainingDataError
 
 SCORE_ROWS_FILE = "route_data/routing_train_data.json"
 LABEL_SOURCES = ("pairs", "scores")
@@ -50,15 +50,9 @@ class TrainingSignal:
 
 
 def check_held_out(mentions, held_out, mode: str, what: str) -> None:
-    """Raise TrainingDataError when any name in `mentions` is a held-out model of the mode."""
-    held = set(held_out or ())
-    leaked = sorted({m for m in mentions if m in held})
-    if leaked:
-        raise TrainingDataError(
-            f"the {mode} training signal ({what}) mentions held-out model(s) {leaked}: a {mode} router must never "
-            "see the new model's labels",
-            hint="remove those records from the mode's training file; the held-out model stays a candidate through "
-                 "its profile only")
+    """Raise TrainingDataError when any name in `mentions` is a held-out model of the mode (the data layer's
+    guard, rpcli.core.data.held_out.refuse_held_out)."""
+    refuse_held_out(mentions, held_out, what=f"the {mode} training signal ({what})", mode=mode)
 
 
 def labels_from_pairs(pairs, models: list[str]) -> np.ndarray:
@@ -201,6 +195,21 @@ def from_score_rows(rows, models: list[str], held_out, mode: str, choice: str,
     return sig
 
 
+def training_signal(ds, mode: str, models: list[str], query_text: str, labels: str = "pairs"):
+    """The mode's training signal over `models` from the dataset `ds` (None when the mode has no pairwise file and
+    labels="pairs"). Raises TrainingDataError when it mentions a held-out model of the mode."""
+    md = ds.mode(mode)
+    if labels == "scores":
+        rows = read_score_rows(ds.root)
+        exclude = frozenset() if ds.keep_overlap else frozenset(r.query for r in ds.test_rows)
+        return from_score_rows(rows, models, md.held_out, mode, query_text, exclude_queries=exclude)
+    if labels != "pairs":
+        raise ConfigError(f"--labels must be one of {', '.join(LABEL_SOURCES)}")
+    if not md.has_pairs_file:
+        return None
+    return from_pairs(md.pairs, models, md.held_out, mode, query_text)
+
+
 def split_queries(n: int, val_split: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Seeded split of query indices 0..n-1 into (train, val); at least one val query when n >= 2 and
     val_split > 0, and never all of them."""
@@ -212,48 +221,9 @@ def split_queries(n: int, val_split: float, seed: int) -> tuple[np.ndarray, np.n
     return np.sort(np.array(idx[n_val:], dtype=np.int64)), np.sort(np.array(idx[:n_val], dtype=np.int64))
 
 
-SINGLE_THREAD_MAX = 4_000_000  # feature entries (rows x width) up to which CPU training uses one thread
-
-
-def train_threads(device: str, n_features: int) -> int:
-    """Intra-op threads for training on `device`: one on the CPU for router-sized inputs (below a few million
-    feature entries threads cost more than they gain, and on a shared, busy CPU they made training 5-10x slower),
-    torch's setting otherwise."""
-    import torch
-
-    return 1 if torch.device(device).type == "cpu" and n_features <= SINGLE_THREAD_MAX else torch.get_num_threads()
-
-
-@contextlib.contextmanager
-def seeded(seed: int, device: str = "cpu", threads: int | None = None):
-    """Seed python, numpy and torch (in a forked torch RNG), turn on deterministic algorithms and, when given,
-    set the number of intra-op threads; everything is restored on exit."""
-    import torch
-
-    random.seed(seed)
-    np.random.seed(seed)
-    prev_det = torch.are_deterministic_algorithms_enabled()
-    prev_warn = torch.is_deterministic_algorithms_warn_only_enabled()
-    prev_threads = torch.get_num_threads()
-    dev = torch.device(device)
-    devices = [dev.index or 0] if dev.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
-        torch.use_deterministic_algorithms(True, warn_only=True)
-        if threads:
-            torch.set_num_threads(threads)
-        try:
-            yield
-        finally:
-            torch.use_deterministic_algorithms(prev_det, warn_only=prev_warn)
-            torch.set_num_threads(prev_threads)
-
-
 def load_router_checkpoint(path, fmt: str, config_cls, build_model, what: str):
     """(model in eval mode, checkpoint dict) from a router's self-describing ckpt.pt (weights_only load)."""
     import torch
-
-    from rpcli.errors import ConfigError
 
     ck = torch.load(path, weights_only=True, map_location="cpu")
     if ck.get("format") != fmt:
@@ -268,8 +238,6 @@ def load_router_checkpoint(path, fmt: str, config_cls, build_model, what: str):
 
 def validate_common(cfg, positive_int_fields) -> None:
     """Option checks shared by the trainable routers (each names its own positive integer fields)."""
-    from rpcli.errors import ConfigError
-
     for k in positive_int_fields:
         if getattr(cfg, k) < 1:
             raise ConfigError(f"--{k.replace('_', '-')} must be at least 1")

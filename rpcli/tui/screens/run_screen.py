@@ -14,6 +14,8 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from rpcli.workspace.leaderboard import fmt
+
 
 def _kv(rows: list[tuple[str, str]], title: str) -> Table:
     t = Table(title=title, title_justify="left", title_style="bold", show_header=False, box=None, padding=(0, 1),
@@ -31,12 +33,9 @@ def _per_task(rows: list[dict]) -> Table:
                  ("hit", "right"), ("µ$/q", "right")):
         t.add_column(c, justify=j, no_wrap=c != "task", overflow="ellipsis")
 
-    def f(v, d):
-        return "-" if v is None else f"{v:.{d}f}"
-
     for r in rows:
-        t.add_row(r["task"], str(r["n"] if r["n"] is not None else "-"), f(r["avg_performance"], 3),
-                  f(r["best_pick_rate"], 3), f(r["hit_rate"], 3), f(r["avg_cost_micro"], 1))
+        t.add_row(r["task"], fmt(r["n"]), fmt(r["avg_performance"], 3), fmt(r["best_pick_rate"], 3),
+                  fmt(r["hit_rate"], 3), fmt(r["avg_cost_micro"], 1))
     return t
 
 

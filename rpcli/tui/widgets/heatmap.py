@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import DataTable
 
-from rpcli.tui.messages import RunSelected
 from rpcli.tui.rows import heat_color
+from rpcli.tui.widgets.run_table import RunTable
 
 
-class TaskHeatmap(DataTable):
+class TaskHeatmap(RunTable):
     def __init__(self, **kwargs) -> None:
         super().__init__(cursor_type="row", **kwargs)
 
@@ -29,7 +28,3 @@ class TaskHeatmap(DataTable):
                 cells.append(Text("-" if v is None else f"{v:.3f}", justify="right",
                                   style=f"#ffffff on {bg}" if bg else "dim"))
             self.add_row(*cells, key=r["id"])
-
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        event.stop()
-        self.post_message(RunSelected(event.row_key.value))

@@ -3,53 +3,37 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import DataTable
 
-from rpcli.tui.messages import RunSelected
+from rpcli.tui.widgets.run_table import RunTable
 from rpcli.workspace.leaderboard import cell_text, columns_for, flag_text, row_key
 
 
-class LeaderboardTable(DataTable):
+class LeaderboardTable(RunTable):
     """One mode's leaderboard. Runs are plain rows; reference rows dim italic; single models dim; a red ▽ marks a
     run that does not beat the per-task best (train)."""
 
     def __init__(self, mode: str, **kwargs) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, fixed_columns=2, **kwargs)  # flag + name stay put
         self.mode = mode
-        self.sortable = [c[0] for c in columns_for(mode)]
 
     def show(self, rows: list[dict], sort_key: str, reverse: bool) -> None:
         """Replace the rows (already filtered and sorted), keeping the cursor on the same row when it remains."""
-        keep = None
-        if self.row_count:
-            try:
-                keep = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
-            except Exception:  # noqa: BLE001 - a stale cursor just goes back to the top
-                keep = None
+        keep = self.key_at_cursor()
         self.clear(columns=True)
         self.add_column(Text(""), key="flag", width=1)
-        for key, label, numeric, _, _ in columns_for(self.mode):
-            arrow = (" ▼" if reverse else " ▲") if key == sort_key else ""
-            self.add_column(Text(label + arrow, justify="right" if numeric else "left",
-                                 style="bold" if arrow else ""), key=key)
+        cols = columns_for(self.mode)
+        for c in cols:
+            arrow = (" ▼" if reverse else " ▲") if c.key == sort_key else ""
+            self.add_column(Text(c.label + arrow, justify="right" if c.numeric else "left",
+                                 style="bold" if arrow else ""), key=c.key)
         keys = []
         for r in rows:
             kind = r.get("kind")
             style = "" if kind == "run" else ("dim italic" if kind == "reference" else "dim")
             cells = [Text(flag_text(r), style="bold red")]
-            for key, _, numeric, _, _ in columns_for(self.mode):
-                cells.append(Text(cell_text(r, key), style=style, justify="right" if numeric else "left"))
+            cells += [Text(cell_text(r, c.key), style=style, justify="right" if c.numeric else "left") for c in cols]
             k = row_key(r)
             keys.append(k)
             self.add_row(*cells, key=k)
         if keep in keys:
             self.move_cursor(row=keys.index(keep), animate=False)
-
-    def key_at_cursor(self) -> str | None:
-        if not self.row_count:
-            return None
-        return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
-
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        event.stop()
-        self.post_message(RunSelected(event.row_key.value))

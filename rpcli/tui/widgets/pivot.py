@@ -1,4 +1,5 @@
-"""PivotTable: the design space like the paper's Table 1 (profile method x hops down, router across)."""
+"""PivotTable: the design space like the paper's Table 1 (profile method x hops down, router across). A row that
+is not comparable with the paper (text-gnn without LLM text) shows "n/c" in the paper columns and is never green."""
 
 from __future__ import annotations
 
@@ -23,17 +24,18 @@ class PivotTable(DataTable):
                 self.add_column(Text("paper", justify="right", style="italic"), key=f"paper:{rt}")
         for i, row in enumerate(data["rows"]):
             hops = "-" if row["hops"] is None else str(row["hops"])
-            cells = [Text(row["method"]), Text(hops, justify="right")]
+            cells = [Text(row["label"], style="" if row["comparable"] else "dim"), Text(hops, justify="right")]
             for rt in data["routers"]:
                 c = row["cells"].get(rt)
                 if c and c["value"] is not None:
                     pub = row["paper"].get(rt)
-                    style = "bold green" if pub is not None and c["value"] >= pub else ""
+                    style = "bold green" if row["comparable"] and pub is not None and c["value"] >= pub else ""
                     txt = f"{c['value']:.4f}" + (f" ({c['n']})" if c["n"] > 1 else "")
                     cells.append(Text(txt, justify="right", style=style))
                 else:
                     cells.append(Text("·", justify="right", style="dim"))
                 if data["paper"]:
                     pub = row["paper"].get(rt)
-                    cells.append(Text("" if pub is None else f"{pub:.3f}", justify="right", style="dim italic"))
+                    text = "n/c" if not row["comparable"] else "" if pub is None else f"{pub:.3f}"
+                    cells.append(Text(text, justify="right", style="dim italic"))
             self.add_row(*cells, key=f"{row['method']}:{row['hops']}:{i}")

@@ -1,4 +1,4 @@
-"""PUBLISHED values from the RouteProfile paper, Table 1: NOT computed by rp.
+"""PUBLISHED values from the RouteProfile paper, Tables 1 and 2: NOT computed by rp.
 
 These are the paper's reported avg_performance numbers (standard mode, 600 test rows, graph = task + query +
 domain), copied from docs/metrics.md ("The paper's published numbers"). The dashboard prints them beside our own
@@ -8,8 +8,8 @@ runs, labelled "paper", only when the dataset is the released one. Nothing here 
 from __future__ import annotations
 
 SOURCE = "RouteProfile paper, Table 1 (published; graph task+query+domain, standard mode, 600 test rows)"
-GRAPH = "query-task-domain"  # our preset with the paper's node types
 MODE = "standard"
+GRAPH = "query-task-domain"  # our preset with the paper's node types (Table 1)
 
 # The paper's router names -> rp's router names.
 ROUTERS = {"SimRouter": "sim", "MLPRouter": "mlp", "GraphRouter": "graph"}
@@ -31,6 +31,15 @@ TABLE1: dict[tuple[str, int], dict[str, float]] = {
     ("trainable", 2): {"sim": 0.538, "mlp": 0.613, "graph": 0.613},
     ("trainable", 3): {"sim": 0.611, "mlp": 0.613, "graph": 0.604},
     ("trainable", 4): {"sim": 0.613, "mlp": 0.557, "graph": 0.516},
+}
+
+# The paper's Table 2 (2 hops; which node types the graph holds besides model and family), transcribed from
+# ../shared/docs/metrics.md ("Table 2"). Only the cells that Table 1 does not already hold: the rows on the full
+# query-task-domain graph (the "all types" rows) are Table 1's K = 2 / flat values and are read from _paper.TABLE1.
+# Keys: (profile method, rp graph preset, hops) -> {router: published avg_performance}.
+TABLE2: dict[tuple[str, str, int], dict[str, float]] = {
+    ("text-gnn", "query-task", 2): {"sim": 0.578, "mlp": 0.627, "graph": 0.611},
+    ("emb-gnn", "query-task", 2): {"sim": 0.562, "mlp": 0.630, "graph": 0.610},
 }
 
 # The released dataset's routing candidates (route_data/routing_test_data.json), used to recognise it.

@@ -1,0 +1,128 @@
+"""Writing route_data/: the routing test rows, the default query jsonl files and the pairwise training data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from rpcli.core.data.synth.draw import _rng
+from rpcli.core.data.synth.stages import Queries, Scores
+from rpcli.core.data.synth.tasks import _EXTRA_JSONL_TASK, _NO_FORMATTER
+
+
+def _write_json(path: Path, obj) -> None:
+    path.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _write_jsonl(path: Path, rows) -> None:
+    with path.open("w", encoding="utf-8") as fh:
+        for r in rows:
+            fh.write(json.dumps(r, ensure_ascii=False, separators=(",", ":")))
+            fh.write("\n")
+
+
+def _base_row(t: str, a: dict, it: dict, upper: bool) -> dict:
+    """The query fields every route_data row starts with; the jsonl and pairwise files spell math/gsm8k upper."""
+    m = a["metric"]
+    if upper and m in ("math", "gsm8k"):
+        m = m.upper()
+    return {"task_name": t, "query": it["q"], "ground_truth": it["gt"], "metric": m,
+            "choices": it["choices"], "task_id": it["tid"]}
+
+
+def write_test_rows(rdir: Path, rr: np.random.Generator, archs: list[dict], q: Queries, sc: Scores,
+                    cands: list[str]) -> list[dict]:
+    """routing_test_data.json: every test query with every candidate's response, tokens and score."""
+    test_rows = []
+    for a in archs:
+        t = a["name"]
+        prompt, comp = sc.test_tok[t]
+        for j, it in enumerate(q.test[t]):
+            row = _base_row(t, a, it, upper=False)
+            if t not in _NO_FORMATTER:
+                row["formatted_query"] = {"system": a["system"], "user": it["user"]}
+            perf = {}
+            for c in range(len(cands)):
+                s = float(sc.test[t][c, j])
+                if a["metric"] == "commongen_coverage":
+                    words = it["ans"]
+                    k = max(1, int(round(s * len(words))))
+                    used = [words[x] for x in sorted(rr.permutation(len(words))[:k].tolist())][:6]
+                    resp = "A scene with " + ", ".join(used) + "."
+                else:
+                    resp = it["ans"] if s >= 1.0 else it["wrong"]
+                pt, ct = int(prompt[c, j]), int(comp[c, j])
+                perf[cands[c]] = {"response": resp, "prompt_tokens": pt, "completion_tokens": ct,
+                                  "input_token": pt, "output_token": ct, "success": True, "task_performance": s}
+            row["model_performance"] = perf
+            test_rows.append(row)
+    _write_json(rdir / "routing_test_data.json", test_rows)
+    return test_rows
+
+
+def write_query_jsonl(rdir: Path, rr: np.random.Generator, archs: list[dict], q: Queries) -> tuple[int, int]:
+    """default_query_{train,test}.jsonl (test rows shuffled per task; plus the extra task). Returns the row counts."""
+    extra_arch = dict(metric="em_mc")
+    train_rows = []
+    for a in archs:
+        train_rows.extend(_base_row(a["name"], a, it, upper=True) for it in q.train[a["name"]])
+    train_rows.extend(_base_row(_EXTRA_JSONL_TASK, extra_arch, it, upper=True) for it in q.extra_train)
+    _write_jsonl(rdir / "default_query_train.jsonl", train_rows)
+    jtest = []
+    for a in archs:
+        items = q.test[a["name"]]
+        perm = rr.permutation(len(items)).tolist()
+        jtest.extend(_base_row(a["name"], a, items[j], upper=True) for j in perm)
+    jtest.extend(_base_row(_EXTRA_JSONL_TASK, extra_arch, it, upper=True) for it in q.extra_test)
+    _write_jsonl(rdir / "default_query_test.jsonl", jtest)
+    return len(train_rows), len(jtest)
+
+
+def _select_pairs(rp: np.random.Generator, qidx: np.ndarray, k: int, leaked_here: list[int]) -> list[int]:
+    """Draw k of the pool's pairs; each leaked training query keeps at least one pair when its pool has one."""
+    if k <= 0:
+        return []
+    sel_list = np.sort(rp.choice(len(qidx), size=k, replace=False)).tolist()
+    for j_tr in leaked_here:
+        have = [x for x in sel_list if qidx[x] == j_tr]
+        avail = np.nonzero(qidx == j_tr)[0]
+        if have or len(avail) == 0:
+            continue
+        victims = [x for x in range(len(sel_list)) if int(qidx[sel_list[x]]) not in leaked_here]
+        if not victims:
+            continue
+        sel_list[victims[-1]] = int(avail[0])
+    return sorted(sel_list)
+
+
+def write_pairwise(rdir: Path, seed: int, archs: list[dict], q: Queries, sc: Scores, cands: list[str],
+                   held_idx: int, leaked: list[tuple[str, int, int]], pairs_per_task: int) -> dict:
+    """pairwise_training_data_{standard,newllm}.json; newllm drops every pair with the held-out model."""
+    rp = _rng(seed, 60)
+    C = len(cands)
+    pi, pj = np.triu_indices(C, k=1)
+    pair_counts = {}
+    for mode in ("standard", "newllm"):
+        keep = np.ones(len(pi), bool) if mode == "standard" else (pi != held_idx) & (pj != held_idx)
+        mpi, mpj = pi[keep], pj[keep]
+        counts, rows = {}, []
+        for a in archs:
+            t = a["name"]
+            s = sc.train[t]  # [C, Q]
+            si, sj = s[mpi], s[mpj]  # [P, Q]
+            qidx, pidx = np.nonzero((si != sj).T)  # row-major over (query, pair): pool order
+            counts[t] = int(len(qidx))
+            leaked_here = [j_tr for (lt, _, j_tr) in leaked if lt == t]
+            for x in _select_pairs(rp, qidx, min(pairs_per_task, len(qidx)), leaked_here):
+                qi, pp = int(qidx[x]), int(pidx[x])
+                ci, cj = int(mpi[pp]), int(mpj[pp])
+                better, worse = (ci, cj) if s[ci, qi] > s[cj, qi] else (cj, ci)
+                row = _base_row(t, a, q.train[t][qi], upper=True)
+                row["better_model"] = cands[better]
+                row["worse_model"] = cands[worse]
+                rows.append(row)
+        _write_json(rdir / f"pairwise_training_data_{mode}.json", {"task_data_count": counts, "pairwise_data": rows})
+        pair_counts[mode] = dict(pairs=len(rows), pool=counts)
+    return pair_counts

@@ -1,0 +1,95 @@
+"""Vocabulary pools (names, places, titles, words) and the helpers that draw from them and format choices."""
+
+from __future__ import annotations
+
+from rpcli.core.data.synth.draw import _Draw
+
+LETTERS = "ABCDE"
+
+_FEM = ["Alice", "Maya", "Sofia", "Priya", "Elena", "Hannah", "Grace", "Ines", "Leila", "Nora", "Olivia", "Rosa",
+        "Tara", "Yuki", "Zoe", "Amara", "Clara", "Freya", "Ivy", "Lucia", "Mei", "Nadia", "Sana", "Vera"]
+_MASC = ["Ben", "Carlos", "David", "Ethan", "Felix", "George", "Hugo", "Ivan", "Jamal", "Kenji", "Liam", "Marco",
+         "Noah", "Omar", "Pavel", "Rahul", "Samuel", "Tomas", "Victor", "Wei", "Arjun", "Diego", "Emil", "Lars"]
+_LAST = ["Abbott", "Brennan", "Castillo", "Dumont", "Eriksen", "Fontaine", "Galloway", "Hartmann", "Ibarra",
+         "Jansen", "Kowalski", "Lindqvist", "Moreau", "Nakamura", "Okafor", "Petrov", "Quinlan", "Rossi", "Sandoval",
+         "Takahashi", "Ulrich", "Vasquez", "Whitaker", "Yilmaz", "Zeller", "Achebe", "Bianchi", "Delacroix",
+         "Fairbanks", "Grimaldi"]
+_SYL1 = ["Bel", "Cor", "Dra", "Eld", "Fen", "Gal", "Hal", "Ist", "Jor", "Kel", "Lun", "Mar", "Nor", "Ost", "Pel",
+         "Quen", "Ros", "Sel", "Tor", "Val", "Wyn", "Zar", "Alt", "Bran"]
+_SYL2 = ["a", "e", "i", "o", "u", "ar", "en", "or", "is", "an"]
+_SYL3 = ["dor", "heim", "mont", "via", "stad", "grad", "port", "ford", "land", "mere", "wick", "burg"]
+_WORDS = ["apple", "river", "stone", "cloud", "garden", "silver", "window", "rocket", "forest", "candle", "harbor",
+          "pencil", "marble", "thunder", "meadow", "lantern", "copper", "violet", "island", "orbit", "falcon",
+          "prism", "quartz", "saddle", "tunnel", "velvet", "willow", "zephyr", "anchor", "beacon", "canyon",
+          "dragon", "ember", "feather", "glacier", "hollow", "ivory", "jungle", "kettle", "ladder", "mirror",
+          "needle", "oyster", "pepper", "ribbon", "shadow", "timber", "umbrella", "walnut", "yarrow"]
+_ADJ = ["Silent", "Crimson", "Hidden", "Broken", "Golden", "Distant", "Forgotten", "Northern", "Endless", "Quiet",
+        "Burning", "Hollow", "Painted", "Restless", "Scarlet", "Wandering", "Iron", "Glass", "Winter", "Amber"]
+_NOUN = ["Harbor", "Orchard", "Lantern", "Meridian", "Tide", "Garden", "Empire", "Mirror", "Voyage", "Archive",
+         "Citadel", "Compass", "Covenant", "Frontier", "Horizon", "Labyrinth", "Monument", "Pilgrim", "Requiem",
+         "Sanctuary"]
+
+
+def _person(d: _Draw):
+    if d.chance(0.5):
+        return d.pick(_FEM), "she", "her"
+    return d.pick(_MASC), "he", "his"
+
+
+def _full_name(d: _Draw) -> str:
+    return f"{d.pick(_FEM + _MASC)} {d.pick(_LAST)}"
+
+
+def _place(d: _Draw) -> str:
+    return d.pick(_SYL1) + d.pick(_SYL2) + d.pick(_SYL3)
+
+
+def _title(d: _Draw) -> str:
+    r = d.f()
+    if r < 0.4:
+        return f"The {d.pick(_ADJ)} {d.pick(_NOUN)}"
+    if r < 0.7:
+        return f"{d.pick(_NOUN)} of {_place(d)}"
+    return f"The {d.pick(_NOUN)} and the {d.pick(_NOUN)}"
+
+
+def _ordinal(n: int) -> str:
+    return {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth", 6: "sixth", 7: "seventh", 8: "eighth",
+            9: "ninth", 10: "tenth"}[n]
+
+
+def _fmt_num(x: float) -> str:
+    s = f"{x:.2f}".rstrip("0").rstrip(".")
+    return s if s not in ("-0", "") else "0"
+
+
+def _mc(d: _Draw, correct: str, distractors, n: int = 4):
+    uniq = []
+    for x in distractors:
+        if x != correct and x not in uniq:
+            uniq.append(x)
+    uniq = d.sample(uniq, n - 1)
+    pos = d.int(0, len(uniq))
+    opts = uniq[:pos] + [correct] + uniq[pos:]
+    return opts, LETTERS[pos]
+
+
+def _user_list_mc(q: str, opts) -> str:
+    return "## Question:\n" + q + "\n\n## Options:\n" + "".join(f"{LETTERS[i]}. {o}\n" for i, o in enumerate(opts))
+
+
+def _user_paren_mc(q: str, opts) -> str:
+    return "Question: " + q + "\n\n" + "\n".join(f"({LETTERS[i]}) {o}" for i, o in enumerate(opts))
+
+
+def _mc_item(d, q, opts, letter, sub, cx, kind="list", user_style="list", labels_key="label"):
+    if kind == "list":
+        choices = repr(list(opts))
+    else:
+        labels = [LETTERS[i] for i in range(len(opts))]
+        choices = repr({"text": list(opts), labels_key: labels} if labels_key == "labels" else
+                       {"label": labels, "text": list(opts)})
+    wrong = d.pick([LETTERS[i] for i in range(len(opts)) if LETTERS[i] != letter])
+    user = _user_list_mc(q, opts) if user_style == "list" else _user_paren_mc(q, opts)
+    return {"q": q, "gt": letter, "choices": choices, "tid": None, "user": user, "sub": sub, "cx": cx,
+            "ans": f"({letter})", "wrong": f"({wrong})"}

@@ -1,0 +1,36 @@
+"""rp data: the dataset's summary (`rp data check`) and synthetic datasets (`rp data synth`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rpcli.services.base import Session
+
+
+def dataset_summary(sess: Session) -> dict:
+    """Counts, modes, held-out models (and where the list came from), card scores measured on training queries that
+    are also test queries, and warnings of the session's dataset (loading and validating it)."""
+    from rpcli.core.data.audit import card_score_overlap
+
+    ds = sess.dataset
+    return {
+        "root": str(ds.root), "data_hash": ds.data_hash,
+        "models": len(next(iter(ds.modes.values())).models), "candidates": list(ds.candidates),
+        "families": len(ds.families), "tasks_described": len(ds.tasks), "domains": len(ds.domains),
+        "test_rows": len(ds.test_rows), "test_tasks": ds.test_tasks, "train_queries": len(ds.train_queries),
+        "modes": {m: {"pairs_released": md.pairs_released, "pairs_dropped_overlap": md.pairs_dropped_overlap,
+                      "pairs": len(md.pairs), "held_out": md.held_out,
+                      "task_queries": "file" if md.task_queries is not None else "derived from training queries"}
+                  for m, md in ds.modes.items()},
+        "held_out": list(ds.held_out), "held_out_source": ds.held_out_source,
+        "card_score_overlap": card_score_overlap(ds),
+        "keep_overlap": ds.keep_overlap, "warnings": list(ds.warnings),
+    }
+
+
+def synthesize_dataset(out_dir: str | Path, **settings) -> dict:
+    """Write a synthetic dataset in the RouteProfile layout (rpcli.core.data.synth.generate_dataset settings);
+    returns its summary."""
+    from rpcli.core.data.synth import generate_dataset
+
+    return generate_dataset(out_dir, **settings)
