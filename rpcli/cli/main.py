@@ -14,6 +14,7 @@ from rpcli.cli import graph as graph_cmd
 from rpcli.cli import profile as profile_cmd
 from rpcli.cli import report as report_cmd
 from rpcli.cli import route as route_cmd
+from rpcli.cli import sweep as sweep_cmd
 from rpcli.cli import ws as ws_cmd
 from rpcli.cli._state import GlobalOptions
 
@@ -67,6 +68,7 @@ app.command("ls")(ws_cmd.ls)
 app.command("show")(ws_cmd.show)
 app.command("compare")(compare_cmd.compare)
 app.command("report")(report_cmd.report)
+app.command("sweep")(sweep_cmd.sweep)
 
 
 def main() -> None:
