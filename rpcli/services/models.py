@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rpcli.errors import ConfigError, DataFileError, did_you_mean
+from rpcli.errors import ConfigError, DataFileError, RpError, did_you_mean
 from rpcli.services.base import Session
 
 REROUTABLE = ("sim", "mlp", "graph")
@@ -429,7 +429,7 @@ def reroute_run(sess: Session, new: Session, run_ref: str, new_models: list[str]
 
     built = build_artifact(new, "run", new_params, [new_p["id"], old["id"]], builder, force=force)
     m = built.entry.get("metrics") or {}
-    nb = m.get("newllm_by_model") or ({new_models[0]: m["newllm"]} if m.get("newllm") else {})
+    nb = m.get("newllm_by_model") or ({m["newllm"].get("model"): m["newllm"]} if m.get("newllm") else {})
     return {"run": old["id"], "router": router, "mode": mode, "status": "routed", "new_run": built.entry["id"],
             "reused": not built.built, "new_profile": new_p["id"], "new_graph": (new_p.get("parents") or [None])[0],
             "avg_performance": m.get("avg_performance"), "n_missing": m.get("n_missing"),
@@ -483,7 +483,7 @@ def add_model(sess: Session, card_path: str | Path, out: str | Path, *, runs: li
     for r in runs or []:
         try:
             routed.append(reroute_run(sess, new, r, names, force=force))
-        except ConfigError as exc:
+        except RpError as exc:  # a router or profile that cannot take the new model says why; the rest go on
             routed.append({"run": r, "status": "refused", "reason": exc.message, "hint": exc.hint})
             sess.progress.warn(f"run {r}: {exc.message}")
     return {"out_dir": str(final), "data_hash": new.dataset.data_hash, "source": str(ds.root),
