@@ -117,6 +117,7 @@ def test_model_add_copies_the_data_and_routes_trained_runs_without_retraining(se
         assert nb["n_selected"] == picks == rec["new_models"]["newbie"]["n_selected"]
         assert nb["selection_rate"] == pytest.approx(picks / len(preds))
         assert m["n_missing"] == picks  # a pick of the unevaluated model counts 0 and is reported
+        assert nb["precision"] is None  # unevaluated: whether its picks were right is unknown, not 0
     # deterministic: the same card on the same data gives byte-identical data, so the same ids (reused)
     again = add_model(sess, card, tmp_path / "plus2", runs=[runs["sim"]["id"]])
     assert again["data_hash"] == s["data_hash"]
@@ -179,7 +180,7 @@ def test_cli_model_add_all_runs(tiny_data, tmp_path):
     assert a.exit_code == 0, a.output
     lines = a.stdout.split()
     assert lines[0] == str(out.resolve()) and lines[1].startswith("run-") and len(lines) == 2
-    assert "without retraining" in a.stderr and "newbie picked on" in a.stderr
+    assert "without retraining" in a.stderr and "newbie picked on" in a.stderr and "of the test rows" in a.stderr
     c = runner.invoke(app, ["-d", str(out), "data", "check", "--json"])
     assert json.loads(c.stdout)["placeholder_descriptions"] == {"family": ["FamC"]}
     cmp = runner.invoke(app, ["-d", str(out), "--encoder", "hash:32", "compare", "--plain", "--mode", "standard"])

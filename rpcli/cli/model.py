@@ -56,8 +56,10 @@ def add(
         err_console.print(f"added {n} ({state}) to {s['out_dir']} (data hash {s['data_hash'][:10]})")
     for r in s["runs"]:
         if r["status"] == "routed":
-            picks = ", ".join(f"{n} picked on {v['n_selected']} rows ({(v['selection_rate'] or 0):.1%})"
-                              for n, v in r["new_models"].items())
+            seed0 = " of seed " + str(r["seeds"][0]) if len(r["seeds"]) > 1 else ""
+            picks = ", ".join(f"{n} picked on {(v['selection_rate'] or 0):.1%} of the test rows"
+                              + (f" (mean of {len(r['seeds'])} seeds)" if seed0 else "")
+                              + f" ({v['n_selected']} rows{seed0})" for n, v in r["new_models"].items())
             err_console.print(f"run {r['run']} ({r['router']}, {r['mode']}) -> {r['new_run']} without retraining: "
                               f"avg_performance {r['avg_performance']:.4f}; {picks}")
         else:
