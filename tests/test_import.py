@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from rpcli.cli.main import app
-from rpcli.core.data.importers import Table, pairwise_rule, split_queries
+from rpcli.core.data.importers import pairwise_rule, split_queries
 from rpcli.core.data.load import load_dataset
 from rpcli.errors import ConfigError, DataFileError
 from rpcli.services.importer import import_dataset
@@ -259,4 +259,12 @@ def test_table_refuses_a_second_result_for_the_same_query_and_model(tmp_path):
     with pytest.raises(DataFileError, match="a second result for model 'a'") as ei:
         import_dataset(src, "scores", tmp_path / "o")
     assert "record line 4" in str(ei.value)
-    assert isinstance(Table(src), Table)
+
+
+def test_a_file_that_is_not_text_is_bad_input(tmp_path):
+    src = tmp_path / "s.jsonl"
+    src.write_bytes(b"\xff\xfe\x00binary")
+    for fmt in ("scores", "wide-csv"):
+        with pytest.raises(DataFileError, match="not UTF-8 text"):
+            import_dataset(src, fmt, tmp_path / "o")
+    assert not (tmp_path / "o").exists()

@@ -59,8 +59,7 @@ def import_dataset(src: str | Path, fmt: str, out: str | Path, *, test_fraction:
     tab = read_table(src, fmt)
     card_doc = read_cards(Path(cards).expanduser() if cards is not None else None)
     files, summary, warnings = convert(tab, card_doc, test_fraction=test_fraction, seed=seed, hold_out=hold_out,
-                                       pairs_per_task=pairs_per_task if pairs_per_task is not None else None,
-                                       source=str(src))
+                                       pairs_per_task=pairs_per_task, source=str(src))
     if progress is not None:
         for w in warnings:
             progress.warn(w)

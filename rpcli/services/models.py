@@ -430,8 +430,8 @@ def reroute_run(sess: Session, new: Session, run_ref: str, new_models: list[str]
     built = build_artifact(new, "run", new_params, [new_p["id"], old["id"]], builder, force=force)
     m = built.entry.get("metrics") or {}
     nb = m.get("newllm_by_model") or ({m["newllm"].get("model"): m["newllm"]} if m.get("newllm") else {})
-    return {"run": old["id"], "router": router, "mode": mode, "seeds": seeds, "status": "routed", "new_run": built.entry["id"],
-            "reused": not built.built, "new_profile": new_p["id"], "new_graph": (new_p.get("parents") or [None])[0],
+    return {"run": old["id"], "router": router, "mode": mode, "seeds": seeds, "status": "routed",
+            "new_run": built.entry["id"], "reused": not built.built, "new_profile": new_p["id"], "new_graph": (new_p.get("parents") or [None])[0],
             "avg_performance": m.get("avg_performance"), "n_missing": m.get("n_missing"),
             "new_models": {n: {k: (nb.get(n) or {}).get(k) for k in ("selection_rate", "n_selected", "precision")}
                            for n in new_models}}

@@ -150,10 +150,19 @@ def _dollars(path, v, where: str, fld: str) -> float | None:
     return float(v)
 
 
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataFileError(path, f"not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise DataFileError(path, f"cannot read the file: {exc.strerror or exc}") from None
+
+
 def _json_records(path: Path) -> list[tuple[str, object]]:
     """(record label, parsed record): a JSON list (labels #i), an object with a `records` list, a single object,
     or JSON lines (labels "line n")."""
-    text = path.read_text(encoding="utf-8")
+    text = _read_text(path)
     if not text.strip():
         raise DataFileError(path, "the file is empty")
     try:
@@ -250,6 +259,7 @@ def read_wide_csv(path: str | Path) -> Table:
     path = Path(path)
     if not path.is_file():
         raise DataFileError(path, "file not found")
+    _read_text(path)  # UTF-8 text, readable
     with open(path, encoding="utf-8", newline="") as fh:
         reader = csv.reader(fh)
         try:
@@ -349,7 +359,7 @@ def load_structured(path: Path):
     """A YAML or JSON file (by suffix; .json is JSON, anything else YAML, which also reads JSON)."""
     if not path.is_file():
         raise DataFileError(path, "file not found")
-    text = path.read_text(encoding="utf-8")
+    text = _read_text(path)
     if path.suffix.lower() == ".json":
         try:
             return json.loads(text)
