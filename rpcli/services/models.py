@@ -91,7 +91,7 @@ def read_model_card(card_path: str | Path):
     return cards, tests
 
 
-def _test_score_records(card_path: Path, name: str, spec) -> list[tuple[str, dict]]:
+def _test_score_records(card_path: Path, name: str, spec) -> list[tuple[str, object]]:
     """The per-query test scores of a card: a list of records or a path (relative to the card) of a JSON/JSONL
     file; each record has query (or prompt), optional task, score, prompt_tokens, completion_tokens, cost."""
     from rpcli.core.data.importers import _json_records
@@ -190,15 +190,15 @@ def _add_to_copy(ds, root: Path, cards, tests: dict, card_path: Path) -> tuple[l
                 raise DataFileError(card_path, "expected an object", record=where, field="test_scores")
             q = _text(card_path, rec, ("query", "prompt"), where)
             t = rec.get("task", rec.get("task_name", rec.get("dataset")))
-            i = index.get((t, q)) if t is not None else index.get((None, q))
-            if i is None:
+            row_i = index.get((t, q)) if t is not None else index.get((None, q))
+            if row_i is None:
                 unmatched += 1
                 continue
-            if i in given:
-                raise DataFileError(card_path, f"a second score for test row #{i}", record=where, field="query")
+            if row_i in given:
+                raise DataFileError(card_path, f"a second score for test row #{row_i}", record=where, field="query")
             if "score" not in rec:
                 raise DataFileError(card_path, "missing field", record=where, field="score")
-            given[i] = (_score(card_path, rec["score"], where, "score"),
+            given[row_i] = (_score(card_path, rec["score"], where, "score"),
                         _count(card_path, rec.get("prompt_tokens"), where, "prompt_tokens"),
                         _count(card_path, rec.get("completion_tokens"), where, "completion_tokens"),
                         _dollars(card_path, rec.get("cost"), where, "cost"))
@@ -211,13 +211,9 @@ def _add_to_copy(ds, root: Path, cards, tests: dict, card_path: Path) -> tuple[l
             s, pt, ct, cost = given.get(i, (None, None, None, None))
             est = False
             if pt is None:
-                vals = [e.get("input_token", e.get("prompt_tokens")) for e in others]
-                vals = [v for v in vals if isinstance(v, (int, float))]
-                pt, est = (int(statistics.median(vals)) if vals else 0), True
+                pt, est = _median_tokens(others, "input_token", "prompt_tokens"), True
             if ct is None:
-                vals = [e.get("output_token", e.get("completion_tokens")) for e in others]
-                vals = [v for v in vals if isinstance(v, (int, float))]
-                ct, est = (int(statistics.median(vals)) if vals else 0), True
+                ct, est = _median_tokens(others, "output_token", "completion_tokens"), True
             e = {"task_performance": s, "success": s is not None, "prompt_tokens": pt, "completion_tokens": ct,
                  "input_token": pt, "output_token": ct}
             if est:
@@ -247,6 +243,13 @@ def _add_to_copy(ds, root: Path, cards, tests: dict, card_path: Path) -> tuple[l
                       UNSPECIFIED_FAMILY}
         _write(cm, doc)
     return names, facts, warnings
+
+
+def _median_tokens(entries: list, key: str, alias: str) -> int:
+    """The median token count of the other candidates' entries on a row (0 when none has one)."""
+    vals = [float(v) for v in (e.get(key, e.get(alias)) for e in entries)
+            if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    return int(statistics.median(vals)) if vals else 0
 
 
 def _copy_dataset(src: Path, dst: Path) -> None:

@@ -408,7 +408,7 @@ def parse_card(path, name: str, rec, where: str | None = None) -> Card:
     raw = rec.get("scores", rec.get("detailed_scores")) or {}
     if not isinstance(raw, dict):
         raise DataFileError(path, "expected an object {benchmark: score (0-100)}", record=where, field="scores")
-    scores = {}
+    scores: dict = {}
     for t, v in raw.items():
         if v is None:
             scores[str(t)] = None
