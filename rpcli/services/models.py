@@ -431,11 +431,16 @@ def reroute_run(sess: Session, new: Session, run_ref: str, new_models: list[str]
         return res
 
     built = build_artifact(new, "run", new_params, [new_p["id"], old["id"]], builder, force=force)
+    notes = []
+    if pentry["params"].get("method") == "trainable":
+        notes.append("the trainable profile was trained again on the new graph (same seed): its vector space can "
+                     "drift from the one the router was trained on")
+        new.progress.warn(f"run {old['id']}: {notes[-1]}")
     m = built.entry.get("metrics") or {}
     nb = m.get("newllm_by_model") or ({m["newllm"].get("model"): m["newllm"]} if m.get("newllm") else {})
     return {"run": old["id"], "router": router, "mode": mode, "seeds": seeds, "status": "routed",
             "new_run": built.entry["id"], "reused": not built.built, "new_profile": new_p["id"], "new_graph": (new_p.get("parents") or [None])[0],
-            "avg_performance": m.get("avg_performance"), "n_missing": m.get("n_missing"),
+            "avg_performance": m.get("avg_performance"), "n_missing": m.get("n_missing"), "notes": notes,
             "new_models": {n: {k: (nb.get(n) or {}).get(k) for k in ("selection_rate", "n_selected", "precision")}
                            for n in new_models}}
 
