@@ -138,6 +138,15 @@ def test_model_add_with_test_scores_evaluates_the_new_model(sess, tmp_path):
     assert s["models"]["newbie"]["evaluated"] is True and s["runs"] == []
     assert [r.scores["newbie"] for r in ds.test_rows] == [x["score"] for x in recs]
     assert all(r.input_tokens["newbie"] == 90 and r.output_tokens["newbie"] == 20 for r in ds.test_rows)
+    # partly scored (and one record for no test row): partly evaluated, said so; the rest null, tokens estimated
+    (tmp_path / "newbie_test.jsonl").write_text("".join(json.dumps(x) + "\n" for x in recs[:5])
+                                                + json.dumps({"query": "not a test query", "score": 1}) + "\n")
+    s = add_model(sess, card, tmp_path / "plus2")
+    ds = load_dataset(tmp_path / "plus2")
+    assert s["models"]["newbie"]["test_rows_scored"] == 5 and s["models"]["newbie"]["evaluated"] is False
+    assert any("partly evaluated" in w for w in s["warnings"]) and any("match no test row" in w for w in s["warnings"])
+    assert [r.scores["newbie"] for r in ds.test_rows[5:]] == [None] * (len(rows) - 5)
+    assert [r.output_tokens["newbie"] for r in ds.test_rows[5:]] == [r.output_tokens["m2"] for r in ds.test_rows[5:]]
 
 
 def test_model_add_refusals_say_why(sess, tmp_path):
