@@ -9,7 +9,8 @@ from rpcli.services.base import Session
 
 def dataset_summary(sess: Session) -> dict:
     """Counts, modes, held-out models (and where the list came from), card scores measured on training queries that
-    are also test queries, descriptions that are only the import's neutral placeholder, and warnings of the session's dataset (loading and validating it)."""
+    are also test queries, descriptions that are only the import's neutral placeholder, and warnings of the session's
+    dataset (loading and validating it)."""
     from rpcli.core.data.audit import card_score_overlap, placeholder_descriptions
 
     ds = sess.dataset

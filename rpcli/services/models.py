@@ -117,7 +117,7 @@ def _read(path: Path):
 
 
 def _write(path: Path, obj) -> None:
-    path.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
 
 
 def _add_to_copy(ds, root: Path, cards, tests: dict, card_path: Path) -> tuple[list, dict, list]:
@@ -439,7 +439,8 @@ def reroute_run(sess: Session, new: Session, run_ref: str, new_models: list[str]
     m = built.entry.get("metrics") or {}
     nb = m.get("newllm_by_model") or ({m["newllm"].get("model"): m["newllm"]} if m.get("newllm") else {})
     return {"run": old["id"], "router": router, "mode": mode, "seeds": seeds, "status": "routed",
-            "new_run": built.entry["id"], "reused": not built.built, "new_profile": new_p["id"], "new_graph": (new_p.get("parents") or [None])[0],
+            "new_run": built.entry["id"], "reused": not built.built, "new_profile": new_p["id"],
+            "new_graph": (new_p.get("parents") or [None])[0],
             "avg_performance": m.get("avg_performance"), "n_missing": m.get("n_missing"), "notes": notes,
             "new_models": {n: {k: (nb.get(n) or {}).get(k) for k in ("selection_rate", "n_selected", "precision")}
                            for n in new_models}}
