@@ -87,6 +87,7 @@ def test_model_add_copies_the_data_and_routes_trained_runs_without_retraining(se
                      if e["id"] == rec["new_run"])
         # rebuilt through the manifest: new data hash, a new profile id (from a new graph id), nothing reused
         assert entry["data_hash"] == ds.data_hash and rec["new_profile"] != pid
+        assert rec["avg_performance_before"] == old["metrics"]["avg_performance"]
         assert entry["params"]["rerouted_from"] == old["id"] and entry["parents"] == [rec["new_profile"], old["id"]]
         names, vecs = load_profile(ws.artifact_dir(rec["new_profile"]) / PROFILE_FILE)
         assert names == ds.candidates

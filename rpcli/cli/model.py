@@ -61,7 +61,10 @@ def add(
                               + (f" (mean of {len(r['seeds'])} seeds)" if seed0 else "")
                               + f" ({v['n_selected']} rows{seed0})" for n, v in r["new_models"].items())
             err_console.print(f"run {r['run']} ({r['router']}, {r['mode']}) -> {r['new_run']} without retraining: "
-                              f"avg_performance {r['avg_performance']:.4f}; {picks}")
+                              f"avg_performance {r['avg_performance']:.4f} (was {r['avg_performance_before']:.4f}); "
+                              f"{picks}")
+            for note in r.get("notes", []):
+                err_console.print(f"[yellow]note:[/yellow] {note}")
         else:
             err_console.print(f"[yellow]run {r['run']}: not routed[/yellow]: {r['reason']}"
                               + (f" ({r['hint']})" if r.get("hint") else ""))

@@ -442,6 +442,7 @@ def reroute_run(sess: Session, new: Session, run_ref: str, new_models: list[str]
             "new_run": built.entry["id"], "reused": not built.built, "new_profile": new_p["id"],
             "new_graph": (new_p.get("parents") or [None])[0],
             "avg_performance": m.get("avg_performance"), "n_missing": m.get("n_missing"), "notes": notes,
+            "avg_performance_before": (old.get("metrics") or {}).get("avg_performance"),
             "new_models": {n: {k: (nb.get(n) or {}).get(k) for k in ("selection_rate", "n_selected", "precision")}
                            for n in new_models}}
 
