@@ -11,6 +11,7 @@ from rpcli import __version__
 from rpcli.cli import compare as compare_cmd
 from rpcli.cli import data as data_cmd
 from rpcli.cli import graph as graph_cmd
+from rpcli.cli import model as model_cmd
 from rpcli.cli import profile as profile_cmd
 from rpcli.cli import report as report_cmd
 from rpcli.cli import route as route_cmd
@@ -64,6 +65,7 @@ app.add_typer(ws_cmd.app, name="ws", help="Workspace: init, status, path.")
 app.add_typer(graph_cmd.app, name="graph", help="Build and inspect heterogeneous graphs.")
 app.add_typer(profile_cmd.app, name="profile", help="Build and inspect model profiles.")
 app.add_typer(route_cmd.app, name="route", help="Run routers and record evaluated runs.")
+app.add_typer(model_cmd.app, name="model", help="Add a new LLM to a dataset; route existing runs to it.")
 app.command("ls")(ws_cmd.ls)
 app.command("show")(ws_cmd.show)
 app.command("compare")(compare_cmd.compare)
