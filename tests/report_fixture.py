@@ -193,7 +193,10 @@ def sweep_record(name: str = "demo") -> dict:
     return {"name": name, "file": f"sweeps/{name}.yaml", "yaml_sha256": "7" * 64,
             "started": "2026-11-20T11:00:00Z", "finished": "2026-11-20T11:20:34Z", "wall_s": 1234.5,
             "commit": "22a72d8aaaaa", "jobs": 2, "executor": "local",
-            "data": {"root": "../shared/data/routeprofile", "hash": DATA_HASH}, "artifacts": arts}
+            "data": {"root": "../shared/data/routeprofile", "hash": DATA_HASH}, "artifacts": arts,
+            # an earlier invocation that built (interrupted) and a warm one that only reused
+            "history": [{"wall_s": 600.0, "counts": {"built": 2, "to-build": 4}},
+                        {"wall_s": 3.5, "counts": {"reused": 6}}]}
 
 
 def write_workspace(root: Path, doc: dict | None = None, *, data_hash: str | None = None,

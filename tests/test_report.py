@@ -218,7 +218,9 @@ def test_sweep_restricts_to_its_runs_and_reports_completeness():
     assert sw["by_kind"] == {"graph": {"done": 1, "total": 1}, "profile": {"done": 1, "total": 1},
                              "run": {"done": 3, "total": 4}}
     md = R.render_markdown(rep)
-    assert "commit `22a72d8aaaaa`; wall time 1234.5 s (20m 35s)" in md
+    # build time: the invocations that built (600 s + 1234.5 s), not the warm one (3.5 s)
+    assert ("commit `22a72d8aaaaa`; build time 1834.5 s (30m 35s) over 2 invocations (last invocation 1234.5 s "
+            "(20m 35s))") in md
     assert "5 of 6 artifacts done (graphs 1/1, profiles 1/1, runs 3/4) — INCOMPLETE" in md
     # Complete once every artifact is in the manifest; an id the manifest lacks does not count.
     rec = sweep_record()

@@ -1,9 +1,10 @@
-"""rp data check | synth."""
+"""rp data check | synth | import."""
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -50,7 +51,13 @@ def check(ctx: typer.Context,
                       f"steps of 100/{o['n_train']} (measured on the {o['n_train']} training queries); "
                       f"{o['train_rows_in_test']} of those rows are also test queries: the {task} model-task "
                       "scores carry test information")
+    for kind, names in s["placeholder_descriptions"].items():
+        t.add_row(f"placeholder descriptions ({kind})", ", ".join(names))
     out_console.print(t)
+    for kind, names in s["placeholder_descriptions"].items():
+        err_console.print(f"[yellow]warning:[/yellow] {len(names)} {kind} description(s) are only the neutral "
+                          f"placeholder ({', '.join(names)}): profiles learn nothing from them; give descriptions "
+                          "with rp data import --cards")
     for w in s["warnings"]:
         err_console.print(f"[yellow]warning:[/yellow] {w}")
 
@@ -90,3 +97,68 @@ def synth(
         typer.echo(str(Path(out).resolve()))
         if not o.quiet:
             err_console.print(f"wrote a synthetic dataset to {out}")
+
+
+class ImportFormat(str, Enum):
+    scores = "scores"
+    wide_csv = "wide-csv"
+
+
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    src: Annotated[Path, typer.Argument(help="The score file: JSON/JSONL (--format scores) or CSV (wide-csv).",
+                                        show_default=False)],
+    fmt: Annotated[ImportFormat, typer.Option("--format", "-f", help="scores: records of (query, task, model, "
+                                              "score[, prompt_tokens, completion_tokens, cost]) or (query, task, "
+                                              "scores: {model: score}); wide-csv: a prompt column, a task column, a "
+                                              "score column per model and optional '<model>|cost' columns.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="New folder for profile_data/ and route_data/.")],
+    test_fraction: Annotated[float, typer.Option("--test-fraction", help="Share of each task's queries in the "
+                                                 "test rows (0 < F < 1).")] = 0.2,
+    seed: Annotated[int, typer.Option(help="Seed of the split and of the pair sampling (recorded).")] = 0,
+    hold_out: Annotated[Optional[str], typer.Option("--hold-out", help="The newllm held-out candidate: its "
+                                                    "routing-task scores are null in the newllm cards and no newllm "
+                                                    "pair names it.")] = None,
+    pairs_per_task: Annotated[int, typer.Option("--pairs-per-task", help="Cap on each task's training pairs "
+                                                "(0 = all).")] = 350,
+    cards: Annotated[Optional[Path], typer.Option("--cards", help="YAML or JSON: models {name: {description, "
+                                                  "family, size, parameters, input_price, output_price, scores}}, "
+                                                  "families, tasks and domains descriptions.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Import your own per-query scores as a RouteProfile-layout dataset (validated with the normal loader).
+
+    Split: per task, the queries are shuffled with the seed and round(F x n) go to the test rows (at least one;
+    at least one stays for training). Pairwise rule: for every training query and every two models that both
+    have a score on it, the higher score is the better model (equal scores make no pair); when a task has more
+    than --pairs-per-task such pairs, that many are drawn without replacement with the seed (newllm: without the
+    --hold-out model). The per-task scores of the model cards are 100 x each model's mean score over the training
+    queries only. Nothing is written unless the whole dataset is valid. docs/own-data.md has the details.
+
+    Example: rp data import scores.jsonl --format scores --cards cards.yaml --out mydata --hold-out my-new-llm
+    """
+    o = options(ctx)
+    if not 0 < test_fraction < 1:
+        raise typer.BadParameter(f"must be between 0 and 1, exclusive (got {test_fraction})",
+                                 param_hint="--test-fraction")
+    if seed < 0:
+        raise typer.BadParameter(f"must be at least 0 (got {seed})", param_hint="--seed")
+    if pairs_per_task < 0:
+        raise typer.BadParameter(f"must be at least 0 (got {pairs_per_task})", param_hint="--pairs-per-task")
+    from rpcli.services.importer import import_dataset
+
+    with cli_errors():
+        s = import_dataset(src, fmt.value, out, test_fraction=test_fraction, seed=seed, hold_out=hold_out,
+                           pairs_per_task=pairs_per_task or None, cards=cards)
+    if as_json:
+        print_json(s)
+    else:
+        typer.echo(s["out_dir"])
+    if not o.quiet:
+        for w in s["warnings"]:
+            err_console.print(f"[yellow]warning:[/yellow] {w}")
+        err_console.print(f"imported {len(s['candidates'])} models, {s['n_test_rows']} test rows, "
+                          f"{s['n_train_queries']} training queries, {s['pairs']['standard']['pairs']} standard / "
+                          f"{s['pairs']['newllm']['pairs']} newllm pairs into {s['out_dir']} "
+                          f"(held-out: {s['hold_out'] or '-'})")

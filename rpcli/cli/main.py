@@ -11,10 +11,12 @@ from rpcli._version import __version__
 from rpcli.cli import compare as compare_cmd
 from rpcli.cli import data as data_cmd
 from rpcli.cli import graph as graph_cmd
+from rpcli.cli import model as model_cmd
 from rpcli.cli import profile as profile_cmd
 from rpcli.cli import report as report_cmd
 from rpcli.cli import route as route_cmd
 from rpcli.cli import serve as serve_cmd
+from rpcli.cli import sweep as sweep_cmd
 from rpcli.cli import ws as ws_cmd
 from rpcli.cli._state import GlobalOptions
 
@@ -64,11 +66,13 @@ app.add_typer(ws_cmd.app, name="ws", help="Workspace: init, status, path.")
 app.add_typer(graph_cmd.app, name="graph", help="Build and inspect heterogeneous graphs.")
 app.add_typer(profile_cmd.app, name="profile", help="Build and inspect model profiles.")
 app.add_typer(route_cmd.app, name="route", help="Run routers and record evaluated runs.")
+app.add_typer(model_cmd.app, name="model", help="Add a new LLM to a dataset; route existing runs to it.")
 app.command("ls")(ws_cmd.ls)
 app.command("show")(ws_cmd.show)
 app.command("compare")(compare_cmd.compare)
 app.command("report")(report_cmd.report)
 app.command("serve")(serve_cmd.serve)
+app.command("sweep")(sweep_cmd.sweep)
 
 
 def main() -> None:

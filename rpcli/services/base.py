@@ -9,6 +9,8 @@ nothing is registered).
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import os
 import shutil
 import time
@@ -121,15 +123,60 @@ def parent_content_hashes(ws: Workspace, parents: list[str]) -> dict:
     return out
 
 
-def build_artifact(sess: Session, kind: str, params: dict, parents: list[str], builder, *, force: bool = False,
-                   uses_encoder: bool = True) -> BuildResult:
-    """Reuse the artifact of this recipe when it is recorded and intact; otherwise build and register it.
+@dataclass(frozen=True)
+class ArtifactPlan:
+    """What an artifact will be before it is built: its id and key, from the recipe alone."""
 
-    `builder(out_dir: Path) -> dict` writes its files into `out_dir` and returns
-    {"metrics": {...}, "info": {...}} (both optional).
-    """
+    id: str
+    key: str
+    kind: str
+    params: dict
+    parents: list
+    uses_encoder: bool = True
+
+
+@dataclass
+class StagedBuild:
+    """A build that finished in a staging directory and is not registered yet (see `register_staged`)."""
+
+    plan: ArtifactPlan
+    staging: Path
+    result: dict
+    duration_s: float
+    entry: dict  # the manifest entry without "outputs" (filled in when the files are in place)
+
+
+class ArtifactIntercepted(Exception):
+    """Raised by `build_artifact` inside `intercept_builds()`: carries the plan (mode "plan") or the staged build
+    (mode "stage") instead of reusing, registering or building. Lets a scheduler drive the unchanged entry points
+    (`build_graph_entry`, `build_profile_entry`, `run_router_entry`) to compute ids or to build in a worker."""
+
+    def __init__(self, plan: ArtifactPlan, staged: StagedBuild | None = None) -> None:
+        super().__init__(plan.id)
+        self.plan = plan
+        self.staged = staged
+
+
+_INTERCEPT: contextvars.ContextVar = contextvars.ContextVar("rp_intercept_builds", default=None)
+
+
+@contextlib.contextmanager
+def intercept_builds(mode: str):
+    """Inside this block `build_artifact` raises ArtifactIntercepted: with mode "plan" before anything is built,
+    with mode "stage" after the builder has written the staging directory (nothing is moved or registered)."""
+    if mode not in ("plan", "stage"):
+        raise ValueError(f"intercept mode must be 'plan' or 'stage', not {mode!r}")
+    token = _INTERCEPT.set(mode)
+    try:
+        yield
+    finally:
+        _INTERCEPT.reset(token)
+
+
+def plan_artifact(sess: Session, kind: str, params: dict, parents: list[str], *,
+                  uses_encoder: bool = True) -> ArtifactPlan:
+    """The id and key `build_artifact` gives this recipe (parents must be recorded: their content enters it)."""
     ws = sess.workspace
-    init_workspace(ws)
     inputs = {"data": sess.dataset.data_hash}
     if uses_encoder:
         inputs["encoder"] = sess.encoder.id
@@ -137,45 +184,91 @@ def build_artifact(sess: Session, kind: str, params: dict, parents: list[str], b
         # A parent rebuilt with different content (--force after a code change) makes its children stale.
         inputs["parents"] = parent_content_hashes(ws, parents)
     key = recipe_key(kind, params, parents, inputs)
-    artifact_id = f"{kind}-{key[:10]}"
-    existing = load_manifest(ws)["entries"].get(artifact_id)
-    if existing and not force:
-        if existing.get("status") == "done" and outputs_intact(ws, existing):
-            sess.progress.note(f"{artifact_id} is up to date (reused; use --force to rebuild)")
-            return BuildResult(existing, built=False)
-        sess.progress.warn(f"{artifact_id} is recorded but its files are missing or changed: rebuilding")
-    final_dir = ws.artifact_dir(artifact_id)
-    staging = ws.tmp_dir / f"{artifact_id}.{os.getpid()}"
+    return ArtifactPlan(id=f"{kind}-{key[:10]}", key=key, kind=kind, params=params, parents=list(parents),
+                        uses_encoder=uses_encoder)
+
+
+def build_into_staging(sess: Session, plan: ArtifactPlan, builder) -> StagedBuild:
+    """Run `builder(staging_dir)` in `workspace/tmp/<id>.<pid>/`; on any failure the directory is removed."""
+    ws = sess.workspace
+    staging = ws.tmp_dir / f"{plan.id}.{os.getpid()}"
     if staging.exists():
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
     t0 = time.time()
     try:
         result = builder(staging) or {}
-        # Move into place: an old copy (from --force or a damaged artifact) is replaced only on success.
-        old = None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    entry = {
+        "id": plan.id, "kind": plan.kind, "key": plan.key, "params": plan.params, "parents": list(plan.parents),
+        "data": sess.data_record(), "data_hash": sess.dataset.data_hash,
+        "encoder": sess.encoder_record() if plan.uses_encoder else None,
+        "inputs": [{"path": p, "sha256": h} for p, h in sess.dataset.files.items()],
+        "metrics": result.get("metrics", {}), "info": result.get("info", {}),
+        "provenance": provenance(), "created_at": utc_now(), "duration_s": round(time.time() - t0, 3),
+        "status": "done",
+    }
+    return StagedBuild(plan=plan, staging=staging, result=result, duration_s=entry["duration_s"], entry=entry)
+
+
+def register_staged(ws: Workspace, staged: StagedBuild, *, replace_existing: bool = False) -> dict:
+    """Move a staged build into `workspace/<kind>s/<id>/` and record it under the workspace lock.
+
+    An old copy (from --force or a damaged artifact) is replaced only now, on success. If registering fails the
+    new files are removed again, so nothing unregistered stays in place."""
+    artifact_id = staged.plan.id
+    final_dir = ws.artifact_dir(artifact_id)
+    init_workspace(ws)
+    old = None
+    try:
         if final_dir.exists():
             old = ws.tmp_dir / f"{artifact_id}.old.{os.getpid()}"
             os.replace(final_dir, old)
         final_dir.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(staging, final_dir)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-        entry = {
-            "id": artifact_id, "kind": kind, "key": key, "params": params, "parents": list(parents),
-            "data": sess.data_record(), "data_hash": sess.dataset.data_hash,
-            "encoder": sess.encoder_record() if uses_encoder else None,
-            "inputs": [{"path": p, "sha256": h} for p, h in sess.dataset.files.items()],
-            "outputs": _outputs(ws, final_dir), "metrics": result.get("metrics", {}), "info": result.get("info", {}),
-            "provenance": provenance(), "created_at": utc_now(), "duration_s": round(time.time() - t0, 3),
-            "status": "done",
-        }
+        os.replace(staged.staging, final_dir)
+        entry = {**staged.entry, "outputs": _outputs(ws, final_dir)}
         register_entry(ws, entry)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        if not load_manifest(ws)["entries"].get(artifact_id) and final_dir.exists() and existing is None:
+        shutil.rmtree(staged.staging, ignore_errors=True)
+        if not load_manifest(ws)["entries"].get(artifact_id) and final_dir.exists() and not replace_existing:
             shutil.rmtree(final_dir, ignore_errors=True)
         raise
+    finally:
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    return entry
+
+
+def build_artifact(sess: Session, kind: str, params: dict, parents: list[str], builder, *, force: bool = False,
+                   uses_encoder: bool = True) -> BuildResult:
+    """Reuse the artifact of this recipe when it is recorded and intact; otherwise build and register it.
+
+    `builder(out_dir: Path) -> dict` writes its files into `out_dir` and returns
+    {"metrics": {...}, "info": {...}} (both optional). Composed of `plan_artifact`, `build_into_staging` and
+    `register_staged`; inside `intercept_builds()` it stops after the plan or after staging (see there).
+    """
+    ws = sess.workspace
+    intercept = _INTERCEPT.get()
+    if intercept is None:
+        init_workspace(ws)
+    plan = plan_artifact(sess, kind, params, parents, uses_encoder=uses_encoder)
+    if intercept == "plan":
+        raise ArtifactIntercepted(plan)
+    if intercept == "stage":
+        staged = build_into_staging(sess, plan, builder)
+        raise ArtifactIntercepted(plan, staged)
+    artifact_id = plan.id
+    existing = load_manifest(ws)["entries"].get(artifact_id)
+    if existing and not force:
+        if existing.get("status") == "done" and outputs_intact(ws, existing):
+            sess.progress.note(f"{artifact_id} is up to date (reused; use --force to rebuild)")
+            return BuildResult(existing, built=False)
+        sess.progress.warn(f"{artifact_id} is recorded but its files are missing or changed: rebuilding")
+    try:
+        staged = build_into_staging(sess, plan, builder)
+        entry = register_staged(ws, staged, replace_existing=existing is not None)
     finally:
         try:
             ws.tmp_dir.rmdir()

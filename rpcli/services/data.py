@@ -9,8 +9,9 @@ from rpcli.services.base import Session
 
 def dataset_summary(sess: Session) -> dict:
     """Counts, modes, held-out models (and where the list came from), card scores measured on training queries that
-    are also test queries, and warnings of the session's dataset (loading and validating it)."""
-    from rpcli.core.data.audit import card_score_overlap
+    are also test queries, descriptions that are only the import's neutral placeholder, and warnings of the session's
+    dataset (loading and validating it)."""
+    from rpcli.core.data.audit import card_score_overlap, placeholder_descriptions
 
     ds = sess.dataset
     return {
@@ -24,6 +25,7 @@ def dataset_summary(sess: Session) -> dict:
                   for m, md in ds.modes.items()},
         "held_out": list(ds.held_out), "held_out_source": ds.held_out_source,
         "card_score_overlap": card_score_overlap(ds),
+        "placeholder_descriptions": placeholder_descriptions(ds),
         "keep_overlap": ds.keep_overlap, "warnings": list(ds.warnings),
     }
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from rpcli.core.data.schema import MODES
 from rpcli.errors import ConfigError
@@ -22,7 +22,8 @@ from rpcli.services.base import BuildResult, Session, artifact_dir, build_artifa
 class ProfileMethod:
     name: str
     default_graph: str | None  # graph kind built on demand when --graph is not given; None: needs no graph
-    build: Callable  # (sess, graph, names, opts, out_dir, runtime: dict) -> (vectors, info)
+    build: Callable[[Session, Any, list, dict, Path, dict], tuple[Any, dict]]  # (sess, graph, names, opts, out_dir,
+    # runtime) -> (vectors [len(names), D], info)
     uses_encoder: bool = True
 
 

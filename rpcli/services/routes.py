@@ -14,18 +14,21 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from rpcli.core.data.schema import MODES
 from rpcli.errors import ConfigError, TrainingDataError
 from rpcli.services.base import BuildResult, Session, build_artifact, check_modes, check_same_data
+
+if TYPE_CHECKING:  # annotations only: this module imports no numpy or torch
+    from rpcli.core.routers.run import RouteContext, RouterResult
 
 
 @dataclass(frozen=True)
 class RouterSpec:
     name: str
     trainable: bool
-    run: Callable  # (ctx: RouteContext, opts, seed) -> RouterResult
+    run: Callable[[RouteContext, dict, int], RouterResult]  # (ctx, opts, seed) -> RouterResult
     defaults: dict = field(default_factory=dict)  # every option the router accepts (the recipe), with its default
 
 

@@ -129,9 +129,16 @@ def sweep_summary(rec: dict, entries: dict) -> dict:
         c["done"] += ok
         c["total"] += 1
     data = rec.get("data") or {}
+    # The time the sweep spent building: every invocation that built something (a cold run and its resumptions);
+    # a warm rerun that only reused artifacts does not hide it.
+    runs = [h for h in (rec.get("history") or []) if isinstance(h, dict)]
+    runs.append({"wall_s": rec.get("wall_s"), "counts": {"built": sum(a.get("status") == "built" for a in arts)}})
+    building = [h for h in runs if (h.get("counts") or {}).get("built") and isinstance(h.get("wall_s"), (int, float))]
     return {"name": rec.get("name"), "file": rec.get("file"), "yaml_sha256": rec.get("yaml_sha256"),
             "commit": rec.get("commit"), "started": rec.get("started"), "finished": rec.get("finished"),
-            "wall_s": rec.get("wall_s"), "jobs": rec.get("jobs"), "executor": rec.get("executor"),
+            "wall_s": rec.get("wall_s"), "build_wall_s": round(sum(h["wall_s"] for h in building), 3) if building
+            else None, "build_invocations": len(building), "invocations": len(runs),
+            "jobs": rec.get("jobs"), "executor": rec.get("executor"),
             "data": {"root": data.get("root"), "hash": data.get("hash")},
             "done": done, "total": len(arts), "complete": len(arts) > 0 and done == len(arts),
             "by_kind": {k: by_kind[k] for k in ("graph", "profile", "run") if k in by_kind}}
@@ -605,7 +612,9 @@ def render_markdown(report: dict) -> str:
     sw = report.get("sweep")
     if sw:
         L.append(f"- Sweep: `{sw['name']}`" + (f" from `{sw['file']}`" if sw.get("file") else "") +
-                 f"; commit `{sw.get('commit') or '–'}`; wall time {_duration(sw.get('wall_s'))}" +
+                 f"; commit `{sw.get('commit') or '–'}`; build time {_duration(sw.get('build_wall_s'))}" +
+                 (f" over {sw['build_invocations']} invocations" if sw.get("build_invocations", 0) > 1 else "") +
+                 f" (last invocation {_duration(sw.get('wall_s'))})" +
                  ("" if sw.get("finished") else " (not finished)") +
                  (f"; executor {sw['executor']}" if sw.get("executor") else "") +
                  (f", {sw['jobs']} job(s)" if sw.get("jobs") is not None else ""))

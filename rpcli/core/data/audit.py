@@ -41,3 +41,21 @@ def card_score_overlap(ds, mode: str = "standard") -> dict:
         out[task] = {"n_train": n, "n_scores": len(scores), "scores_on_train_steps": steps,
                      "train_rows_in_test": overlap, "carries_test_information": steps and overlap > 0}
     return out
+
+
+def placeholder(kind: str, name: str) -> str:
+    """The neutral description `rp data import` and `rp model add` write where none was given (kind: model,
+    family, task or domain); `placeholder_descriptions` finds them again."""
+    return f"No description is available for the {kind} {name}."
+
+
+def placeholder_descriptions(ds) -> dict:
+    """{kind: [names]} of the descriptions that are the neutral placeholder (only kinds that have some)."""
+    out: dict = {}
+    models = next(iter(ds.modes.values())).models if ds.modes else []
+    for kind, items in (("model", {m.name: m.feature for m in models}), ("family", ds.families),
+                        ("task", ds.tasks), ("domain", ds.domains)):
+        names = [n for n, text in items.items() if text == placeholder(kind, n)]
+        if names:
+            out[kind] = names
+    return out

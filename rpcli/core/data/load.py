@@ -207,7 +207,7 @@ def load_dataset(root: str | Path, *, keep_overlap: bool = False, modes=MODES) -
             missing = sorted(set(candidates) - set(mp))
             raise DataFileError(tp, f"model_performance names differ from row #0 (extra {extra}, missing {missing})",
                                 record=r, field="model_performance")
-        scores, tin, tout = {}, {}, {}
+        scores, tin, tout, costs = {}, {}, {}, {}
         for m in candidates:
             e = mp[m]
             if not isinstance(e, dict):
@@ -220,10 +220,12 @@ def load_dataset(root: str | Path, *, keep_overlap: bool = False, modes=MODES) -
                                  f"model_performance.{m}.input_token") or 0)
             tout[m] = int(_number(tp, e.get("output_token", e.get("completion_tokens", 0)), r,
                                   f"model_performance.{m}.output_token") or 0)
+            if "cost" in e:  # dollars for this query, given directly (rp data import); null = unknown
+                costs[m] = _number(tp, e["cost"], r, f"model_performance.{m}.cost")
         test_rows.append(TestRow(index=i, task_name=task, query=query, formatted_query=_formatted(tp, rec, r),
                                  choices=rec.get("choices"), metric=rec.get("metric"),
                                  ground_truth=rec.get("ground_truth"), task_id=rec.get("task_id"),
-                                 scores=scores, input_tokens=tin, output_tokens=tout))
+                                 scores=scores, input_tokens=tin, output_tokens=tout, costs=costs))
     if n_missing:
         warnings.append(f"{test_rel}: {n_missing} model scores are null; a router choosing such a model scores 0 there")
     for t in sorted({r.task_name for r in test_rows}):
@@ -356,6 +358,8 @@ def load_dataset(root: str | Path, *, keep_overlap: bool = False, modes=MODES) -
             op = op if op is not None else cop
         prices[m.name] = (ip, op)
     for c in candidates:
+        if all(c in r.costs for r in test_rows):
+            continue  # every test row gives this candidate's cost directly
         if prices.get(c, (None, None))[0] is None or prices[c][1] is None:
             warnings.append(f"candidate {c!r} has no price; its cost counts as unknown (NaN)")
 

@@ -41,6 +41,7 @@ class TestRow:
     scores: dict  # model -> float | None
     input_tokens: dict  # model -> int
     output_tokens: dict  # model -> int
+    costs: dict = field(default_factory=dict)  # model -> dollars | None, for entries that give a `cost` directly
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ from rpcli.core.eval import metrics as M
 
 
 def test_matrices(ds: RouteDataset, models: list[str]):
-    """scores [N, K] (NaN when missing), costs [N, K] in dollars, tasks [N]. Models absent from the test rows
+    """scores [N, K] (NaN when missing), costs [N, K] in dollars (a row's own `cost` when it gives one, else
+    tokens x prices), tasks [N]. Models absent from the test rows
     get NaN scores (a router choosing them scores 0 there, with a warning)."""
     n, k = len(ds.test_rows), len(models)
     s = np.full((n, k), np.nan)
@@ -23,7 +24,10 @@ def test_matrices(ds: RouteDataset, models: list[str]):
             if v is not None:
                 s[i, j] = v
             ip, op = ds.prices.get(m, (None, None))
-            if ip is not None and op is not None and m in r.input_tokens:
+            if m in r.costs:  # given directly (null = unknown)
+                if r.costs[m] is not None:
+                    c[i, j] = r.costs[m]
+            elif ip is not None and op is not None and m in r.input_tokens:
                 c[i, j] = (r.input_tokens[m] * ip + r.output_tokens[m] * op) / 1e6
     return s, c, [r.task_name for r in ds.test_rows]
 

@@ -13,20 +13,29 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable, Protocol
 
 import numpy as np
 
 from rpcli.core.eval import metrics as M
 from rpcli.core.eval.cost_quality import cost_quality
 from rpcli.core.eval.seeds import aggregate_seeds
-from rpcli.core.progress import NullProgress
+from rpcli.core.progress import NullProgress, Progress
 from rpcli.core.routers.evaluate import reference_rows, test_matrices, write_predictions
 from rpcli.errors import RpError
+
+if TYPE_CHECKING:
+    from rpcli.core.routers.training import TrainingSignal
 
 CKPT_FILE = "ckpt.pt"
 PREDICTIONS_FILE = "predictions.jsonl"
 METRICS_FILE = "metrics.json"
+
+
+class TextEncoder(Protocol):
+    """What a run needs of the encoder (rpcli.core.encoder.CachedEncoder)."""
+
+    def encode(self, texts: list, progress=None, description: str = "") -> np.ndarray: ...
 
 
 @dataclass
@@ -47,12 +56,12 @@ class RouteContext:
     models: list  # profile key order = candidate order (argmax ties)
     profile_vecs: np.ndarray  # [K, D]
     test_texts: list  # [N]
-    encoder: object  # .encode(texts, progress=, description=) -> [n, Dq]
-    train: object = None  # TrainingSignal of the mode (None when the mode has no training file)
+    encoder: TextEncoder  # .encode(texts, progress=, description=) -> [n, Dq]
+    train: TrainingSignal | None = None  # the mode's training signal (None when the mode has no training file)
     held_out: list = field(default_factory=list)
     seeds: list = field(default_factory=lambda: [0])
     device: str = "cpu"
-    progress: object = field(default_factory=NullProgress)
+    progress: Progress = field(default_factory=NullProgress)
     _cache: dict = field(default_factory=dict)
 
     def seed_file(self, name: str, seed: int) -> str:
@@ -72,6 +81,8 @@ class RouteContext:
     def train_vecs(self) -> np.ndarray:
         """[Q, Dq] embeddings of the training queries of `train`."""
         if "train" not in self._cache:
+            if self.train is None:
+                raise RpError("this run has no training signal, so it has no training queries to encode")
             self._cache["train"] = self.encoder.encode(self.train.texts, progress=self.progress,
                                                        description="encoding training queries:")
         return self._cache["train"]
@@ -89,7 +100,9 @@ def evaluate_run(ds, ctx: RouteContext, run: Callable[[int], RouterResult], out_
     names, sig, held, progress = ctx.models, ctx.train, ctx.held_out, ctx.progress
     s, c, tasks = test_matrices(ds, names)
     refs = {r["name"]: r for r in reference_rows(ds, ctx.mode)}
-    bsm = refs.get("best-single (train)", refs.get("best-single (test)"))
+    bsm = refs.get("best-single (train)") or refs.get("best-single (test)")
+    if bsm is None:
+        raise RpError(f"the reference rows of mode {ctx.mode!r} have no best single model")
     per_seed = []
     for seed in ctx.seeds:
         t0 = time.time()

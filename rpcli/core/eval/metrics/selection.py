@@ -41,7 +41,8 @@ def evaluate_selection(choice: Any, scores: Any, costs: Any, tasks: Any, models:
         ``avg_cost_micro``, ``n_cost_missing``, ``selection_share`` ({model: share}), ``selection_entropy``
         (natural log), ``oracle``, ``regret``, ``gap_closed`` (None without ``bsm_performance`` or when the
         oracle equals it), and with ``held_out`` the ``newllm`` block: {model, selection_rate, n_selected,
-        precision (share of its rows where it is among the best; None if never chosen), precision_numerator,
+        precision (share of its rows where it is among the best, over the chosen rows where it has a score; None
+        if never chosen there), precision_numerator,
         cold_start_recall and cold_start_recall_strict ({value, numerator, denominator}), and with
         ``router_scores`` avg_performance_without_new and gain_from_new}. With several held-out models ``newllm``
         describes the first and ``newllm_by_model`` all of them; "without new" removes them all.
@@ -178,6 +179,7 @@ def _newllm_metrics(name: str, j: int, ch: np.ndarray, s: np.ndarray, rmax: np.n
     new_best = has_any & new_ok & (new == rmax)
     n_sel = int(sel.sum())
     n_prec = int((sel & new_best).sum())
+    n_sel_scored = int((sel & new_ok).sum())  # rows where the new model has no score (unevaluated) say nothing
     # cold-start recall: the new model is (tied) best and that best is > 0
     denom_mask = new_best & (rmax > 0)
     others = np.delete(np.where(np.isnan(s), -np.inf, s), j, axis=1)
@@ -193,7 +195,7 @@ def _newllm_metrics(name: str, j: int, ch: np.ndarray, s: np.ndarray, rmax: np.n
         "model": name,
         "selection_rate": float(sel.mean()) if n else None,
         "n_selected": n_sel,
-        "precision": (n_prec / n_sel) if n_sel else None,
+        "precision": (n_prec / n_sel_scored) if n_sel_scored else None,
         "precision_numerator": n_prec,
         "cold_start_recall": frac(sel, denom_mask),
         "cold_start_recall_strict": frac(sel, strict_mask),
