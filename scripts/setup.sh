@@ -16,7 +16,7 @@ if ! "$VENV/bin/python" -c "import torch" >/dev/null 2>&1; then
   "${PIP[@]}" install "torch==2.13.0" 2>&1 | grep -v "is ignored" >&2 || true
   "$VENV/bin/python" -c "import torch" || { echo "[setup] torch failed to install" >&2; exit 1; }
 fi
-EXTRAS="${RP_EXTRAS:-test,ray}"
+EXTRAS="${RP_EXTRAS:-test,ray,serve}"
 echo "[setup] installing rp (.[$EXTRAS])" >&2
 "${PIP[@]}" install -e ".[$EXTRAS]" 2>&1 | grep -v "is ignored" >&2 || true
 "$VENV/bin/rp" --version >/dev/null || { echo "[setup] rp failed to install" >&2; exit 1; }

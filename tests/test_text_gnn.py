@@ -340,6 +340,8 @@ class _Server:
                     payload = {"error": {"message": f"injected {code}"}}
                 data = json.dumps(payload).encode()
                 self.send_response(code)
+                if code != 200:
+                    self.send_header("retry-after-ms", "10")  # the openai client honours it: a fast retry
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
@@ -363,7 +365,7 @@ def test_openai_backend_end_to_end_with_a_retry(sess, monkeypatch):
     monkeypatch.setenv("RP_TEST_KEY", "sk-test")
     with _Server(fail=[500]) as srv:
         backend = make_backend("openai", base_url=srv.url, model="tiny-chat", api_key_env="RP_TEST_KEY",
-                               max_tokens=16, concurrency=3, timeout=5, max_retries=3, retry_base=0.01)
+                               max_tokens=16, concurrency=3, timeout=5, max_retries=3)
         r = build(sess, 1, backend=backend)
     assert backend.retries == 1 and backend.requests == PER_HOP + 1
     assert len(srv.seen) == PER_HOP and all(a == "Bearer sk-test" for a in srv.auth)
@@ -378,16 +380,17 @@ def test_openai_backend_end_to_end_with_a_retry(sess, monkeypatch):
 def test_openai_backend_errors(monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     with _Server(fail=[400]) as srv:
-        b = make_backend("openai", base_url=srv.url, model="m", retry_base=0.01)
+        b = make_backend("openai", base_url=srv.url, model="m")
         with pytest.raises(BackendError, match="HTTP 400: injected 400"):
             b.generate(["hi"])
         assert b.requests == 1 and srv.auth == [None]  # not retried; no key, no header
     with _Server(fail=[503, 429, 502]) as srv:
-        b = make_backend("openai", base_url=srv.url, model="m", max_retries=2, retry_base=0.01)
-        with pytest.raises(BackendError, match="after 3 attempts"):
+        b = make_backend("openai", base_url=srv.url, model="m", max_retries=2)
+        with pytest.raises(BackendError, match="after 3 attempts; last error: HTTP 502: injected 502"):
             b.generate(["hi"])
+        assert b.requests == 3 and b.retries == 2  # the openai client's retries, honouring retry-after-ms
     with _Server(delays=[1.0]) as srv:  # the first request times out, the retry succeeds
-        b = make_backend("openai", base_url=srv.url, model="m", timeout=0.3, retry_base=0.01)
+        b = make_backend("openai", base_url=srv.url, model="m", timeout=0.3)
         assert b.generate(["hello"]) == ["profile 5 chars"] and b.retries == 1
     with pytest.raises(ConfigError, match="--base-url"):
         make_backend("openai", model="m")

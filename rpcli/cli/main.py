@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from rpcli import __version__
+from rpcli._version import __version__
 from rpcli.cli import compare as compare_cmd
 from rpcli.cli import data as data_cmd
 from rpcli.cli import graph as graph_cmd
@@ -15,6 +15,7 @@ from rpcli.cli import model as model_cmd
 from rpcli.cli import profile as profile_cmd
 from rpcli.cli import report as report_cmd
 from rpcli.cli import route as route_cmd
+from rpcli.cli import serve as serve_cmd
 from rpcli.cli import sweep as sweep_cmd
 from rpcli.cli import ws as ws_cmd
 from rpcli.cli._state import GlobalOptions
@@ -70,6 +71,7 @@ app.command("ls")(ws_cmd.ls)
 app.command("show")(ws_cmd.show)
 app.command("compare")(compare_cmd.compare)
 app.command("report")(report_cmd.report)
+app.command("serve")(serve_cmd.serve)
 app.command("sweep")(sweep_cmd.sweep)
 
 

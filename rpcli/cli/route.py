@@ -1,9 +1,10 @@
-"""rp route sim | mlp | graph."""
+"""rp route sim | mlp | graph (run and record), rp route query | batch (route new text with a recorded run)."""
 
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Optional
 
 import typer
 
@@ -154,3 +155,149 @@ def graph(ctx: typer.Context, profile: ProfileOpt, mode: ModeOpt = Mode.standard
             "batch_size": batch_size, "transductive": transductive, "labels": labels.value, "patience": patience,
             "residual": residual, "val_split": val_split}
     _run(ctx, "graph", profile, mode, query_text, opts, parse_seeds(seeds), force, as_json, device)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# route new text with a recorded run
+# ------------------------------------------------------------------------------------------------------------
+RunOpt = Annotated[str, typer.Option("--run", "-r", help="Run id or unique prefix (rp ls runs).")]
+LambdaOpt = Annotated[Optional[float], typer.Option("--lambda", help="Cost-aware choice: argmax of calibrated "
+                                                    "quality - LAMBDA x expected cost ($/query), the rule of the "
+                                                    "run's cost-quality curve (quality per dollar; 0 = the "
+                                                    "router's own choice).")]
+SeedOpt = Annotated[Optional[int], typer.Option("--seed", help="Which seed's router of a multi-seed run "
+                                                "(default: its first).")]
+
+
+def _load(ctx, run: str, seed: int | None, lam: float | None):
+    from rpcli.cli._state import check_finite
+
+    check_finite(**{"lambda": lam})
+    if lam is not None and lam < 0:
+        raise typer.BadParameter("--lambda must be >= 0")
+    sess = session(ctx)
+    from rpcli.services.inference import load_run
+
+    with cli_errors():
+        return load_run(sess, run, seed=seed)
+
+
+@app.command("query")
+def query(ctx: typer.Context, text: Annotated[str, typer.Argument(help="The query text.")], run: RunOpt,
+          explain: Annotated[bool, typer.Option("--explain", help="Every candidate's score and expected cost, and "
+                                                "what drove the choice.")] = False,
+          lam: LambdaOpt = None, seed: SeedOpt = None, as_json: JsonOpt = False) -> None:
+    """Route one query with a recorded run: print the chosen candidate.
+
+    The run's router, profile, encoder and query text are those it was evaluated with (the test rows are scored
+    again on load and must reproduce the recorded predictions).
+
+    Example: rp route query "Write a function that reverses a list" --run run-3f2a --explain
+    """
+    rr = _load(ctx, run, seed, lam)
+    with cli_errors():
+        if explain:
+            doc = rr.explain(text, lam=lam)
+        else:
+            doc = {"run": rr.id, "text": text, **rr.decide([text], lam=lam)[0].to_dict()}
+    if as_json:
+        from rpcli.cli._output import print_json
+
+        print_json(doc)
+        return
+    if not explain:
+        typer.echo(doc["model"])
+        return
+    _print_explain(doc)
+
+
+def _print_explain(doc: dict) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from rpcli.cli._output import out_console
+
+    out_console.print(f"[bold]{doc['model']}[/bold]  (run {doc['run']}, {doc['router']} router, seed {doc['seed']})")
+    out_console.print(f"why: {escape(doc['why'])}")
+    lam = doc.get("lambda")
+    t = Table(title=None, show_edge=False)
+    for c in ["rank", "candidate", "score", "expected $/query"] + (["quality", "utility"] if lam is not None else []) \
+            + (["attention"] if "attention" in doc else []):
+        t.add_column(c, justify="left" if c == "candidate" else "right")
+    for i, m in enumerate(doc["ranking"], 1):
+        row = [str(i), m, fmt(doc["scores"][m], 4), fmt(doc["expected_cost"][m], 8)]
+        if lam is not None:
+            row += [fmt(doc["expected_quality"][m], 4), fmt(doc["utility"][m], 4)]
+        if "attention" in doc:
+            row.append(fmt(doc["attention"][m], 3))
+        t.add_row(*row)
+    out_console.print(t)
+    if lam is not None and doc.get("lambda_range_of_the_run"):
+        lo, hi = doc["lambda_range_of_the_run"]
+        out_console.print(f"lambda {lam:g}; the run's curve sweeps lambda from {lo:.4g} to {hi:.4g} quality per $")
+    if doc.get("nearest_training_queries"):
+        out_console.print("nearest training queries (cosine, the candidates that won them):")
+        for n in doc["nearest_training_queries"]:
+            out_console.print(escape(f"  {fmt(n['similarity'], 3)}  [{n['task']}] {', '.join(n['best']) or '-'}  "
+                                     f"{n['query'][:90]!r}"))
+    if doc.get("nearest_tasks"):
+        out_console.print("nearest task descriptions (cosine, card scores):")
+        for n in doc["nearest_tasks"]:
+            cs = ", ".join(f"{m} {fmt(v, 1)}" for m, v in n["card_scores"].items())
+            out_console.print(escape(f"  {fmt(n['similarity'], 3)}  {n['task']}: {cs}"))
+
+
+@app.command("batch")
+def batch(ctx: typer.Context, file: Annotated[Path, typer.Argument(help="JSON lines: {\"query\": ...} (other "
+                                                                   "fields, e.g. id, are echoed) or a JSON string; "
+                                                                   "a line that is not JSON is taken as plain text.")],
+          run: RunOpt, lam: LambdaOpt = None, seed: SeedOpt = None,
+          chunk: Annotated[int, typer.Option("--chunk", min=1, help="Lines encoded together.")] = 64) -> None:
+    """Route every line of a JSON-lines file with a recorded run; stream one JSON line per input line.
+
+    Each output line holds the input line number, the chosen model, the ranking and the scores; a line that
+    cannot be read gets {"line": N, "error": ...} instead, and the command exits 1 after the others.
+
+    Example: rp route batch queries.jsonl --run run-3f2a > routed.jsonl
+    """
+    import json
+    import sys
+
+    from rpcli.services.inference import parse_batch_line
+
+    if not file.is_file():
+        with cli_errors():
+            from rpcli.errors import DataFileError
+
+            raise DataFileError(file, "no such file")
+    rr = _load(ctx, run, seed, lam)
+    n_lines = n_err = 0
+    pending: list = []
+
+    def flush() -> None:
+        ok = [(no, rec) for no, rec in pending if "error" not in rec]
+        with cli_errors():
+            decisions = rr.decide([rec["query"] for _, rec in ok], lam=lam)
+        dec = {no: d for (no, _), d in zip(ok, decisions)}
+        for no, rec in pending:
+            out = {"line": no, **rec}
+            if no in dec:
+                out.update(dec[no].to_dict())
+            sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+        pending.clear()
+
+    with open(file, encoding="utf-8", errors="replace") as fh:
+        for no, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            rec = parse_batch_line(line)
+            n_lines += 1
+            n_err += "error" in rec
+            pending.append((no, rec))
+            if len(pending) >= chunk:
+                flush()
+    flush()
+    if n_err:
+        err_console.print(f"{file}: {n_err} of {n_lines} lines failed (see their \"error\" field)", soft_wrap=True)
+        raise typer.Exit(1)

@@ -9,7 +9,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-from rpcli import __version__
+from rpcli._version import __version__
 
 _PKGS = ("torch", "torch_geometric", "transformers", "numpy")
 

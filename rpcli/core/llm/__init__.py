@@ -4,7 +4,7 @@
 |--------------|-------------------------|-----------------------------------------------------------|---------------|
 | vllm         | vllm_backend.py         | offline vllm.LLM (tensor parallel, seeded sampling)        | GPU, .[vllm]  |
 | transformers | transformers_backend.py | any local causal-LM directory, batched generate            | CPU or GPU    |
-| openai       | openai_backend.py       | any OpenAI-compatible /chat/completions endpoint (urllib)  | a server      |
+| openai       | openai_backend.py       | any OpenAI-compatible /chat/completions endpoint (openai)  | a server, .[serve] |
 | extractive   | extractive.py           | no generator: central sentences of node and neighbours     | nothing       |
 
 `make_backend(name, **settings)` builds one without loading anything heavy; weights load on the first call that

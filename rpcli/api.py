@@ -1,0 +1,133 @@
+"""rp's Python API: the CLI's verbs as functions, with the CLI's behaviour (the same workspace and manifest, the
+same recipes and so the same artifact ids, the same checks and errors: every failure is an `rpcli.RpError` with
+the message the CLI prints). Documented in docs/api.md.
+
+    import rpcli
+
+    ds = rpcli.load_dataset("data/")                                  # validated RouteDataset
+    ws = rpcli.open_workspace("workspace/", data="data/", encoder="default")
+    g = rpcli.build_graph(ws, "task")                                 # manifest records (dicts with "id")
+    p = rpcli.build_profile(ws, "emb-gnn", graph=g["id"], K=2)
+    run = rpcli.run_router(ws, "mlp", profile=p["id"], seeds=[0, 1, 2])
+    rows = rpcli.leaderboard(ws)
+    router = rpcli.load_run(ws, run["id"])
+    router.route("Write a function that reverses a list")             # -> a candidate's name
+
+`import rpcli` stays light (no torch): every name here is imported on first use.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+# The CLI's defaults for each profile method (rpcli/cli/profile.py): the same recipe, so the same artifact id.
+PROFILE_DEFAULTS = {
+    "index": {"seed": 56},
+    "emb-gnn": {"K": 2, "norm": "sym", "normalize": False, "self_loops": False, "per_node_mean": False},
+    "flat": {"top_k": 5, "seed": 42, "context": "random"},
+    "trainable": {"hidden": 256, "heads": 4, "layers": 2, "epochs": 100, "lr": 1e-4, "node_mask_rate": 0.3,
+                  "edge_mask_rate": 0.3, "edge_loss_w": 1.0, "out_dim": None, "select": "train-loss", "seed": 42},
+}
+
+__all__ = ["PROFILE_DEFAULTS", "build_graph", "build_profile", "leaderboard", "load_dataset", "load_run",
+           "open_workspace", "run_router"]
+
+
+def load_dataset(path, keep_overlap: bool = False):
+    """A dataset in the RouteProfile layout, loaded and validated (`rp data check` reads it the same way).
+    Raises DataFileError naming the file, record and field of the first problem."""
+    from rpcli.core.data import load_dataset as _load
+
+    return _load(Path(path), keep_overlap=keep_overlap)
+
+
+def open_workspace(workspace=None, *, data=None, encoder: str | None = None, device: str = "cpu",
+                   keep_overlap: bool = False, progress=None):
+    """A Session: the workspace (default: $RP_WORKSPACE, else ./workspace), the dataset (default: $RP_DATA, else
+    the embedded demo), the encoder ('default', a local model directory or hash:N; default $RP_ENCODER, else
+    all-MiniLM-L6-v2) and where progress goes (an rpcli.core.progress.Progress; default: nowhere)."""
+    import os
+
+    from rpcli.core.progress import NullProgress
+    from rpcli.services.base import Session, check_device
+    from rpcli.workspace.layout import resolve_workspace
+
+    check_device(device)
+    data = data if data is not None else os.environ.get("RP_DATA")
+    return Session(workspace=resolve_workspace(Path(workspace) if workspace is not None else None),
+                   data_root=Path(data) if data else None, encoder_spec=encoder or os.environ.get("RP_ENCODER"),
+                   progress=progress or NullProgress(), keep_overlap=keep_overlap, device=device)
+
+
+def build_graph(sess, kind: str, mode: str = "standard", *, max_queries_per_task: int | None = None,
+                force: bool = False) -> dict:
+    """`rp graph build KIND`: build or reuse a graph; returns its manifest record."""
+    from rpcli.services.graphs import build_graph_entry
+
+    return build_graph_entry(sess, kind, mode, max_queries_per_task=max_queries_per_task, force=force).entry
+
+
+def build_profile(sess, method: str, mode: str = "standard", *, graph: str | None = None, keep: str | None = None,
+                  force: bool = False, **opts) -> dict:
+    """`rp profile METHOD`: build or reuse a profile (options as keyword arguments, named as in the CLI with
+    underscores: K=2, norm="sym", top_k=5, ...; unset ones take the CLI's defaults). text-gnn takes K, backend,
+    llm (a dict of backend settings), prompts_file, top_k, score_aware, query_similarity, dedup_domains.
+    Returns the profile's manifest record."""
+    if method == "text-gnn":
+        from rpcli.services.profiles import build_text_gnn_entry
+
+        K = int(opts.pop("K", 4))
+        return build_text_gnn_entry(sess, mode, K, graph_ref=graph, keep=keep, force=force, **opts).entry
+    from rpcli.errors import ConfigError
+    from rpcli.services.profiles import build_profile_entry
+
+    if method not in PROFILE_DEFAULTS:
+        raise ConfigError(f"unknown profile method {method!r}; choose one of {', '.join([*PROFILE_DEFAULTS, 'text-gnn'])}")
+    unknown = sorted(set(opts) - set(PROFILE_DEFAULTS[method]))
+    if unknown:
+        raise ConfigError(f"profile method {method!r} has no option(s) {unknown}; it takes "
+                          f"{', '.join(PROFILE_DEFAULTS[method])}")
+    return build_profile_entry(sess, method, mode, {**PROFILE_DEFAULTS[method], **opts}, graph_ref=graph, keep=keep,
+                               force=force).entry
+
+
+def run_router(sess, router: str, profile: str, mode: str = "standard", *, seeds: list[int] | None = None,
+               query_text: str = "formatted", device: str | None = None, force: bool = False, **opts) -> dict:
+    """`rp route ROUTER`: run (or reuse) a router on a profile, evaluate it on the test rows and record the run
+    (options as keyword arguments: epochs=20, hidden=512, ...; unset ones take the router's defaults). Returns
+    the run's manifest record (its metrics under "metrics")."""
+    from rpcli.services.routes import run_router_entry
+
+    return run_router_entry(sess, router, profile, mode, opts, seeds=seeds, query_text=query_text, force=force,
+                            device=device).entry
+
+
+def leaderboard(sess, modes=("standard", "newllm"), include_singles: bool = False) -> list[dict]:
+    """`rp compare`: the reference rows and the comparable recorded runs, in the printed order."""
+    from rpcli.services.compare import compare_rows
+
+    return compare_rows(sess, modes=tuple(m for m in modes if m in sess.dataset.modes),
+                        include_singles=include_singles)
+
+
+def load_run(sess, run: str, seed: int | None = None, check: bool = True):
+    """A recorded run, ready to route text (`rp route query`): `.route(text, lam=None) -> str`,
+    `.decide(texts, lam=None) -> [Decision]`, `.explain(text, lam=None) -> dict`. The run's own dataset and
+    encoder are used unless the session names others (then they must match); with `check` the test rows are
+    scored again and must reproduce the recorded predictions."""
+    from rpcli.services.inference import load_run as _load
+
+    return _load(sess, run, seed=seed, check=check)
+
+
+def __getattr__(name: str):
+    """`import_dataset` and `add_model` (rp data import, rp model add) are re-exported when their module exists."""
+    lazy = {"import_dataset": "rpcli.services.importer", "add_model": "rpcli.services.models"}
+    if name in lazy:
+        import importlib
+
+        try:
+            return getattr(importlib.import_module(lazy[name]), name)
+        except (ImportError, AttributeError):
+            raise AttributeError(f"rpcli.{name} is not available in this version of rp") from None
+    raise AttributeError(f"module 'rpcli.api' has no attribute {name!r}")
