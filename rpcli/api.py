@@ -20,16 +20,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-# The CLI's defaults for each profile method (rpcli/cli/profile.py): the same recipe, so the same artifact id.
-PROFILE_DEFAULTS = {
-    "index": {"seed": 56},
-    "emb-gnn": {"K": 2, "norm": "sym", "normalize": False, "self_loops": False, "per_node_mean": False},
-    "flat": {"top_k": 5, "seed": 42, "context": "random"},
-    "trainable": {"hidden": 256, "heads": 4, "layers": 2, "epochs": 100, "lr": 1e-4, "node_mask_rate": 0.3,
-                  "edge_mask_rate": 0.3, "edge_loss_w": 1.0, "out_dim": None, "select": "train-loss", "seed": 42},
-}
+def profile_defaults() -> dict[str, dict]:
+    """{method: {option: default}} of the training-free and trainable profile methods (text-gnn has its own
+    function): one table with `rp sweep` (rpcli.services.sweep_adapter), which a test checks against the CLI."""
+    from rpcli.services.sweep_adapter import _profile_options
 
-__all__ = ["PROFILE_DEFAULTS", "build_graph", "build_profile", "leaderboard", "load_dataset", "load_run",
+    return {m: {k: o.default for k, o in opts.items() if k != "keep"}
+            for m, opts in _profile_options().items() if m != "text-gnn"}
+
+
+__all__ = ["profile_defaults", "build_graph", "build_profile", "leaderboard", "load_dataset", "load_run",
            "open_workspace", "run_router"]
 
 
@@ -81,13 +81,14 @@ def build_profile(sess, method: str, mode: str = "standard", *, graph: str | Non
     from rpcli.errors import ConfigError
     from rpcli.services.profiles import build_profile_entry
 
-    if method not in PROFILE_DEFAULTS:
-        raise ConfigError(f"unknown profile method {method!r}; choose one of {', '.join([*PROFILE_DEFAULTS, 'text-gnn'])}")
-    unknown = sorted(set(opts) - set(PROFILE_DEFAULTS[method]))
+    defaults = profile_defaults()
+    if method not in defaults:
+        raise ConfigError(f"unknown profile method {method!r}; choose one of {', '.join([*defaults, 'text-gnn'])}")
+    unknown = sorted(set(opts) - set(defaults[method]))
     if unknown:
         raise ConfigError(f"profile method {method!r} has no option(s) {unknown}; it takes "
-                          f"{', '.join(PROFILE_DEFAULTS[method])}")
-    return build_profile_entry(sess, method, mode, {**PROFILE_DEFAULTS[method], **opts}, graph_ref=graph, keep=keep,
+                          f"{', '.join(defaults[method])}")
+    return build_profile_entry(sess, method, mode, {**defaults[method], **opts}, graph_ref=graph, keep=keep,
                                force=force).entry
 
 

@@ -87,14 +87,14 @@ def test_import_rpcli_is_light_and_reexports_lazily():
 
 
 def test_profile_defaults_are_the_clis():
-    """rpcli.api.PROFILE_DEFAULTS must equal the CLI's option defaults (else the API would build other recipes)."""
+    """rpcli.api.profile_defaults() must equal the CLI's option defaults (else the API would build other recipes)."""
     import typer.main
 
-    from rpcli.api import PROFILE_DEFAULTS
+    from rpcli.api import profile_defaults
     from rpcli.cli.main import app
 
     group = typer.main.get_command(app).commands["profile"]
-    for method, defaults in PROFILE_DEFAULTS.items():
+    for method, defaults in profile_defaults().items():
         params = {p.name: p.default for p in group.commands[method].params}
         cli = {k: getattr(params[k], "value", params[k]) for k in defaults}
         assert cli == defaults, method
