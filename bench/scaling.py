@@ -91,8 +91,15 @@ def run_cell(models: int, queries: int, base: Path, rp: list[str], timeout: floa
     def step(name, args):
         r = run_step(rp + ["-q"] + args, env, timeout)
         steps[name] = r
+        if r["rc"] == 0 and r["out"].startswith(("graph-", "profile-", "run-")):
+            # the artifact's own build time as recorded (no interpreter start, imports or data loading)
+            try:
+                e = json.loads((ws / "manifest.json").read_text())["entries"].get(r["out"], {})
+                r["work_s"] = e.get("duration_s")
+            except (OSError, ValueError):
+                pass
         print(f"  {models:>4} models {cell['queries']:>7} queries  {name:<10} {r['seconds']:8.2f} s "
-              f"{r['peak_mib']:8.1f} MiB  rc={r['rc']}", flush=True)
+              f"{r['peak_mib']:8.1f} MiB  work {r.get('work_s')} s  rc={r['rc']}", flush=True)
         return r["out"] if r["rc"] == 0 else None
 
     if step("synth", ["data", "synth", "--out", str(data), "--models", str(models), "--candidates", str(models),
@@ -125,13 +132,14 @@ def slope(points: list[tuple[float, float]]) -> float | None:
     return round(sum((x - mx) * (y - my) for x, y in pts) / sxx, 2)
 
 
-def fit_growth(cells: list[dict]) -> dict:
+def fit_growth(cells: list[dict], measure: str = "seconds") -> dict:
     """Per step: slope vs queries (pooled over model counts: each model count's own points, centred) and vs
-    models (pooled over query counts)."""
+    models (pooled over query counts), of `measure` (seconds: the process's wall time; work_s: the recorded
+    build time of the artifact)."""
     out = {}
     for s in STEPS:
-        ok = [(c["models"], c["queries"], c["steps"][s]["seconds"]) for c in cells
-              if s in c["steps"] and c["steps"][s]["rc"] == 0]
+        ok = [(c["models"], c["queries"], c["steps"][s][measure]) for c in cells
+              if s in c["steps"] and c["steps"][s]["rc"] == 0 and c["steps"][s].get(measure)]
         res = {}
         for axis, group_key, x_key in (("queries", 0, 1), ("models", 1, 0)):
             groups: dict = {}
@@ -200,12 +208,14 @@ def main(argv=None) -> int:
     for m, q in [(m, q) for m in models for q in queries if args.max_queries is not None and q > args.max_queries]:
         not_run.append({"models": m, "queries": q, "why": f"--max-queries {args.max_queries}"})
     growth = fit_growth(cells)
+    growth_work = {k: v for k, v in fit_growth(cells, "work_s").items() if v["vs_queries"] is not None
+                   or v["vs_models"] is not None}
     big = [c for c in cells if c["models"] == 128 and c["requested_queries"] == 100000]
     result = {"bench": "scaling", "commit": commit(), "machine": {**m0, "load_after": os.getloadavg()},
               "command": "python bench/scaling.py " + " ".join(sys.argv[1:] if argv is None else argv),
               "encoder": "hash:64", "tasks": TASKS, "epochs": EPOCHS, "step_timeout_s": args.step_timeout,
               "cells": sorted(cells, key=lambda c: (c["models"], c["requested_queries"])), "not_run": not_run,
-              "growth": growth,
+              "growth": growth, "growth_work": growth_work,
               "memory_128x100k_mib": (max(s["peak_mib"] for s in big[0]["steps"].values()) if big else None),
               "python": platform.python_version()}
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -213,7 +223,9 @@ def main(argv=None) -> int:
     print("\ngrowth (log-log slope of wall time):")
     print(f"  {'step':<10} {'vs queries':>10} {'vs models':>10}")
     for s, g in growth.items():
-        print(f"  {s:<10} {str(g['vs_queries']):>10} {str(g['vs_models']):>10}")
+        w = growth_work.get(s, {})
+        print(f"  {s:<10} {str(g['vs_queries']):>10} {str(g['vs_models']):>10}   recorded build time: "
+              f"{w.get('vs_queries')} vs queries, {w.get('vs_models')} vs models")
     if not_run:
         print("not run: " + ", ".join(f"{c['models']}x{c['queries']} ({c['why']})" for c in not_run))
     print(f"wrote {args.out}")
