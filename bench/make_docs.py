@@ -67,7 +67,11 @@ def header(res: dict) -> str:
 # ----------------------------------------------------------------------------------------------------- my benches
 def startup_section(r: dict) -> tuple[str, list[dict]]:
     rows = []
-    for k, label in (("python_bare", "python -c pass (interpreter alone)"), ("help", "rp --help"),
+    for k, label in (("python_bare", "python -c pass (interpreter alone)"),
+                     ("import_typer", "python -c 'import typer'"),
+                     ("import_cli", "python -c 'import rpcli.cli.main' (every command module, Typer, Rich console)"),
+                     ("import_cli_and_rich_help", "... and typer.rich_utils (Rich help: markdown, traceback)"),
+                     ("help", "rp --help"),
                      ("compare_plain", f"rp compare --plain ({r['workspace']['runs']:,} runs)"),
                      ("dashboard_pty", "rp compare, dashboard: process start -> first run row (pty)"),
                      ("dashboard_pilot", "Dashboard: App() -> rows shown (in process)")):
@@ -77,7 +81,13 @@ def startup_section(r: dict) -> tuple[str, list[dict]]:
     text = md_table(["what", "wall median s", "wall min s", "CPU median s", "n"], rows)
     text += ("\n\nCPU time is the process's user + system time (kernel rusage): on this shared 2-core machine the "
              "wall time includes waiting for a core; the CPU time is what an idle machine's wall time would be close "
-             "to.")
+             "to. `rp --help` is bound by its imports (rows 2-4: Typer, Rich, and Typer's Rich help formatter, which "
+             "imports Rich's markdown and traceback modules) and by Typer building every command's parameters "
+             "before printing the root help; going lower would need lazily built sub-apps or Click's plain help "
+             "formatter. `rp compare --plain` used to spend most of its time in Rich's table layout (every cell "
+             "measured and wrapped): off a terminal it now writes the same box table directly "
+             "(tests/test_plain_table.py checks it is byte-identical to Rich's); what is left is imports (numpy "
+             "for the reference rows), loading the dataset and reading the manifest.")
     tg = []
     for k, tid in (("help", "help_s"), ("compare_plain", "compare_plain_s")):
         x = r[k]

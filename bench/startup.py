@@ -101,6 +101,10 @@ def main(argv=None) -> int:
         env = {**os.environ, "RP_WORKSPACE": str(ws), "RP_DATA": str(data), "COLUMNS": "200"}
         subprocess.run(rp + ["ws", "status"], env=env, check=True, capture_output=True)
         res["python_bare"] = time_cmd([sys.executable, "-c", "pass"], env, args.repeat)
+        # what bounds --help: the imports alone (each in a fresh interpreter)
+        for key, code in (("import_typer", "import typer"), ("import_cli", "import rpcli.cli.main"),
+                          ("import_cli_and_rich_help", "import rpcli.cli.main, typer.rich_utils")):
+            res[key] = time_cmd([sys.executable, "-c", code], env, args.repeat)
         res["help"] = time_cmd(rp + ["--help"], env, args.repeat)
         res["compare_plain"] = time_cmd(rp + ["compare", "--plain"], env, args.repeat)
         out = subprocess.run(rp + ["compare", "--plain"], env=env, capture_output=True, text=True, check=True).stdout
@@ -125,7 +129,8 @@ def main(argv=None) -> int:
     print(f"workspace: {res['workspace']['runs']} runs ({res['workspace']['manifest_bytes'] / 2**20:.1f} MiB "
           f"manifest); load average {res['machine']['load_avg']}")
     print(f"  {'':32s} {'wall med':>9} {'wall min':>9} {'cpu med':>9}")
-    for k in ("python_bare", "help", "compare_plain", "dashboard_pty", "dashboard_pilot"):
+    for k in ("python_bare", "import_typer", "import_cli", "import_cli_and_rich_help", "help", "compare_plain",
+              "dashboard_pty", "dashboard_pilot"):
         if k in res:
             r = res[k]
             print(f"  {k:32s} {r['wall_median_s']:>9.3f} {r['wall_min_s']:>9.3f} "
