@@ -113,6 +113,13 @@ def manifest_section(r: dict) -> tuple[str, list[dict]]:
             f"{r['export_sync_max']} entries, above that once when the writing process exits. The first write "
             f"into a JSON workspace moves it into the store: {r['store_migrate_first_write_s']} s here.\n\n")
     text += md_table(["what", "median ms", "p95 ms", "n"], rows)
+    text += ("\n\nDecision: the JSON manifest rewrites the whole file under the lock for every record, so its cost "
+             "grows with the workspace (row 1); the store of record is now `manifest.db` (SQLite from the standard "
+             "library, WAL mode, one row per entry, schema 2), where a record is one transaction. `manifest.json` "
+             "stays as its export in the old format: readers that go through `load_manifest` read the store; an "
+             "older workspace (only manifest.json) is read as it is and moved into the store by its first write; an "
+             "outside edit of manifest.json is read and imported when the export was current, and refused with a "
+             "message when the store holds newer records. The dashboard polls `manifest_stamp` (store and export).")
     v = r["store_build_artifact"]["median_ms"]
     return text, [{"id": "manifest_record_ms", "value": v, "unit": "ms", "met": v < 50,
                    "note": f"build_artifact median (register_entry alone {r['store_register']['median_ms']} ms; "
@@ -200,6 +207,9 @@ def render(results: Path) -> str:
                      (f" ({t['note']})" if t.get("note") else ""),
                      "met" if met is True else ("not met" if met is False else "not measured")])
     out += ["## Targets", "", md_table(["target", "bench", "measured", ""], rows), ""]
+    cmds = [json.loads((results / f"{n}.json").read_text()).get("command") for n in BENCHES
+            if (results / f"{n}.json").exists()]
+    out += ["## Commands", "", "```", *[c for c in cmds if c], "python bench/make_docs.py", "```", ""]
     out += [s + "\n" for s in sections]
     return "\n".join(out)
 

@@ -171,6 +171,7 @@ def main(argv=None) -> int:
     ap.add_argument("--budget", type=float, default=900.0, help="wall seconds for the whole grid")
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "scaling.json")
     ap.add_argument("--resume", action="store_true", help="keep the cells already in --out and run the others")
+    ap.add_argument("--merge", type=Path, nargs="*", default=[], help="also keep the cells of these result files")
     ap.add_argument("--keep", type=Path, default=None, help="keep datasets and workspaces under this folder")
     args = ap.parse_args(argv)
     models = [int(x) for x in args.models.split(",") if x]
@@ -180,6 +181,11 @@ def main(argv=None) -> int:
     done: dict = {}
     if args.resume and args.out.exists():
         for c in json.loads(args.out.read_text())["cells"]:
+            done[(c["models"], c["requested_queries"])] = c
+    for other in args.merge:  # cells measured by another run of this script (its commit is in each cell)
+        r = json.loads(other.read_text())
+        for c in r["cells"]:
+            c.setdefault("commit", r.get("commit"))
             done[(c["models"], c["requested_queries"])] = c
     rp = [sys.executable, "-m", "rpcli"]
     t_start = time.perf_counter()
@@ -197,9 +203,11 @@ def main(argv=None) -> int:
                 not_run.append({"models": m, "queries": q, "why": "wall-time budget spent"})
                 continue
             print(f"cell: {m} models x {q} queries", flush=True)
+            m0_load = [round(x, 2) for x in os.getloadavg()]
             t0 = time.perf_counter()
             cell = run_cell(m, q, base, rp, args.step_timeout)
             cell["requested_queries"] = q
+            cell["commit"], cell["load_avg_at_start"] = commit(), m0_load
             cell["wall_s"] = round(time.perf_counter() - t0, 2)
             cells.append(cell)
     finally:
@@ -207,6 +215,10 @@ def main(argv=None) -> int:
             base_ctx.cleanup()
     for m, q in [(m, q) for m in models for q in queries if args.max_queries is not None and q > args.max_queries]:
         not_run.append({"models": m, "queries": q, "why": f"--max-queries {args.max_queries}"})
+    ran = {(c["models"], c["requested_queries"]) for c in cells}
+    cells += [c for k, c in done.items() if k not in ran]  # kept from --out, outside this grid
+    ran |= set(done)
+    not_run = [c for c in not_run if (c["models"], c["queries"]) not in ran]
     growth = fit_growth(cells)
     growth_work = {k: v for k, v in fit_growth(cells, "work_s").items() if v["vs_queries"] is not None
                    or v["vs_models"] is not None}
