@@ -78,6 +78,10 @@ def startup_section(r: dict) -> tuple[str, list[dict]]:
         if k in r:
             x = r[k]
             rows.append([label, x["wall_median_s"], x["wall_min_s"], x.get("cpu_median_s"), x["n"]])
+            if "before" in x:
+                b = x["before"]
+                rows.append([f"... before (`{r.get('before_rev', 'older tree')}`)", b["wall_median_s"],
+                             b["wall_min_s"], b["cpu_median_s"], b["n"]])
     text = md_table(["what", "wall median s", "wall min s", "CPU median s", "n"], rows)
     text += ("\n\nCPU time is the process's user + system time (kernel rusage): on this shared 2-core machine the "
              "wall time includes waiting for a core; the CPU time is what an idle machine's wall time would be close "
@@ -133,13 +137,22 @@ def scaling_section(r: dict) -> tuple[str, list[dict]]:
         row = [c["models"], c["queries"], c["test_rows"]]
         for s in steps:
             x = c["steps"].get(s)
-            row.append("–" if x is None else (f"{x['seconds']:.1f} s / {x['peak_mib']:.0f} MiB" if x["rc"] == 0
-                                              else f"{x['rc']} after {x['seconds']:.0f} s"))
+            if x is None:
+                row.append("–")
+            elif x["rc"] != 0:
+                row.append(f"{x['rc']} after {x['seconds']:.0f} s")
+            else:
+                work = f" ({x['work_s']:.1f})" if x.get("work_s") is not None else ""
+                row.append(f"{x['seconds']:.1f}{work} s / {x['peak_mib']:.0f} MiB")
         rows.append(row)
-    text = (f"Encoder `{r['encoder']}` (feature hashing: these numbers measure the pipeline, not MiniLM); "
+    runs = r.get("runs", [])
+    text = ("Measured by " + "; ".join(f"`{x['command']}` at `{x['commit']}`" for x in runs) + ".\n\n" if runs
+            else "")
+    text += (f"Encoder `{r['encoder']}` (feature hashing: these numbers measure the pipeline, not MiniLM); "
             f"{r['tasks']} tasks, test rows = 10 % of the training queries, all models are candidates, mode "
-            f"standard; fixed epochs {r['epochs']}; each step is one `rp` process (wall time / its peak RSS); "
-            f"a step is killed after {r['step_timeout_s']:.0f} s.\n\n")
+            f"standard; fixed epochs {r['epochs']}; each step is one `rp` process: wall time (in brackets the "
+            f"artifact's recorded build time, without interpreter start, imports and data loading) / the process's "
+            f"peak RSS; a step is killed after {r['step_timeout_s']:.0f} s.\n\n")
     text += md_table(["models", "queries", "test rows"] + list(steps), rows)
     if r["not_run"]:
         text += "\n\nNot run: " + ", ".join(f"{c['models']} x {c['queries']:,} ({c['why']})" for c in r["not_run"])
@@ -151,11 +164,23 @@ def scaling_section(r: dict) -> tuple[str, list[dict]]:
              "imports (several seconds under load), which flattens the slopes of the small cells.\n\n")
     text += md_table(["step", "vs queries", "vs models", "vs queries, per model count", "vs models, per query count"],
                      grow)
-    worst = {s: r["growth"][s]["vs_queries"] for s in ("graph", "emb-gnn", "sim")}
+    text += ("\n\nThe routers train on the pairwise training signal (80 pairs per task here, fixed), not on every "
+             "query, so router training does not grow with the queries in this grid; their evaluation grows with the "
+             "test rows (10 % of the queries). emb-gnn and the trainable profile work on the graph.")
+    gw = r.get("growth_work", {})
+    if gw:
+        text += ("\n\nGrowth of the recorded build times (what the step itself costs; the targets are judged on "
+                 "these):\n\n")
+        text += md_table(["step", "vs queries", "vs models", "vs queries, per model count",
+                          "vs models, per query count"],
+                         [[s, g["vs_queries"], g["vs_models"], json.dumps(g["vs_queries_by_group"]),
+                           json.dumps(g["vs_models_by_group"])] for s, g in gw.items()])
+    src = gw if gw else r["growth"]
+    worst = {s: src.get(s, {}).get("vs_queries") for s in ("graph", "emb-gnn", "sim")}
     known = {s: v for s, v in worst.items() if v is not None}
     tg = [{"id": "growth_queries", "value": max(known.values()) if known else None, "unit": "slope",
            "met": (all(v <= 1.1 for v in known.values()) if len(known) == 3 else None),
-           "note": "graph build, emb-gnn, evaluation (sim): " + ", ".join(f"{s} {v}" for s, v in worst.items()) +
+           "note": ("recorded build times" if gw else "wall times") + "; graph build, emb-gnn, evaluation (sim): " + ", ".join(f"{s} {v}" for s, v in worst.items()) +
                    " (<= 1.1 counts as linear within noise)"}]
     mem = r.get("memory_128x100k_mib")
     tg.append({"id": "memory_128x100k_gib", "value": None if mem is None else round(mem / 1024, 2), "unit": "GiB",
@@ -207,8 +232,11 @@ def render(results: Path) -> str:
                      (f" ({t['note']})" if t.get("note") else ""),
                      "met" if met is True else ("not met" if met is False else "not measured")])
     out += ["## Targets", "", md_table(["target", "bench", "measured", ""], rows), ""]
-    cmds = [json.loads((results / f"{n}.json").read_text()).get("command") for n in BENCHES
-            if (results / f"{n}.json").exists()]
+    cmds = []
+    for n in BENCHES:
+        if (results / f"{n}.json").exists():
+            r = json.loads((results / f"{n}.json").read_text())
+            cmds += [x["command"] for x in r.get("runs", [])] or [r.get("command")]
     out += ["## Commands", "", "```", *[c for c in cmds if c], "python bench/make_docs.py", "```", ""]
     out += [s + "\n" for s in sections]
     return "\n".join(out)

@@ -179,11 +179,11 @@ def main(argv=None) -> int:
     grid = sorted(((m, q) for m in models for q in queries if args.max_queries is None or q <= args.max_queries),
                   key=lambda mq: (mq[1], mq[0]))
     done: dict = {}
-    if args.resume and args.out.exists():
-        for c in json.loads(args.out.read_text())["cells"]:
-            done[(c["models"], c["requested_queries"])] = c
-    for other in args.merge:  # cells measured by another run of this script (its commit is in each cell)
+    earlier = []  # the commands whose cells are kept
+    for other in ([args.out] if args.resume and args.out.exists() else []) + list(args.merge):
+        # cells measured by another run of this script (its commit is kept in each cell)
         r = json.loads(other.read_text())
+        earlier += r.get("runs") or [{"command": r.get("command"), "commit": r.get("commit")}]
         for c in r["cells"]:
             c.setdefault("commit", r.get("commit"))
             done[(c["models"], c["requested_queries"])] = c
@@ -225,6 +225,8 @@ def main(argv=None) -> int:
     big = [c for c in cells if c["models"] == 128 and c["requested_queries"] == 100000]
     result = {"bench": "scaling", "commit": commit(), "machine": {**m0, "load_after": os.getloadavg()},
               "command": "python bench/scaling.py " + " ".join(sys.argv[1:] if argv is None else argv),
+              "runs": earlier + [{"command": "python bench/scaling.py " + " ".join(sys.argv[1:] if argv is None
+                                                                                  else argv), "commit": commit()}],
               "encoder": "hash:64", "tasks": TASKS, "epochs": EPOCHS, "step_timeout_s": args.step_timeout,
               "cells": sorted(cells, key=lambda c: (c["models"], c["requested_queries"])), "not_run": not_run,
               "growth": growth, "growth_work": growth_work,

@@ -11,7 +11,10 @@ system, from the kernel's rusage) are reported: on a shared machine the CPU time
 The dashboard is timed with tests/tui/measure_startup.py (pty: process start to the first run row drawn; pilot:
 App() to rows shown, in process).
 
-Usage: python bench/startup.py [--runs 1000] [--repeat 7] [--data DIR] [--no-dashboard] [--out FILE]
+With --before DIR (a folder holding an older `rpcli/`, e.g. `git archive <rev> rpcli | tar -x -C DIR`), every
+command also runs on that code, interleaved with this tree's runs, so both see the same load.
+
+Usage: python bench/startup.py [--runs 1000] [--repeat 7] [--data DIR] [--no-dashboard] [--before DIR] [--out FILE]
 """
 
 from __future__ import annotations
@@ -65,19 +68,39 @@ def write_runs_workspace(root: Path, data_root: Path, n_runs: int) -> dict:
     return {"runs": n_runs, "entries": len(doc["entries"]), "manifest_bytes": (root / "manifest.json").stat().st_size}
 
 
-def time_cmd(cmd: list[str], env: dict, repeat: int) -> dict:
-    walls, cpus = [], []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-        _, status, ru = os.wait4(p.pid, 0)
-        walls.append(time.perf_counter() - t0)
-        cpus.append(ru.ru_utime + ru.ru_stime)
-        if os.waitstatus_to_exitcode(status) != 0:
-            raise SystemExit(f"{' '.join(cmd)} failed: {p.stderr.read().decode()[-800:]}")
-        p.stderr.close()
+BEFORE: dict = {}  # label -> env of the code tree to compare with (--before), filled by main
+
+
+def _once(cmd: list[str], env: dict) -> tuple[float, float]:
+    t0 = time.perf_counter()
+    # cwd away from any checkout: `python -m rpcli` puts the cwd first on sys.path, PYTHONPATH picks the tree
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=env["RP_WORKSPACE"])
+    _, status, ru = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - t0
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed: {p.stderr.read().decode()[-800:]}")
+    p.stderr.close()
+    return wall, ru.ru_utime + ru.ru_stime
+
+
+def _summary(xs: list[tuple[float, float]]) -> dict:
+    walls, cpus = [w for w, _ in xs], [c for _, c in xs]
     return {"wall_median_s": round(statistics.median(walls), 3), "wall_min_s": round(min(walls), 3),
-            "cpu_median_s": round(statistics.median(cpus), 3), "cpu_min_s": round(min(cpus), 3), "n": repeat}
+            "cpu_median_s": round(statistics.median(cpus), 3), "cpu_min_s": round(min(cpus), 3), "n": len(xs)}
+
+
+def time_cmd(cmd: list[str], env: dict, repeat: int) -> dict:
+    """Median and min of `repeat` runs; with --before, the before tree's runs interleaved with these (same
+    moments, same load) under "before"."""
+    now, before = [], []
+    for _ in range(repeat):
+        if BEFORE:
+            before.append(_once(cmd, {**env, **BEFORE}))
+        now.append(_once(cmd, env))
+    out = _summary(now)
+    if BEFORE:
+        out["before"] = _summary(before)
+    return out
 
 
 def main(argv=None) -> int:
@@ -86,19 +109,25 @@ def main(argv=None) -> int:
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--data", type=Path, default=None, help="dataset (default: the embedded demo)")
     ap.add_argument("--no-dashboard", action="store_true")
+    ap.add_argument("--before", type=Path, default=None,
+                    help="a copy of an older rpcli tree (its parent folder): time it too, interleaved")
+    ap.add_argument("--before-rev", default=None, help="the commit that --before holds (recorded)")
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "startup.json")
     args = ap.parse_args(argv)
     from rpcli.core.data import default_data_root
 
     data = (args.data or default_data_root()).resolve()
+    if args.before is not None:
+        BEFORE["PYTHONPATH"] = str(args.before.resolve())
     rp = [sys.executable, "-m", "rpcli"]
     res = {"bench": "startup", "commit": commit(), "machine": machine(),
            "command": "python bench/startup.py " + " ".join(sys.argv[1:] if argv is None else argv),
-           "data": str(data), "targets_s": TARGETS}
+           "data": str(data), "targets_s": TARGETS, "before_rev": args.before_rev}
     with tempfile.TemporaryDirectory(prefix="rp-startup-") as tmp:
         ws = Path(tmp) / "ws"
         res["workspace"] = write_runs_workspace(ws, data, args.runs)
-        env = {**os.environ, "RP_WORKSPACE": str(ws), "RP_DATA": str(data), "COLUMNS": "200"}
+        env = {**os.environ, "RP_WORKSPACE": str(ws), "RP_DATA": str(data), "COLUMNS": "200",
+               "PYTHONPATH": str(REPO)}
         subprocess.run(rp + ["ws", "status"], env=env, check=True, capture_output=True)
         res["python_bare"] = time_cmd([sys.executable, "-c", "pass"], env, args.repeat)
         # what bounds --help: the imports alone (each in a fresh interpreter)
@@ -135,6 +164,9 @@ def main(argv=None) -> int:
             r = res[k]
             print(f"  {k:32s} {r['wall_median_s']:>9.3f} {r['wall_min_s']:>9.3f} "
                   f"{r.get('cpu_median_s', float('nan')):>9.3f}")
+            if "before" in r:
+                b = r["before"]
+                print(f"  {'  before':32s} {b['wall_median_s']:>9.3f} {b['wall_min_s']:>9.3f} {b['cpu_median_s']:>9.3f}")
     print(f"wrote {args.out}")
     return 0
 
