@@ -210,9 +210,10 @@ def main(argv=None) -> int:
             cell["commit"], cell["load_avg_at_start"] = commit(), m0_load
             cell["wall_s"] = round(time.perf_counter() - t0, 2)
             cells.append(cell)
-    finally:
+    except BaseException:
         if base_ctx:
             base_ctx.cleanup()
+        raise
     for m, q in [(m, q) for m in models for q in queries if args.max_queries is not None and q > args.max_queries]:
         not_run.append({"models": m, "queries": q, "why": f"--max-queries {args.max_queries}"})
     ran = {(c["models"], c["requested_queries"]) for c in cells}
@@ -243,6 +244,8 @@ def main(argv=None) -> int:
     if not_run:
         print("not run: " + ", ".join(f"{c['models']}x{c['queries']} ({c['why']})" for c in not_run))
     print(f"wrote {args.out}")
+    if base_ctx:
+        base_ctx.cleanup()  # after writing: removing 100k cached embeddings takes a while
     return 0
 
 
