@@ -85,7 +85,7 @@ def startup_section(r: dict) -> tuple[str, list[dict]]:
     text = md_table(["what", "wall median s", "wall min s", "CPU median s", "n"], rows)
     text += ("\n\nCPU time is the process's user + system time (kernel rusage): on this shared 2-core machine the "
              "wall time includes waiting for a core; the CPU time is what an idle machine's wall time would be close "
-             "to. `rp --help` is bound by its imports (rows 2-4: Typer, Rich, and Typer's Rich help formatter, which "
+             "to. `rp --help` is bound by its imports (the import rows: Typer, Rich, and Typer's Rich help formatter, which "
              "imports Rich's markdown and traceback modules) and by Typer building every command's parameters "
              "before printing the root help; going lower would need lazily built sub-apps or Click's plain help "
              "formatter. `rp compare --plain` used to spend most of its time in Rich's table layout (every cell "
