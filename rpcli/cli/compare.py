@@ -85,9 +85,17 @@ def _print_table(sess, rows: list[dict], modes: tuple) -> None:
         mrows = [r for r in rows if r.get("mode") == m]
         if not mrows:
             continue
-        t = Table(title=f"leaderboard: {m} ({ds['label']}, {ds['n_test_rows']} test rows)")
-        t.add_column("", justify="left")
+        title = f"leaderboard: {m} ({ds['label']}, {ds['n_test_rows']} test rows)"
         cols = columns_for(m)
+        if not console.is_terminal:
+            # No styles off a terminal: the same box layout, written directly at the table's natural width
+            # (Rich measures and renders every cell: seconds for 1,000 runs; docs/benchmarks.md).
+            text = box_table(title, [("", False)] + [(c.label, c.numeric) for c in cols],
+                             [[flag_text(r)] + [cell_text(r, c.key) for c in cols] for r in mrows])
+            console.file.write(text)
+            continue
+        t = Table(title=title)
+        t.add_column("", justify="left")
         for c in cols:
             t.add_column(c.label, justify="right" if c.numeric else "left", overflow="fold")  # labels in full
         for r in mrows:
@@ -95,3 +103,38 @@ def _print_table(sess, rows: list[dict], modes: tuple) -> None:
             t.add_row(Text(flag_text(r), style="red"), *(Text(cell_text(r, c.key), style=style) for c in cols))
         console.print(t)
     console.print(f"[dim]▽ = does not beat the {BASELINE} reference; dim italic rows are references.[/dim]")
+
+
+def box_table(title: str, columns: list[tuple[str, bool]], rows: list[list[str]]) -> str:
+    """A table in Rich's default box (heavy head), every column at its widest cell, the title centred above:
+    what Rich prints for the same cells when the width allows, without Rich's per-cell layout work.
+    `columns` are (label, right-aligned)."""
+    from rich.cells import cell_len
+
+    widths = [cell_len(label) for label, _ in columns]
+    for row in rows:
+        for i, v in enumerate(row):
+            n = cell_len(v)
+            if n > widths[i]:
+                widths[i] = n
+
+    def line(cells: list[str], sep: str) -> str:
+        out = []
+        for (_, right), w, v in zip(columns, widths, cells):
+            pad = " " * (w - cell_len(v))
+            out.append(f" {pad}{v} " if right else f" {v}{pad} ")
+        return sep + sep.join(out) + sep
+
+    def rule(left: str, fill: str, mid: str, right: str) -> str:
+        return left + mid.join(fill * (w + 2) for w in widths) + right
+
+    total = sum(widths) + 3 * len(widths) + 1
+    lines = []
+    if title:
+        n = cell_len(title)
+        left = max(0, (total - n) // 2)
+        lines.append(" " * left + title + " " * max(0, total - n - left))
+    lines += [rule("┏", "━", "┳", "┓"), line([label for label, _ in columns], "┃"), rule("┡", "━", "╇", "┩")]
+    lines += [line(r, "│") for r in rows]
+    lines.append(rule("└", "─", "┴", "┘"))
+    return "\n".join(lines) + "\n"

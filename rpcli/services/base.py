@@ -21,7 +21,7 @@ from rpcli.core.progress import NullProgress, Progress
 from rpcli.errors import ConfigError
 from rpcli.workspace.hashing import recipe_key, sha256_file
 from rpcli.workspace.layout import Workspace
-from rpcli.workspace.manifest import get_entry, init_workspace, load_manifest, register_entry
+from rpcli.workspace.manifest import get_entry, init_workspace, load_manifest, lookup_entry, register_entry
 from rpcli.workspace.provenance import provenance, utc_now
 
 
@@ -113,10 +113,9 @@ def outputs_intact(ws: Workspace, entry: dict) -> bool:
 def parent_content_hashes(ws: Workspace, parents: list[str]) -> dict:
     from rpcli.workspace.hashing import canonical_json, sha256_text
 
-    entries = load_manifest(ws)["entries"]
     out = {}
     for pid in parents:
-        e = entries.get(pid)
+        e = lookup_entry(ws, pid)
         if e is None:
             raise ConfigError(f"parent artifact {pid} is not recorded in {ws.root}")
         out[pid] = sha256_text(canonical_json(sorted((o["path"], o["sha256"]) for o in e.get("outputs", []))))
@@ -232,7 +231,7 @@ def register_staged(ws: Workspace, staged: StagedBuild, *, replace_existing: boo
         register_entry(ws, entry)
     except BaseException:
         shutil.rmtree(staged.staging, ignore_errors=True)
-        if not load_manifest(ws)["entries"].get(artifact_id) and final_dir.exists() and not replace_existing:
+        if lookup_entry(ws, artifact_id) is None and final_dir.exists() and not replace_existing:
             shutil.rmtree(final_dir, ignore_errors=True)
         raise
     finally:
@@ -260,7 +259,7 @@ def build_artifact(sess: Session, kind: str, params: dict, parents: list[str], b
         staged = build_into_staging(sess, plan, builder)
         raise ArtifactIntercepted(plan, staged)
     artifact_id = plan.id
-    existing = load_manifest(ws)["entries"].get(artifact_id)
+    existing = lookup_entry(ws, artifact_id)
     if existing and not force:
         if existing.get("status") == "done" and outputs_intact(ws, existing):
             sess.progress.note(f"{artifact_id} is up to date (reused; use --force to rebuild)")

@@ -134,11 +134,9 @@ class Dashboard(App):
 
     # ----------------------------------------------------------------------------------------------- loading
     def _manifest_stamp(self) -> tuple | None:
-        try:
-            st = self.workspace.manifest_path.stat()
-        except OSError:
-            return None
-        return (st.st_mtime_ns, st.st_size)
+        from rpcli.workspace.manifest import manifest_stamp
+
+        return manifest_stamp(self.workspace)  # the store and its JSON export (the export may lag a large store)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="loaders")
     def load_manifest(self) -> None:

@@ -1,7 +1,8 @@
 """Where things live in a workspace.
 
     workspace/
-      manifest.json              the record of every graph, profile and run
+      manifest.db                the record of every graph, profile and run (SQLite, WAL; workspace/manifest.py)
+      manifest.json              its export, in the format older rp versions wrote
       graphs/<id>/  profiles/<id>/  runs/<id>/   one directory per artifact, named by its id
       cache/emb/<encoder-id>/<sha[:2]>/<sha>.npy  text-embedding cache
       cache/llm/...                               LLM output cache (text-gnn)
@@ -51,7 +52,7 @@ class Workspace:
         return self.root / KIND_DIRS[kind] / artifact_id
 
     def exists(self) -> bool:
-        return self.manifest_path.exists()
+        return self.manifest_path.exists() or (self.root / "manifest.db").exists()
 
 
 def resolve_workspace(option: str | os.PathLike | None = None) -> Workspace:
