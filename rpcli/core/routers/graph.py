@@ -142,15 +142,23 @@ class GraphRouterNet(nn.Module):
         self.encode_bipartite(xm, xq, members, members[:1], record=states)
         return states
 
-    def attached_logits(self, states, xq):
+    def attached_cache(self, states):
+        """What `attached_logits` needs from the model `states` that does not depend on the query: per layer the
+        attention maps U, the projected model states and their source scores (compute once, reuse per query)."""
+        out = []
+        for conv, hm in zip(self.convs, states):
+            U = _attention_maps(conv)
+            out.append((U, conv.lin(hm).view(-1, conv.heads, conv.out_channels), (hm @ U)[:, :conv.heads]))
+        return out
+
+    def attached_logits(self, states, xq, cache=None):
         """[B, K] logits of queries xq [B, q_in] attached to a graph with the cached model `states` (from
-        `model_states`); the same function as `predict(encode_bipartite(...))` for those queries in eval mode."""
+        `model_states`); the same function as `predict(encode_bipartite(...))` for those queries in eval mode.
+        `cache`: `attached_cache(states)`, when already computed."""
+        cache = cache if cache is not None else self.attached_cache(states)
         hq = self.q_proj(xq)
         for i, conv in enumerate(self.convs):
-            hm = states[i]
-            U = _attention_maps(conv)
-            am_s = (hm @ U)[:, :conv.heads]
-            xm = conv.lin(hm).view(-1, conv.heads, conv.out_channels)
+            U, xm, am_s = cache[i]
             hq = _attend_queries(conv, U, xm, am_s, hq, self.training)
             if i < len(self.convs) - 1:
                 hq = F.elu(hq)

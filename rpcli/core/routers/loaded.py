@@ -148,9 +148,11 @@ def _graph_scorer(path: Path, profile_vecs: np.ndarray) -> Callable:
         raise ConfigError(f"{path} has no cached model states (written before they were saved with the checkpoint)",
                           hint="rebuild the run with --force to route new queries with it")
     want = int(ck["config"]["q_in_dim"])
+    with torch.no_grad():
+        cache = model.attached_cache(states)
 
     def score(q):
         _check_width(q, want, "this GraphRouter")
         with torch.inference_mode():
-            return model.attached_logits(states, torch.as_tensor(_unit(q))).double().numpy()
+            return model.attached_logits(states, torch.as_tensor(_unit(q)), cache=cache).double().numpy()
     return score
