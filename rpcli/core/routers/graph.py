@@ -26,6 +26,22 @@ faithful network a query's own features reach the edge predictor only through it
 attention terms per layer, beside K model messages shared by every query; with dropout 0.1 that signal drowns and
 training often collapses to one score vector for all queries (i.e. a single-model router). The residual keeps it.
 
+`member_sample` (speed, off by default: 0): the faithful step encodes the whole graph for every batch of 32, so an
+epoch costs (training queries / 32) full-graph passes with gradients through every member (55 ms of CPU per step
+on the released data, ~29 steps per epoch). With `member_sample = S`, each training step builds its graph on S
+member queries drawn without replacement (a seeded stream of its own, `seed + 1`) plus the batch; validation, the
+checkpoint choice and inference use every member, as before. Attention normalises over the members, so a model's
+state from a sample estimates its state on the full graph (mini-batching over queries, like GraphSAINT-style
+subgraph sampling). The sampled path also uses the fused CPU Adam kernel (the same update in one pass per
+tensor, different float rounding), so the faithful path stays bit-identical to runs recorded before the option.
+A step's cost then stops growing with the training queries, but ~15 ms of it does not depend on S (the weight
+gradients and the optimiser of ~0.85M parameters): on the released data S=256 saves about 2x of CPU, not 10x.
+The option enters a run's recipe only when it is not 0 (existing ids are unchanged).
+
+After training, the model states entering each GAT layer (and leaving the last) on the final graph are saved in
+ckpt.pt as `model_states`: a query attached to that graph depends only on itself and those states, so
+`attached_logits` scores new queries without the training graph (rpcli.core.routers.loaded).
+
 val_perf: per val query, the label (or true score) of the best-scored model among its labeled models; ties in
 val_perf go to the lower val loss (the original kept the first).
 """
