@@ -175,7 +175,12 @@ class GraphRouterNet(nn.Module):
         hq = self.q_proj(xq)
         for i, conv in enumerate(self.convs):
             U, xm, am_s = cache[i]
-            hq = _attend_queries(conv, U, xm, am_s, hq, self.training)
+            new_q = _attend_queries(conv, U, xm, am_s, hq, self.training)
+            if conv.res is not None:
+                new_q = new_q + conv.res(hq)
+            if conv.bias is not None:
+                new_q = new_q + conv.bias
+            hq = new_q
             if i < len(self.convs) - 1:
                 hq = F.elu(hq)
             hq = self.dropout(hq)
@@ -202,7 +207,7 @@ def _gat_bipartite(conv, hm, hq, members, out, training: bool):
     states and the new states of queries `out` (all queries when None). `members` None: every query is one."""
     heads, C = conv.heads, conv.out_channels
     W = conv.lin.weight.view(heads, C, -1)  # [heads, C, D]
-    U = _attention_maps(conv)
+    U = _attention_maps(conv, W)
     slope, p = conv.negative_slope, conv.dropout
     xm = conv.lin(hm).view(-1, heads, C)
     am = hm @ U
@@ -216,24 +221,27 @@ def _gat_bipartite(conv, hm, hq, members, out, training: bool):
     new_m = (a[:, 0].unsqueeze(-1) * xm + torch.bmm(agg.transpose(0, 1), W.transpose(1, 2)).transpose(0, 1)).mean(dim=1)
     ho = hq if out is None else hq[out]
     new_q = _attend_queries(conv, U, xm, am_s, ho, training)
+    # (the order of these operations fixes the order in which gradients accumulate: keep it, so runs recorded
+    # before stay bit-identical)
     if conv.res is not None:
-        new_m = new_m + conv.res(hm)
+        new_m, new_q = new_m + conv.res(hm), new_q + conv.res(ho)
     if conv.bias is not None:
-        new_m = new_m + conv.bias
+        new_m, new_q = new_m + conv.bias, new_q + conv.bias
     return new_m, new_q
 
 
-def _attention_maps(conv):
-    """[D, 2 * heads]: a node's source and destination attention scores are `h @ U` (no W h needed for them)."""
+def _attention_maps(conv, W=None):
+    """[D, 2 * heads]: a node's source and destination attention scores are `h @ U` (no W h needed for them).
+    `W`: the layer's weight viewed [heads, C, D], when the caller already has it."""
     heads = conv.heads
-    W = conv.lin.weight.view(heads, conv.out_channels, -1)  # [heads, C, D]
+    W = conv.lin.weight.view(heads, conv.out_channels, -1) if W is None else W  # [heads, C, D]
     att_s, att_d = conv.att_src[0], conv.att_dst[0]  # [heads, C]
     return torch.bmm(torch.stack([att_s, att_d], dim=1), W).permute(2, 1, 0).reshape(W.shape[2], 2 * heads)
 
 
 def _attend_queries(conv, U, xm, am_s, ho, training: bool):
     """New states [S, H] of the queries `ho` [S, H], each attending to itself and to every model (projected model
-    states xm [K, heads, C], their source scores am_s [K, heads]); residual and bias included."""
+    states xm [K, heads, C], their source scores am_s [K, heads]); before the residual and the bias."""
     heads, C = conv.heads, conv.out_channels
     aq = ho @ U
     aq_s, aq_d = aq[:, :heads], aq[:, heads:]  # [S, heads]
@@ -241,12 +249,7 @@ def _attend_queries(conv, U, xm, am_s, ho, training: bool):
     a = F.dropout(torch.softmax(F.leaky_relu(e, conv.negative_slope), dim=1), p=conv.dropout,
                   training=training) / heads
     xq = conv.lin(ho).view(-1, heads, C)
-    new_q = torch.einsum("sh,shc->sc", a[:, 0], xq) + torch.einsum("skh,khc->sc", a[:, 1:], xm)
-    if conv.res is not None:
-        new_q = new_q + conv.res(ho)
-    if conv.bias is not None:
-        new_q = new_q + conv.bias
-    return new_q
+    return torch.einsum("sh,shc->sc", a[:, 0], xq) + torch.einsum("skh,khc->sc", a[:, 1:], xm)
 
 
 def bipartite_edges(k: int, members: np.ndarray, attached: np.ndarray):
