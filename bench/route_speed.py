@@ -7,7 +7,8 @@ does not depend on the query is computed once at load) and measures
             --n queries and fed in batches of --batch (best of --repeat passes);
   single    per query (the first --single test queries, one at a time, after --warmup queries): encoding its text
             with the run's encoder without the embedding cache (`encode`), reading it from the cache (`cache`),
-            and the decision (`decide`: scores + argmax of one vector); total = encode + decide.
+            and the decision (`decide`: scores + argmax of one vector); total = encode + decide; wall-clock
+            times, and the process CPU time of encode and decide (on a shared machine wall time includes waiting).
 Runs are given with --runs sim=ID,mlp=ID,graph=ID; missing ones are built on the released data (standard mode,
 task graph, emb-gnn K=2 profile; the graph run with --graph-epochs epochs, 2 by default: a decision's cost does
 not depend on how long the router trained). Torch uses --threads intra-op threads (1 by default: other processes
@@ -106,36 +107,41 @@ def main(argv=None) -> int:
                 lr.choose(big[s0:s0 + a.batch])
             dt = time.perf_counter() - t0
             best = dt if best is None else min(best, dt)
-        enc_t, cache_t, dec_t = [], [], []
+        enc_t, cache_t, dec_t, dec_cpu, enc_cpu = [], [], [], [], []
         for i, text in enumerate(texts[:a.warmup + a.single]):
-            t0 = time.perf_counter()
+            c0, t0 = time.process_time(), time.perf_counter()
             v = inner.encode([text])
-            t1 = time.perf_counter()
+            c1, t1 = time.process_time(), time.perf_counter()
             enc.encode([text])
             t2 = time.perf_counter()
+            c2 = time.process_time()
             int(lr.choose(v[0])[0])
-            t3 = time.perf_counter()
+            t3, c3 = time.perf_counter(), time.process_time()
             if i >= a.warmup:
                 enc_t.append(t1 - t0)
                 cache_t.append(t2 - t1)
                 dec_t.append(t3 - t2)
+                enc_cpu.append(c1 - c0)
+                dec_cpu.append(c3 - c2)
         tot = np.asarray(enc_t) + np.asarray(dec_t)
         rows.append({"router": r, "run": run_ids[r], "models": len(lr.models), "load_seconds": round(load_s, 3),
                      "batched_decisions_per_s": round(a.n / best, 1), "batch": a.batch, "n": a.n,
                      "single": {name: {"p50_ms": pct(x, 50), "p95_ms": pct(x, 95), "p99_ms": pct(x, 99)}
                                 for name, x in (("encode", enc_t), ("cache", cache_t), ("decide", dec_t),
-                                                ("total", tot))},
+                                                ("total", tot), ("encode_cpu", enc_cpu), ("decide_cpu", dec_cpu))},
                      "n_single": len(enc_t)})
     load1 = os.getloadavg()
     print(f"{'router':6} {'run':16} {'decisions/s':>12} | {'encode p50/p95/p99 ms':>22} | "
-          f"{'decide p50/p95/p99 ms':>22} | {'total p50/p95/p99 ms':>22} | {'cache p50 ms':>12}")
+          f"{'decide p50/p95/p99 ms':>22} | {'total p50/p95/p99 ms':>22} | {'cache p50 ms':>12} | "
+          f"{'CPU ms p50 encode/decide':>24}")
     for row in rows:
         s = row["single"]
 
         def f(x):
             return f"{x['p50_ms']:.2f}/{x['p95_ms']:.2f}/{x['p99_ms']:.2f}"
         print(f"{row['router']:6} {row['run']:16} {row['batched_decisions_per_s']:>12,.0f} | {f(s['encode']):>22} | "
-              f"{f(s['decide']):>22} | {f(s['total']):>22} | {s['cache']['p50_ms']:>12.2f}")
+              f"{f(s['decide']):>22} | {f(s['total']):>22} | {s['cache']['p50_ms']:>12.2f} | "
+              f"{s['encode_cpu']['p50_ms']:>13.2f}/{s['decide_cpu']['p50_ms']:<10.3f}")
     print(f"encoder {enc.id}; torch threads {a.threads}; batched: {a.n} queries in batches of {a.batch}, "
           f"best of {a.repeat}; single: {rows[0]['n_single'] if rows else 0} queries after {a.warmup} warm-up")
     print(f"load average: {load0[0]:.1f} at the start, {load1[0]:.1f} at the end ({os.cpu_count()} cores)")
