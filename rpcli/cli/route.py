@@ -141,6 +141,9 @@ def graph(ctx: typer.Context, profile: ProfileOpt, mode: ModeOpt = Mode.standard
           residual: Annotated[bool, typer.Option("--residual", help="Fix: each GAT layer adds a linear map of its "
                                                  "input (PyG GATConv residual=True), so a query keeps its own "
                                                  "features against the models' messages.")] = False,
+          member_sample: Annotated[int, typer.Option("--member-sample", min=0, help="Speed: each training step "
+                                                     "encodes the graph on this many sampled member queries plus "
+                                                     "the batch (0: all of them, faithful).")] = 0,
           val_split: ValSplitOpt = 0.1, device: DeviceOpt = None, seeds: SeedsOpt = "0",
           force: ForceOpt = False, as_json: JsonOpt = False) -> None:
     """GraphRouter: a query-model GAT with an edge predictor, trained on per-query multi-hot labels.
@@ -153,7 +156,7 @@ def graph(ctx: typer.Context, profile: ProfileOpt, mode: ModeOpt = Mode.standard
     """
     opts = {"epochs": epochs, "lr": lr, "hidden": hidden, "layers": layers, "heads": heads, "dropout": dropout,
             "batch_size": batch_size, "transductive": transductive, "labels": labels.value, "patience": patience,
-            "residual": residual, "val_split": val_split}
+            "residual": residual, "member_sample": member_sample, "val_split": val_split}
     _run(ctx, "graph", profile, mode, query_text, opts, parse_seeds(seeds), force, as_json, device)
 
 

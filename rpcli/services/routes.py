@@ -53,7 +53,11 @@ register_router(RouterSpec("mlp", trainable=True, run=_core("mlp"),
                            defaults={**_COMMON, "epochs": 20, "hidden": 512, "out": 256, "layers": 2, "patience": 5}))
 register_router(RouterSpec("graph", trainable=True, run=_core("graph"),
                            defaults={**_COMMON, "epochs": 100, "hidden": 256, "layers": 2, "heads": 4,
-                                     "transductive": False, "labels": "pairs", "patience": 0, "residual": False}))
+                                     "transductive": False, "labels": "pairs", "patience": 0, "residual": False,
+                                     "member_sample": 0}))
+# Options added after runs were recorded: they enter the recipe only when they differ from these values, so the
+# ids of runs that do not use them stay as they were.
+LATE_OPTIONS = {"graph": {"member_sample": 0}}
 
 
 def training_signal(sess: Session, mode: str, models: list[str], query_text: str, labels: str = "pairs"):
@@ -104,7 +108,8 @@ def run_router_entry(sess: Session, router: str, profile_ref: str, mode: str, op
     seeds = list(dict.fromkeys(int(s) for s in seeds)) if seeds else [0]
     if not spec.trainable:
         seeds = [0]
-    params = {"router": router, "mode": mode, "query_text": query_text, "seeds": seeds, **opts}
+    params = {"router": router, "mode": mode, "query_text": query_text, "seeds": seeds,
+              **{k: v for k, v in opts.items() if LATE_OPTIONS.get(router, {}).get(k, object()) != v}}
 
     labels = opts.get("labels", "pairs")
     sig = training_signal(sess, mode, names, query_text, labels=labels)

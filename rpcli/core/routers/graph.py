@@ -26,6 +26,22 @@ faithful network a query's own features reach the edge predictor only through it
 attention terms per layer, beside K model messages shared by every query; with dropout 0.1 that signal drowns and
 training often collapses to one score vector for all queries (i.e. a single-model router). The residual keeps it.
 
+`member_sample` (speed, off by default: 0): the faithful step encodes the whole graph for every batch of 32, so an
+epoch costs (training queries / 32) full-graph passes with gradients through every member (55 ms of CPU per step
+on the released data, ~29 steps per epoch). With `member_sample = S`, each training step builds its graph on S
+member queries drawn without replacement (a seeded stream of its own, `seed + 1`) plus the batch; validation, the
+checkpoint choice and inference use every member, as before. Attention normalises over the members, so a model's
+state from a sample estimates its state on the full graph (mini-batching over queries, like GraphSAINT-style
+subgraph sampling). The sampled path also uses the fused CPU Adam kernel (the same update in one pass per
+tensor, different float rounding), so the faithful path stays bit-identical to runs recorded before the option.
+A step's cost then stops growing with the training queries, but ~15 ms of it does not depend on S (the weight
+gradients and the optimiser of ~0.85M parameters): on the released data S=256 saves about 2x of CPU, not 10x.
+The option enters a run's recipe only when it is not 0 (existing ids are unchanged).
+
+After training, the model states entering each GAT layer (and leaving the last) on the final graph are saved in
+ckpt.pt as `model_states`: a query attached to that graph depends only on itself and those states, so
+`attached_logits` scores new queries without the training graph (rpcli.core.routers.loaded).
+
 val_perf: per val query, the label (or true score) of the best-scored model among its labeled models; ties in
 val_perf go to the lower val loss (the original kept the first).
 """
@@ -62,12 +78,17 @@ class GraphConfig:
     transductive: bool = False
     patience: int = 0
     residual: bool = False
+    member_sample: int = 0
 
 
 def validate(cfg: GraphConfig) -> None:
     from rpcli.core.routers.training import validate_common
 
     validate_common(cfg, ("hidden", "layers", "heads", "epochs", "batch_size"))
+    if cfg.member_sample < 0:
+        from rpcli.errors import ConfigError
+
+        raise ConfigError("--member-sample must be >= 0 (0: every member query in every step, the faithful graph)")
 
 
 class GraphRouterNet(nn.Module):
@@ -103,7 +124,7 @@ class GraphRouterNet(nn.Module):
             h = self.dropout(h)
         return h
 
-    def encode_bipartite(self, xm, xq, members, out):
+    def encode_bipartite(self, xm, xq, members, out, record=None):
         """(model states [K, H], states [len(out), H] of the queries `out`) on the complete bipartite graph in
         which the queries `members` (indices into xq) exchange messages with every model and every other
         query needed only receives from the models. Dense attention over the bipartite blocks: the same
@@ -118,12 +139,52 @@ class GraphRouterNet(nn.Module):
         hm = self.m_proj(xm)
         hq = self.q_proj(xq[need])
         for i, conv in enumerate(self.convs):
+            if record is not None:
+                record.append(hm)
             last = i == len(self.convs) - 1
             hm, hq = _gat_bipartite(conv, hm, hq, mem, outl if last else None, self.training)
             if not last:
                 hm, hq = F.elu(hm), F.elu(hq)
             hm, hq = self.dropout(hm), self.dropout(hq)
+        if record is not None:
+            record.append(hm)
         return hm, hq
+
+    def model_states(self, xm, xq, members):
+        """The model states [K, H] entering each layer and leaving the last ([layers + 1] tensors) on the graph
+        whose members are the queries `members` of xq (eval mode: no dropout). A query attached to that graph
+        is then scored by `attached_logits` alone: its states depend only on itself and these."""
+        states: list = []
+        self.encode_bipartite(xm, xq, members, members[:1], record=states)
+        return states
+
+    def attached_cache(self, states):
+        """What `attached_logits` needs from the model `states` that does not depend on the query: per layer the
+        attention maps U, the projected model states and their source scores (compute once, reuse per query)."""
+        out = []
+        for conv, hm in zip(self.convs, states):
+            U = _attention_maps(conv)
+            out.append((U, conv.lin(hm).view(-1, conv.heads, conv.out_channels), (hm @ U)[:, :conv.heads]))
+        return out
+
+    def attached_logits(self, states, xq, cache=None):
+        """[B, K] logits of queries xq [B, q_in] attached to a graph with the cached model `states` (from
+        `model_states`); the same function as `predict(encode_bipartite(...))` for those queries in eval mode.
+        `cache`: `attached_cache(states)`, when already computed."""
+        cache = cache if cache is not None else self.attached_cache(states)
+        hq = self.q_proj(xq)
+        for i, conv in enumerate(self.convs):
+            U, xm, am_s = cache[i]
+            new_q = _attend_queries(conv, U, xm, am_s, hq, self.training)
+            if conv.res is not None:
+                new_q = new_q + conv.res(hq)
+            if conv.bias is not None:
+                new_q = new_q + conv.bias
+            hq = new_q
+            if i < len(self.convs) - 1:
+                hq = F.elu(hq)
+            hq = self.dropout(hq)
+        return self.predict(hq, states[-1])
 
     def predict(self, hq, hm):
         """[B, K] logits for query states [B, H] against model states [K, H]; the first Linear of the edge
@@ -146,9 +207,7 @@ def _gat_bipartite(conv, hm, hq, members, out, training: bool):
     states and the new states of queries `out` (all queries when None). `members` None: every query is one."""
     heads, C = conv.heads, conv.out_channels
     W = conv.lin.weight.view(heads, C, -1)  # [heads, C, D]
-    att_s, att_d = conv.att_src[0], conv.att_dst[0]  # [heads, C]
-    # a node's attention scores are h @ (W^h)^T att^h: [D, heads] maps, no W h needed for them
-    U = torch.bmm(torch.stack([att_s, att_d], dim=1), W).permute(2, 1, 0).reshape(W.shape[2], 2 * heads)
+    U = _attention_maps(conv, W)
     slope, p = conv.negative_slope, conv.dropout
     xm = conv.lin(hm).view(-1, heads, C)
     am = hm @ U
@@ -160,19 +219,37 @@ def _gat_bipartite(conv, hm, hq, members, out, training: bool):
     a = F.dropout(torch.softmax(F.leaky_relu(e, slope), dim=1), p=p, training=training)
     agg = torch.einsum("kih,id->khd", a[:, 1:], hs)  # sum_i a_mi h_i, then one W per head
     new_m = (a[:, 0].unsqueeze(-1) * xm + torch.bmm(agg.transpose(0, 1), W.transpose(1, 2)).transpose(0, 1)).mean(dim=1)
-    # queries <- themselves + every model
     ho = hq if out is None else hq[out]
-    aq = ho @ U
-    aq_s, aq_d = aq[:, :heads], aq[:, heads:]  # [S, heads]
-    e = torch.cat([(aq_s + aq_d).unsqueeze(1), am_s.unsqueeze(0) + aq_d.unsqueeze(1)], dim=1)  # [S, 1 + K, heads]
-    a = F.dropout(torch.softmax(F.leaky_relu(e, slope), dim=1), p=p, training=training) / heads
-    xq = conv.lin(ho).view(-1, heads, C)
-    new_q = torch.einsum("sh,shc->sc", a[:, 0], xq) + torch.einsum("skh,khc->sc", a[:, 1:], xm)
+    new_q = _attend_queries(conv, U, xm, am_s, ho, training)
+    # (the order of these operations fixes the order in which gradients accumulate: keep it, so runs recorded
+    # before stay bit-identical)
     if conv.res is not None:
         new_m, new_q = new_m + conv.res(hm), new_q + conv.res(ho)
     if conv.bias is not None:
         new_m, new_q = new_m + conv.bias, new_q + conv.bias
     return new_m, new_q
+
+
+def _attention_maps(conv, W=None):
+    """[D, 2 * heads]: a node's source and destination attention scores are `h @ U` (no W h needed for them).
+    `W`: the layer's weight viewed [heads, C, D], when the caller already has it."""
+    heads = conv.heads
+    W = conv.lin.weight.view(heads, conv.out_channels, -1) if W is None else W  # [heads, C, D]
+    att_s, att_d = conv.att_src[0], conv.att_dst[0]  # [heads, C]
+    return torch.bmm(torch.stack([att_s, att_d], dim=1), W).permute(2, 1, 0).reshape(W.shape[2], 2 * heads)
+
+
+def _attend_queries(conv, U, xm, am_s, ho, training: bool):
+    """New states [S, H] of the queries `ho` [S, H], each attending to itself and to every model (projected model
+    states xm [K, heads, C], their source scores am_s [K, heads]); before the residual and the bias."""
+    heads, C = conv.heads, conv.out_channels
+    aq = ho @ U
+    aq_s, aq_d = aq[:, :heads], aq[:, heads:]  # [S, heads]
+    e = torch.cat([(aq_s + aq_d).unsqueeze(1), am_s.unsqueeze(0) + aq_d.unsqueeze(1)], dim=1)  # [S, 1 + K, heads]
+    a = F.dropout(torch.softmax(F.leaky_relu(e, conv.negative_slope), dim=1), p=conv.dropout,
+                  training=training) / heads
+    xq = conv.lin(ho).view(-1, heads, C)
+    return torch.einsum("sh,shc->sc", a[:, 0], xq) + torch.einsum("skh,khc->sc", a[:, 1:], xm)
 
 
 def bipartite_edges(k: int, members: np.ndarray, attached: np.ndarray):
@@ -234,14 +311,26 @@ def train_graph(sig: TrainingSignal, train_vecs: np.ndarray, test_vecs: np.ndarr
         qual = np.where(labeled, sig.quality, np.nan)
 
         model = build_model(xq.shape[1], xm.shape[1], cfg).to(dev)
-        opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+        sampled = 0 < cfg.member_sample < len(members)
+        # the sampled path also uses the fused CPU Adam kernel (same update, one pass per tensor; different float
+        # rounding), so the faithful full-graph path stays bit-identical to earlier runs
+        fused = sampled and dev.type == "cpu"
+        opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, **({"fused": True} if fused else {}))
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs, eta_min=0.01 * cfg.lr)
         gen = torch.Generator().manual_seed(seed)
         tr_t = torch.as_tensor(tr_q, dtype=torch.long)
 
-        def logits_of(out):
-            hm, ho = model.encode_bipartite(xm, xq, mem_t, out)
+        def logits_of(out, members=None):
+            hm, ho = model.encode_bipartite(xm, xq, mem_t if members is None else members, out)
             return model.predict(ho, hm)
+
+        sgen = torch.Generator().manual_seed(seed + 1)  # member samples: their own stream, recorded by the seed
+
+        def batch_loss(b):
+            if not sampled:
+                return masked_bce(logits_of(b), b)
+            pick = mem_t[torch.randperm(mem_t.shape[0], generator=sgen)[:cfg.member_sample].to(dev)]
+            return masked_bce(logits_of(b, torch.unique(torch.cat([pick, b]))), b)
 
         def masked_bce(logits, idx):
             lo = F.binary_cross_entropy_with_logits(logits, y[idx], reduction="none")
@@ -256,8 +345,7 @@ def train_graph(sig: TrainingSignal, train_vecs: np.ndarray, test_vecs: np.ndarr
             model.train()
             perm = tr_t[torch.randperm(tr_t.shape[0], generator=gen)]
             batches = (perm[s0:s0 + cfg.batch_size].to(dev) for s0 in range(0, perm.shape[0], cfg.batch_size))
-            train_loss = train_batches(batches, lambda b: masked_bce(logits_of(b), b), opt, model.parameters(),
-                                       cfg.grad_clip)
+            train_loss = train_batches(batches, batch_loss, opt, model.parameters(), cfg.grad_clip)
             sched.step()
             if not va_q.size:
                 return Epoch(key=(0.0, -train_loss), curves={"train": train_loss},
@@ -278,11 +366,12 @@ def train_graph(sig: TrainingSignal, train_vecs: np.ndarray, test_vecs: np.ndarr
         model.eval()
         with torch.no_grad():
             logits = logits_of(all_t).double().cpu().numpy()
+            states = [h.detach().cpu().clone() for h in model.model_states(xm, xq, mem_t)]
     best_perf, best_vloss = res.best.values["perf"], res.best.values["loss"]
     config = {**asdict(cfg), "q_in_dim": int(xq.shape[1]), "m_in_dim": int(xm.shape[1])}
     ckpt = {"format": CKPT_FORMAT, "state_dict": {k: v.detach().cpu() for k, v in res.best_state.items()},
             "config": config, "model_names": list(sig.models), "seed": int(seed), "best_epoch": int(res.best_epoch),
-            "val_perf": best_perf, "val_loss": best_vloss}
+            "val_perf": best_perf, "val_loss": best_vloss, "model_states": states}
     info = {"train_curve": res.curves["train"], "val_curve": res.curves.get("val", []),
             "val_perf_curve": res.curves.get("val_perf", []), "best_epoch": int(res.best_epoch),
             "best_val_perf": None if best_perf is None else round(best_perf, 6),
@@ -290,7 +379,8 @@ def train_graph(sig: TrainingSignal, train_vecs: np.ndarray, test_vecs: np.ndarr
             "stopped_early_at": res.stopped_early_at, "epochs_run": res.epochs_run,
             "n_train_queries": int(tr_q.size), "n_val_queries": int(va_q.size),
             "n_labels": int(labeled[tr_q].sum()), "layout": "transductive" if cfg.transductive else "inductive",
-            "n_graph_edges": int(n_edges), "train_seconds": round(time.time() - t0, 3),
+            "n_graph_edges": int(n_edges), "member_sample": int(cfg.member_sample) if sampled else 0,
+            "optimizer": "adam (fused)" if fused else "adam", "train_seconds": round(time.time() - t0, 3),
             "train_cpu_seconds": round(time.process_time() - c0, 3), "device": str(dev), "threads": threads}
     return logits[Q:], logits[:Q], ckpt, info
 
