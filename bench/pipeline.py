@@ -89,15 +89,14 @@ def profile_args(method: str, mode: str, graphs: dict) -> list[str]:
     raise ValueError(method)
 
 
-def run_pass(name: str, run: Runner, args) -> list[dict]:
-    rows: list[dict] = []
-
+def run_pass(name: str, run: Runner, args, rows: list[dict], save) -> None:
     def stage(mode, what, detail, argv):
         out, wall, cpu = run(argv)
         rows.append({"pass": name, "mode": mode, "stage": what, "detail": detail, "id": out,
                      "wall_s": round(wall, 3), "cpu_s": round(cpu, 3), "load1": round(os.getloadavg()[0], 2)})
         print(f"  {name:4s} {mode:8s} {what:8s} {detail:30s} {wall:8.1f} s wall {cpu:8.1f} s CPU  {out}",
               file=sys.stderr, flush=True)
+        save(complete=False)
         return out
 
     for mode in args.modes:
@@ -116,7 +115,6 @@ def run_pass(name: str, run: Runner, args) -> list[dict]:
                     argv += ["--epochs", str(args.graph_epochs)]
                     detail += f" ({args.graph_epochs} ep)"
                 stage(mode, "route", detail, argv)
-    return rows
 
 
 def table(rows: list[dict], passes: list[str]) -> str:
@@ -176,6 +174,21 @@ def main(argv=None) -> int:
     rows: list[dict] = []
     loads: dict = {}
     t_all = time.perf_counter()
+
+    def save(complete: bool, tab: str = "") -> None:
+        """Write the JSON (after every stage, so that an interrupted run keeps what it measured)."""
+        if args.out is None:
+            return
+        doc = {"bench": "pipeline", "complete": complete, "commit": commit(),
+               "utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+               "command": "python bench/pipeline.py " + " ".join(sys.argv[1:] if argv is None else argv),
+               "data": str(args.data.resolve()), "encoder": args.encoder or "default", "modes": args.modes,
+               "graph_epochs": args.graph_epochs, "cpus": os.cpu_count(), "python": platform.python_version(),
+               "load_average": loads, "total_wall_s": round(time.perf_counter() - t_all, 1), "rows": rows,
+               "table": tab or table(rows, args.passes)}
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(doc, indent=1) + "\n")
+
     try:
         for p in args.passes:
             ws = base / p
@@ -183,7 +196,7 @@ def main(argv=None) -> int:
                 shutil.copytree(base / "cold" / "cache" / "emb", ws / "cache" / "emb")
             print(f"[{p}] workspace {ws}", file=sys.stderr, flush=True)
             before = os.getloadavg()
-            rows += run_pass(p, Runner(args.data.resolve(), ws, args.encoder), args)
+            run_pass(p, Runner(args.data.resolve(), ws, args.encoder), args, rows, save)
             loads[p] = {"before": [round(x, 2) for x in before], "after": [round(x, 2) for x in os.getloadavg()]}
     finally:
         if tmp_ctx is not None:
@@ -193,13 +206,7 @@ def main(argv=None) -> int:
     print(tab)
     print(f"\nload average (1, 5, 15 min) per pass: {json.dumps(loads)}; {os.cpu_count()} CPUs; total {total:.0f} s")
     if args.out is not None:
-        doc = {"bench": "pipeline", "commit": commit(), "utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-               "command": "python bench/pipeline.py " + " ".join(sys.argv[1:] if argv is None else argv),
-               "data": str(args.data.resolve()), "encoder": args.encoder or "default", "modes": args.modes,
-               "graph_epochs": args.graph_epochs, "cpus": os.cpu_count(), "python": platform.python_version(),
-               "load_average": loads, "total_wall_s": round(total, 1), "rows": rows, "table": tab}
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(doc, indent=1) + "\n")
+        save(complete=True, tab=tab)
         print(f"wrote {args.out}", file=sys.stderr)
     return 0
 
