@@ -75,6 +75,9 @@ def main(argv=None) -> int:
     ap.add_argument("--reference", default="minilm-torch", help="the spec whose vectors the others are compared to")
     ap.add_argument("--limit", type=int, default=None, help="every k-th text so that about N remain (a quick run)")
     ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=None,
+                    help="torch and ONNX Runtime intra-op threads (default: torch's, i.e. the cores). On a shared "
+                         "machine --threads 1 makes CPU seconds a fair measure: no thread spins waiting for another")
     ap.add_argument("--export-cache", type=Path, default=None,
                     help="folder for the ONNX exports (default: a temporary folder, so load_s includes the export)")
     ap.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
@@ -92,6 +95,8 @@ def main(argv=None) -> int:
         texts = texts[::step]
     import torch
 
+    if args.threads:
+        torch.set_num_threads(args.threads)  # the ONNX paths take their thread count from torch's
     tmp = tempfile.TemporaryDirectory(prefix="rp-bench-enc-")
     cache_root = args.export_cache or Path(tmp.name)
     encoders, load_s, ids = {}, {}, {}
@@ -132,6 +137,7 @@ def main(argv=None) -> int:
                      "wall_s": round(b["wall_s"], 3), "cpu_s": round(b["cpu_s"], 3),
                      "texts_per_s": round(len(texts) / b["wall_s"], 1),
                      "texts_per_cpu_s": round(len(texts) / max(b["cpu_s"], 1e-9), 1),
+                     "threads": torch.get_num_threads(),
                      "speedup": round(best[args.reference]["wall_s"] / b["wall_s"], 2),
                      "load_s": round(load_s[p], 2), "cos_min": float(c.min()), "cos_mean": float(c.mean()),
                      "max_abs_diff": float(np.abs(vecs[p] - ref).max())})
