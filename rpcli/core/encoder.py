@@ -212,7 +212,7 @@ class OnnxEncoder:
         try:
             import onnxruntime  # noqa: F401
         except ImportError:
-            raise ConfigError(f"encoder {self.id.split('-')[-2]!r} needs ONNX Runtime, which is not installed",
+            raise ConfigError(f"encoder {self.id} runs on ONNX Runtime, which is not installed",
                               hint="pip install -e '.[onnx]' (onnxruntime and onnx, CPU wheels), or use "
                                    "--encoder minilm-torch") from None
 
