@@ -80,7 +80,8 @@ def main(argv=None) -> int:
                          "machine --threads 1 makes CPU seconds a fair measure: no thread spins waiting for another")
     ap.add_argument("--export-cache", type=Path, default=None,
                     help="folder for the ONNX exports (default: a temporary folder, so load_s includes the export)")
-    ap.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
+    ap.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "encoder_speed.json",
+                    help="write the results as JSON here")
     args = ap.parse_args(argv)
     if not args.data.is_dir():
         print(f"dataset not found: {args.data}", file=sys.stderr)

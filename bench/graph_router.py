@@ -10,7 +10,7 @@ and the end is recorded.
 Usage:
   python bench/graph_router.py [--data ../shared/data/routeprofile] [--workspace DIR] [--seeds 0,1,2]
                                [--variants faithful,fast] [--sample 256] [--epochs 100] [--out FILE]
-Writes bench/graph_router.json (or --out) with the commit.
+Writes bench/results/graph_router.json (or --out) with the commit.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def main(argv=None) -> int:
     ap.add_argument("--variants", default="faithful,fast", help="faithful (member_sample 0), fast (--sample)")
     ap.add_argument("--sample", type=int, default=256, help="member_sample of the fast variant")
     ap.add_argument("--epochs", type=int, default=100)
-    ap.add_argument("--out", default=str(Path(__file__).with_suffix(".json")))
+    ap.add_argument("--out", default=str(REPO / "bench" / "results" / "graph_router.json"))
     a = ap.parse_args(argv)
 
     from rpcli.services.base import Session
@@ -107,6 +107,7 @@ def main(argv=None) -> int:
            "graph": g["id"], "epochs": a.epochs, "seeds": seeds, "rows": rows, "summary": summary,
            "loadavg_start": load0, "loadavg_end": load1, "cores": os.cpu_count(),
            "command": "python bench/graph_router.py " + " ".join(argv if argv is not None else sys.argv[1:])}
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(out, indent=2) + "\n")
     print(f"wrote {a.out}")
     return 0

@@ -10,6 +10,7 @@ It also checks that the cold and warm passes wrote byte-identical graph files.
 Usage:
   python bench/graphs_build.py [--data ../shared/data/routeprofile] [--encoder default] [--device cpu]
                                [--kinds task,query] [--modes standard] [--keep DIR] [--json]
+                               [--out bench/results/graphs_build.json]
 """
 
 from __future__ import annotations
@@ -66,6 +67,8 @@ def main(argv=None) -> int:
     ap.add_argument("--modes", default="standard,newllm")
     ap.add_argument("--keep", type=Path, default=None, help="keep the workspaces under this folder")
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
+    ap.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "graphs_build.json",
+                    help="write the results as JSON here")
     args = ap.parse_args(argv)
     kinds = [k for k in args.kinds.split(",") if k]
     modes = [m for m in args.modes.split(",") if m]
@@ -107,6 +110,7 @@ def main(argv=None) -> int:
         identical = graph_hashes(ws_cold) == graph_hashes(ws_warm)
 
         result = {
+            "bench": "graphs_build", "command": "python bench/graphs_build.py " + " ".join(sys.argv[1:]),
             "data": str(args.data), "encoder": enc.id, "dim": enc.dim, "device": args.device,
             "torch_threads": __import__("torch").get_num_threads(), "cpu": platform.processor() or platform.machine(),
             "cpus": os.cpu_count(), "dataset_load_s": round(t_data, 3),
@@ -121,6 +125,9 @@ def main(argv=None) -> int:
         if tmp_ctx is not None:
             tmp_ctx.cleanup()
 
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {args.out}", file=sys.stderr)
     if args.json:
         print(json.dumps(result, indent=2))
         return 0 if identical else 1

@@ -139,7 +139,8 @@ def table(rows: list[dict], passes: list[str]) -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="dataset folder (RouteProfile layout)")
-    ap.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
+    ap.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "pipeline.json",
+                    help="write the results as JSON here")
     ap.add_argument("--encoder", default=None, help="encoder spec passed as rp --encoder (default: rp's default)")
     ap.add_argument("--modes", default="standard", help="comma-separated: standard, newllm")
     ap.add_argument("--kinds", default=",".join(KINDS), help="comma-separated graph kinds")

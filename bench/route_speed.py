@@ -17,7 +17,7 @@ share the machine). The load average at the start and the end is recorded.
 Usage:
   python bench/route_speed.py [--data ../shared/data/routeprofile] [--workspace DIR] [--runs sim=ID,...]
                               [--n 20000] [--batch 1024] [--single 200] [--threads 1] [--out FILE]
-Writes bench/route_speed.json (or --out) with the commit.
+Writes bench/results/route_speed.json (or --out) with the commit.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def main(argv=None) -> int:
     ap.add_argument("--single", type=int, default=200)
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--out", default=str(Path(__file__).with_suffix(".json")))
+    ap.add_argument("--out", default=str(REPO / "bench" / "results" / "route_speed.json"))
     a = ap.parse_args(argv)
 
     import torch
@@ -149,6 +149,7 @@ def main(argv=None) -> int:
            "threads": a.threads, "rows": rows, "loadavg_start": load0, "loadavg_end": load1,
            "cores": os.cpu_count(), "command": "python bench/route_speed.py " + " ".join(
                argv if argv is not None else sys.argv[1:])}
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(out, indent=2) + "\n")
     print(f"wrote {a.out}")
     return 0

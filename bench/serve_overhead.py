@@ -10,6 +10,7 @@ directly (the proxy hop's total cost).
 
 Usage:
   python bench/serve_overhead.py --workspace WS --run RUN_ID [--n 300] [--concurrency 8] [--json]
+                                [--out bench/results/serve_overhead.json]
 """
 
 from __future__ import annotations
@@ -69,7 +70,9 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=300)
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--lambda", dest="lam", type=float, default=None)
-    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--json", action="store_true", help="print the results as JSON instead of the summary")
+    ap.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "bench" / "results" / "serve_overhead.json"),
+                    help="write the results as JSON here")
     a = ap.parse_args()
 
     import httpx
@@ -126,7 +129,8 @@ def main() -> None:
         rr.loaded.scores(q)
         enc_t.append(s1 - s0)
         score_t.append(time.perf_counter() - s1)
-    res = {"run": rr.id, "router": rr.router, "encoder": rr.sess.encoder.id, "n": a.n, "lambda": a.lam,
+    res = {"bench": "serve_overhead", "command": "python bench/serve_overhead.py " + " ".join(sys.argv[1:]),
+           "run": rr.id, "router": rr.router, "encoder": rr.sess.encoder.id, "n": a.n, "lambda": a.lam,
            "load_seconds": round(load_s, 2),
            "sequential": {"routing_decision": seq["routing_decision"], "routing_overhead": seq["routing_overhead"],
                           "client_e2e_via_rp_ms": {"p50": pct(e2e_rp, 50), "p99": pct(e2e_rp, 99)},
@@ -139,6 +143,9 @@ def main() -> None:
                              "score": {"p50": pct(score_t, 50), "p99": pct(score_t, 99)}},
            "load_average": __import__("os").getloadavg()[0],
            "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count()}}
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(a.out).write_text(json.dumps(res, indent=2) + "\n")
+    print(f"wrote {a.out}", file=sys.stderr)
     if a.json:
         print(json.dumps(res, indent=2))
         return

@@ -2,7 +2,7 @@
 
     python bench/sweep_time.py                                   # sweeps/paper-table1.yaml on the released data
     python bench/sweep_time.py --sweep sweeps/quick.yaml --data ''   # the demo data (embedded default)
-    python bench/sweep_time.py --configs local:1,local:2,ray:2 --out bench/sweep_time.json
+    python bench/sweep_time.py --configs local:1,local:2,ray:2 --out bench/results/sweep_time.json
 
 Each configuration gets a fresh workspace (embedding cache included), runs `rp sweep` once cold and once warm,
 and the script prints a table and writes JSON (commit, machine, sweep file, data, one row per configuration).
@@ -49,7 +49,7 @@ def main() -> int:
                     help="dataset folder ('' for the embedded demo data)")
     ap.add_argument("--encoder", default=None, help="encoder spec (default: the default encoder)")
     ap.add_argument("--configs", default="local:1,local:2,ray:2", help="executor:jobs, comma-separated")
-    ap.add_argument("--out", default=str(ROOT / "bench" / "sweep_time.json"))
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "sweep_time.json"))
     ap.add_argument("--keep", action="store_true", help="keep the workspaces (printed)")
     args = ap.parse_args()
     sweep = Path(args.sweep).resolve()
@@ -73,10 +73,11 @@ def main() -> int:
             shutil.rmtree(ws, ignore_errors=True)
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short=12", "HEAD"], capture_output=True,
                             text=True).stdout.strip() or None
-    doc = {"sweep": str(sweep.relative_to(ROOT) if sweep.is_relative_to(ROOT) else sweep), "data": args.data or
+    doc = {"bench": "sweep_time", "command": "python bench/sweep_time.py " + " ".join(sys.argv[1:]), "sweep": str(sweep.relative_to(ROOT) if sweep.is_relative_to(ROOT) else sweep), "data": args.data or
            "embedded demo", "encoder": args.encoder or "default", "commit": commit,
            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cpus": os.cpu_count(),
            "machine": platform.platform(), "results": results}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(doc, indent=2) + "\n")
     print(f"{'executor':10s} {'jobs':>4s} {'cold s':>8s} {'warm s':>8s}  built / reused (cold; warm)")
     for r in results:
