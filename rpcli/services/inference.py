@@ -2,11 +2,11 @@
 the Python API).
 
 A run is reloaded from its workspace record: its router (rpcli.core.routers.inference.load_router: graph runs
-from the model states saved in the checkpoint, or, recorded before those were saved, from their training graph
-rebuilt here) on its parent profile, the dataset it was built from (the recorded root unless --data says otherwise; the hash must match) and
-its encoder (the recorded one unless --encoder says otherwise; the id must match). On load, the router scores the
-run's test rows again and must reproduce the recorded predictions (so a query is routed exactly as the run's
-evaluation routed it).
+from the model states saved in the checkpoint, or, recorded before those were saved, from their training graph,
+whose query embeddings are then encoded here) on its parent profile, the dataset it was built from (the recorded
+root unless --data says otherwise; the hash must match) and its encoder (the recorded one unless --encoder says
+otherwise; the id must match). On load, the router scores the run's test rows again and must reproduce the
+recorded predictions (so a query is routed exactly as the run's evaluation routed it).
 
 Choosing: without lambda, the candidate with the highest router score (the run's own rule). With lambda (quality per
 dollar), the rule of the run's cost-quality curve (core/eval/cost_quality.py): argmax of calibrated quality minus

@@ -3,15 +3,17 @@
 its test rows (predictions.jsonl, checked by the tests and by `LoadedRouter.check_predictions`); `choose` is the
 argmax (ties to the first candidate). Everything that does not depend on the query is computed once, at load:
 
-| router | loaded                                  | cached at load                  | scores(q)                            |
-|--------|-----------------------------------------|---------------------------------|--------------------------------------|
-| sim    | the profile                             | the unit profile vectors [K, D] | cosine(q, profile)                   |
-| mlp    | ckpt.pt (both towers)                   | the model tower's embeddings    | <query_mlp(q), model_mlp(p)>, unit   |
-| graph  | ckpt.pt: weights and the model states   | per layer: attention maps, the  | the query attached to the training   |
-|        | entering each GAT layer on the training | projected model states and      | graph: it receives messages from the |
-|        | graph (`model_states`); older runs, and | their source scores             | models and sends none, exactly as    |
-|        | a new candidate set: recomputed from    |                                 | the run scored its test and          |
-|        | the training graph (see below)          |                                 | validation queries                   |
+| router | loaded                                 | cached at load                      | scores(q)                    |
+|--------|----------------------------------------|-------------------------------------|------------------------------|
+| sim    | the profile                            | the unit profile vectors [K, D]     | cosine(q, profile)           |
+| mlp    | ckpt.pt (both towers)                  | the model tower's embeddings [K, o] | <query_mlp(q), model_mlp(p)> |
+|        |                                        |                                     | (both L2-normalised)         |
+| graph  | ckpt.pt: the weights and the model     | per layer: the attention maps, the  | the query attached to the    |
+|        | states entering each GAT layer on the  | projected model states and their    | training graph: it receives  |
+|        | training graph (`model_states`); older | source scores                       | messages from the models and |
+|        | runs and a new candidate set: the      |                                     | sends none, exactly as the   |
+|        | states recomputed from the training    |                                     | run scored its test and      |
+|        | graph (see below)                      |                                     | validation queries           |
 
 Graph model states: a checkpoint written since they are saved carries them (`states_from == "checkpoint"`), so a
 query is scored from the checkpoint alone. Otherwise (runs recorded before, or `new_candidates=True`) they are
