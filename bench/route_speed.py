@@ -1,8 +1,9 @@
 """Routing speed of recorded runs: batched decisions per second with cached query embeddings, and single-query
 latency split into encoding and decision.
 
-For each router (sim, mlp, graph) it loads a run with `rpcli.core.routers.loaded.load_router` (everything that
-does not depend on the query is computed once at load) and measures
+For each router (sim, mlp, graph) it loads a run with `rpcli.services.inference.load_run(..., check=False)` (the
+one loader, rpcli.core.routers.inference.load_router: everything that does not depend on the query is computed
+once at load; graph runs from the model states in their checkpoint) and measures
   batched   decisions/s: `scores` + argmax over the released test queries' cached embeddings, tiled to
             --n queries and fed in batches of --batch (best of --repeat passes);
   single    per query (the first --single test queries, one at a time, after --warmup queries): encoding its text
@@ -60,10 +61,10 @@ def main(argv=None) -> int:
 
     import torch
 
-    from rpcli.core.routers.loaded import load_router
     from rpcli.core.routers.query_text import query_text as qtext
     from rpcli.services.base import Session
     from rpcli.services.graphs import build_graph_entry
+    from rpcli.services.inference import load_run
     from rpcli.services.profiles import build_profile_entry
     from rpcli.services.routes import run_router_entry
     from rpcli.workspace.layout import Workspace
@@ -93,9 +94,10 @@ def main(argv=None) -> int:
     inner = getattr(enc, "inner", enc)
     for r in routers:
         t0 = time.perf_counter()
-        lr = load_router(ws.artifact_dir(run_ids[r]))
+        rr = load_run(sess, run_ids[r], check=False)
+        lr = rr.loaded
         load_s = time.perf_counter() - t0
-        texts = [qtext(row, lr.query_text) for row in sess.dataset.test_rows]
+        texts = [qtext(row, rr.params.get("query_text", "formatted")) for row in sess.dataset.test_rows]
         vecs = enc.encode(texts)  # cached embeddings of the test queries
         reps = -(-a.n // len(vecs))
         big = np.tile(vecs, (reps, 1))[:a.n]

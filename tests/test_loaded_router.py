@@ -1,5 +1,7 @@
-"""load_router: a recorded run reproduces its own test-row predictions from the query embeddings; the GraphRouter's
-cached model states; member sampling (`member_sample`) as a recorded option that leaves other run ids alone."""
+"""The one loader of recorded runs (rpcli.core.routers.inference.load_router, through
+rpcli.services.inference.load_run): a run reproduces its own test-row predictions from the query embeddings; the
+GraphRouter's cached model states, and the recomputation from the training graph for checkpoints without them;
+member sampling (`member_sample`) as a recorded option that leaves other run ids alone."""
 
 from __future__ import annotations
 
@@ -32,17 +34,23 @@ def _recorded(sess, run_id, name):
     return [json.loads(x) for x in path.read_text().splitlines()]
 
 
-def _check_reproduces(sess, run, seed=None, pred="predictions.jsonl"):
-    from rpcli.core.routers.loaded import load_router
+def _load(sess, run_id, seed=None):
+    from rpcli.services.inference import load_run
 
-    lr = load_router(sess.workspace.artifact_dir(run["id"]), seed=seed)
-    got = lr.scores(_test_vecs(sess, lr.query_text))
+    return load_run(sess, run_id, seed=seed)
+
+
+def _check_reproduces(sess, run, seed=None, pred="predictions.jsonl"):
+    rr = _load(sess, run["id"], seed=seed)
+    lr = rr.loaded
+    qt = rr.params.get("query_text", "formatted")
+    got = lr.scores(_test_vecs(sess, qt))
     rec = _recorded(sess, run["id"], pred)
     assert got.shape == (len(rec), len(lr.models))
     want = np.array([[r["scores"][m] for m in lr.models] for r in rec])
     np.testing.assert_allclose(np.round(got, 6), want, atol=1.01e-6, rtol=0)
-    assert [lr.models[j] for j in lr.choose(_test_vecs(sess, lr.query_text))] == [r["model_name"] for r in rec]
-    return lr
+    assert [lr.models[j] for j in lr.choose(_test_vecs(sess, qt))] == [r["model_name"] for r in rec]
+    return rr
 
 
 @pytest.mark.parametrize("router,opts", [("sim", {}), ("mlp", {**MLP_FAST, "epochs": 4}),
@@ -52,15 +60,42 @@ def _check_reproduces(sess, run, seed=None, pred="predictions.jsonl"):
 def test_loaded_router_reproduces_the_recorded_predictions(sess, router, opts):
     run = __import__("rpcli.services.routes", fromlist=["x"]).run_router_entry(
         sess, router, _profile(sess), "standard", opts).entry
-    lr = _check_reproduces(sess, run)
-    assert lr.router == router and lr.run_id == run["id"] and lr.encoder_id == sess.encoder.id
+    rr = _check_reproduces(sess, run)
+    lr = rr.loaded
+    assert lr.router == router and rr.id == run["id"] and rr.sess.encoder.id == sess.encoder.id
+    # a graph run recorded now is scored from the model states in its checkpoint, without its training graph
+    assert lr.states_from == ("checkpoint" if router == "graph" else None)
+    if router == "graph":
+        assert "train_vecs" not in rr._cache
     # one query at a time gives the same scores as the batch
     v = _test_vecs(sess)
     np.testing.assert_allclose(lr.scores(v[3]), lr.scores(v)[3:4], atol=1e-6)
 
 
+@pytest.mark.parametrize("transductive", [False, True])
+def test_graph_checkpoint_without_states_falls_back_to_the_training_graph(sess, transductive):
+    """A graph run recorded before the model states were saved (ckpt.pt without `model_states`) still loads: its
+    training graph is rebuilt, giving the same states (to float rounding) and the recorded predictions."""
+    import torch
+
+    from rpcli.services.routes import run_router_entry
+
+    run = run_router_entry(sess, "graph", _profile(sess), "standard",
+                           {**GRAPH_FAST, "epochs": 3, "transductive": transductive}).entry
+    cached = _load(sess, run["id"]).loaded
+    path = sess.workspace.artifact_dir(run["id"]) / "ckpt.pt"
+    ck = torch.load(path, weights_only=True)
+    torch.save({k: v for k, v in ck.items() if k != "model_states"}, path)
+    rr = _check_reproduces(sess, run)
+    old = rr.loaded
+    assert old.states_from == "training graph" and "train_vecs" in rr._cache
+    for a, b in zip(cached._cache["states"], old._cache["states"]):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+    v = _test_vecs(sess)
+    np.testing.assert_allclose(old.attention(v), cached.attention(v), atol=1e-6)
+
+
 def test_loaded_router_picks_the_seed_of_a_multi_seed_run(sess):
-    from rpcli.core.routers.loaded import load_router
     from rpcli.errors import ConfigError
     from rpcli.services.routes import run_router_entry
 
@@ -69,9 +104,9 @@ def test_loaded_router_picks_the_seed_of_a_multi_seed_run(sess):
     for seed in (0, 1):
         assert _check_reproduces(sess, run, seed=seed, pred=f"predictions.seed{seed}.jsonl").seed == seed
     with pytest.raises(ConfigError, match="no seed 5"):
-        load_router(sess.workspace.artifact_dir(run["id"]), seed=5)
+        _load(sess, run["id"], seed=5)
     with pytest.raises(ConfigError, match="expects 32-d"):
-        load_router(sess.workspace.artifact_dir(run["id"])).scores(np.zeros((1, 7)))
+        _load(sess, run["id"]).loaded.scores(np.zeros((1, 7)))
 
 
 def test_graph_states_without_the_training_graph():

@@ -107,6 +107,18 @@ def test_model_add_copies_the_data_and_routes_trained_runs_without_retraining(se
             _, old_ck = G.load_checkpoint(ws.artifact_dir(old["id"]) / "ckpt.pt")
             ck = torch.load(new_entry / "ckpt.pt", weights_only=True)
             assert all(torch.equal(ck["state_dict"][k], v) for k, v in old_ck["state_dict"].items())
+            # the new node in the training graph: the re-routed checkpoint carries the states of the new candidate
+            # set (4 models), not the old run's (3), and the re-routed run loads from them, reproducing its scores
+            assert [h.shape[0] for h in ck["model_states"]] == [4] * 3
+            assert [h.shape[0] for h in old_ck["model_states"]] == [3] * 3
+            from rpcli.core.routers.inference import load_router
+            from rpcli.errors import ConfigError
+            from rpcli.services.inference import load_run
+
+            rr = load_run(new_sess, rec["new_run"])
+            assert rr.loaded.states_from == "checkpoint" and rr.check_diff <= 2e-6 and rr.models == names
+            with pytest.raises(ConfigError, match="trained on candidates"):  # only with new_candidates=True
+                load_router(ws.artifact_dir(old["id"]), router="graph", models=names, profile_vecs=vecs)
             want = None
         assert np.isfinite(got).all() and got.shape == (len(ds.test_rows), 4)
         if want is not None:

@@ -1,11 +1,12 @@
 """Route new queries with a recorded run: `load_run(sess, ref) -> RunRouter` (rp route query / batch, rp serve,
 the Python API).
 
-A run is reloaded from its workspace record: its router (rpcli.core.routers.inference.load_router) on its parent
-profile, the dataset it was built from (the recorded root unless --data says otherwise; the hash must match) and
-its encoder (the recorded one unless --encoder says otherwise; the id must match). On load, the router scores the
-run's test rows again and must reproduce the recorded predictions (so a query is routed exactly as the run's
-evaluation routed it).
+A run is reloaded from its workspace record: its router (rpcli.core.routers.inference.load_router: graph runs
+from the model states saved in the checkpoint, or, recorded before those were saved, from their training graph,
+whose query embeddings are then encoded here) on its parent profile, the dataset it was built from (the recorded
+root unless --data says otherwise; the hash must match) and its encoder (the recorded one unless --encoder says
+otherwise; the id must match). On load, the router scores the run's test rows again and must reproduce the
+recorded predictions (so a query is routed exactly as the run's evaluation routed it).
 
 Choosing: without lambda, the candidate with the highest router score (the run's own rule). With lambda (quality per
 dollar), the rule of the run's cost-quality curve (core/eval/cost_quality.py): argmax of calibrated quality minus
@@ -330,22 +331,20 @@ def load_run(sess: Session, ref: str, seed: int | None = None, check: bool = Tru
     sig = training_signal(sess, params["mode"], names, qt, labels=params.get("labels", "pairs"))
     run_dir = artifact_dir(sess, entry)
     enc = sess.encoder
-    kw: dict = {}
-    if router == "graph":
-        kw["train"] = sig
-        kw["train_vecs"] = enc.encode(sig.texts, progress=sess.progress, description="encoding training queries:")
-    test_vecs = None
-    if check or router == "graph":
-        test_vecs = enc.encode([query_text(r, qt) for r in sess.dataset.test_rows], progress=sess.progress,
-                               description="encoding test queries:")
-        kw["test_vecs"] = test_vecs
-    loaded = load_router(run_dir, router=router, models=names, profile_vecs=vecs, seed=seed, n_seeds=len(seeds),
-                         device=sess.device, **kw)
-    rr = RunRouter(sess=sess, entry=entry, loaded=loaded, signal=sig, seed=seed)
-    if router == "graph":
-        rr._cache["train_vecs"] = kw["train_vecs"]
+    rr = RunRouter(sess=sess, entry=entry, loaded=None, signal=sig, seed=seed)
+
+    def test_vecs():
+        if "test_vecs" not in rr._cache:
+            rr._cache["test_vecs"] = enc.encode([query_text(r, qt) for r in sess.dataset.test_rows],
+                                                progress=sess.progress, description="encoding test queries:")
+        return rr._cache["test_vecs"]
+
+    # graph runs whose checkpoint has no model states rebuild their training graph: the training and (transductive)
+    # test embeddings are encoded only then
+    rr.loaded = load_router(run_dir, router=router, models=names, profile_vecs=vecs, seed=seed, n_seeds=len(seeds),
+                            device=sess.device, train=sig, train_vecs=rr._train_vecs, test_vecs=test_vecs)
     if check:
-        rr.check_diff = loaded.check_predictions(test_vecs, recorded_scores(run_dir, names, seed, len(seeds)))
+        rr.check_diff = rr.loaded.check_predictions(test_vecs(), recorded_scores(run_dir, names, seed, len(seeds)))
     return rr
 
 

@@ -23,9 +23,10 @@ warning and `n_missing`), so avg_performance is a lower bound, and the new-model
 `n_selected` say how often it was picked. Its token counts on a row are estimated (`tokens_estimated: true`) as
 the median of the other candidates' counts on that row, so its cost follows its card prices.
 
-Scoring with a trained router on a new candidate set is done here with the routers' own engine functions
-(`sim.sim_scores`, `mlp.score`, GraphRouterNet.encode_bipartite/predict): the smallest thing needed until
-`rpcli.core.routers.loaded.load_router` (another change) is on main.
+Scoring with a trained router on a new candidate set goes through the one loader of recorded runs
+(`rpcli.core.routers.inference.load_router(..., new_candidates=True)`), given the rebuilt profile: sim and mlp
+score the new vectors as they are; graph rebuilds its training graph with the new model's node (its cached model
+states belong to the old candidate set) and the re-routed run's checkpoint carries the new set's states.
 """
 
 from __future__ import annotations
@@ -295,86 +296,32 @@ def _rebuild_profile(sess: Session, new: Session, pentry: dict) -> dict:
 
 
 def _router_scorer(router: str, run_dir: Path, ctx, old_info: dict):
-    """seed -> RouterResult of the run's trained router (no training) on ctx's candidate set."""
-    from rpcli.core.routers.run import CKPT_FILE, RouterResult
+    """seed -> RouterResult of the run's trained router (no training) on ctx's candidate set, through the one loader
+    (rpcli.core.routers.inference.load_router with new_candidates: graph rebuilds its training graph with a node
+    per candidate, the new model attached)."""
+    from rpcli.core.routers.inference import load_router
+    from rpcli.core.routers.run import RouterResult
 
-    vecs = ctx.profile_vecs
+    has_train = ctx.train is not None and len(ctx.train) > 0
 
-    def has_train():
-        return ctx.train is not None and len(ctx.train) > 0
-
-    if router == "sim":
-        from rpcli.core.routers.sim import sim_scores
-
-        def run(seed):
-            return RouterResult(sim_scores(vecs, ctx.test_vecs()),
-                                train_scores=sim_scores(vecs, ctx.train_vecs()) if has_train() else None,
-                                info={"retrained": False})
-        return run
-
-    def ckpt_path(seed):
-        p = run_dir / ctx.seed_file(CKPT_FILE, seed)
-        if not p.is_file():
-            raise ConfigError(f"{p} is missing: the run's trained router cannot be reloaded")
-        return p
-
-    def dims(ck, what):
-        c = ck["config"]
-        if c["m_in_dim"] != vecs.shape[1]:
-            raise ConfigError(f"the {what} checkpoint takes {c['m_in_dim']}-d profiles; the rebuilt profile is "
-                              f"{vecs.shape[1]}-d")
-
-    def copy_ckpt(ck):
-        return {**ck, "model_names": list(ctx.models), "trained_on_models": list(ck.get("model_names", []))}
-
-    if router == "mlp":
-        from rpcli.core.routers import mlp
-
-        def run(seed):
-            model, ck = mlp.load_checkpoint(ckpt_path(seed))
-            dims(ck, "MLPRouter")
-            tv = ctx.test_vecs()
-            return RouterResult(mlp.score(model, tv, vecs),
-                                train_scores=mlp.score(model, ctx.train_vecs(), vecs) if has_train() else None,
-                                info={"retrained": False, "best_epoch": ck.get("best_epoch")},
-                                checkpoint=copy_ckpt(ck))
-        return run
-
-    if router == "graph":
-        import torch
-
-        from rpcli.core.routers import graph as G
-        from rpcli.core.routers.training import split_queries
-
-        def run(seed):
-            model, ck = G.load_checkpoint(ckpt_path(seed))
-            dims(ck, "GraphRouter")
-            cfg = ck["config"]
-            sig = ctx.train
-            Q = len(sig)
-            tr_q, _ = split_queries(Q, cfg["val_split"], seed)
-            labeled = ~np.isnan(sig.labels)
-            tr_q = tr_q[labeled[tr_q].any(axis=1)]
+    def run(seed):
+        lr = load_router(run_dir, router=router, models=ctx.models, profile_vecs=ctx.profile_vecs, seed=seed,
+                         n_seeds=len(ctx.seeds), train=ctx.train, train_vecs=ctx.train_vecs,
+                         test_vecs=ctx.test_vecs, device=ctx.device, new_candidates=True)
+        info = {"retrained": False}
+        if router == "mlp":
+            info["best_epoch"] = lr.ckpt.get("best_epoch")
+        if router == "graph":
             want = next(((r.get("train") or {}).get("n_train_queries") for r in old_info.get("per_seed", [])
                          if r.get("seed") == seed), None)
-            if want is not None and int(want) != int(tr_q.size):
+            if want is not None and int(want) != lr.n_train_members:
                 raise ConfigError(f"the GraphRouter was trained on {want} training queries, the new data gives "
-                                  f"{tr_q.size}: its training graph cannot be rebuilt")
-            N = len(ctx.test_texts)
-            members = np.arange(Q + N) if cfg.get("transductive") else tr_q
-            xq = torch.as_tensor(np.concatenate([G._unit(ctx.train_vecs()), G._unit(ctx.test_vecs())]))
-            xm = torch.as_tensor(np.asarray(vecs, dtype=np.float32))
-            with torch.no_grad():
-                hm, ho = model.encode_bipartite(xm, xq, torch.as_tensor(members, dtype=torch.long),
-                                                torch.arange(Q + N))
-                logits = model.predict(ho, hm).double().numpy()
-            return RouterResult(logits[Q:], train_scores=logits[:Q],
-                                info={"retrained": False, "layout": "transductive" if cfg.get("transductive")
-                                      else "inductive", "new_model_nodes_attached": True},
-                                checkpoint=copy_ckpt(ck))
-        return run
-    raise ConfigError(f"router {router!r} cannot take a new model without retraining",
-                      hint=f"train it again on the new data (rp -d OUT route {router} ...)")
+                                  f"{lr.n_train_members}: its training graph cannot be rebuilt")
+            info.update({"layout": "transductive" if lr.config.get("transductive") else "inductive",
+                         "new_model_nodes_attached": True})
+        return RouterResult(lr.scores(ctx.test_vecs()), train_scores=lr.scores(ctx.train_vecs()) if has_train else None,
+                            info=info, checkpoint=lr.checkpoint())
+    return run
 
 
 def reroute_run(sess: Session, new: Session, run_ref: str, new_models: list[str], *, force: bool = False) -> dict:

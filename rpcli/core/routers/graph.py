@@ -40,7 +40,8 @@ The option enters a run's recipe only when it is not 0 (existing ids are unchang
 
 After training, the model states entering each GAT layer (and leaving the last) on the final graph are saved in
 ckpt.pt as `model_states`: a query attached to that graph depends only on itself and those states, so
-`attached_logits` scores new queries without the training graph (rpcli.core.routers.loaded).
+`attached_logits` scores new queries without the training graph (rpcli.core.routers.inference; runs recorded
+before the states were saved recompute them from the training graph there).
 
 val_perf: per val query, the label (or true score) of the best-scored model among its labeled models; ties in
 val_perf go to the lower val loss (the original kept the first).
@@ -167,13 +168,12 @@ class GraphRouterNet(nn.Module):
             out.append((U, conv.lin(hm).view(-1, conv.heads, conv.out_channels), (hm @ U)[:, :conv.heads]))
         return out
 
-    def attached_logits(self, states, xq, cache=None):
-        """[B, K] logits of queries xq [B, q_in] attached to a graph with the cached model `states` (from
-        `model_states`); the same function as `predict(encode_bipartite(...))` for those queries in eval mode.
-        `cache`: `attached_cache(states)`, when already computed."""
-        cache = cache if cache is not None else self.attached_cache(states)
+    def attached_queries(self, xq, cache, layers=None):
+        """States [B, H] of queries xq [B, q_in] attached to a graph whose model states gave `cache`
+        (`attached_cache`), after the first `layers` GAT layers (all of them by default)."""
         hq = self.q_proj(xq)
-        for i, conv in enumerate(self.convs):
+        n = len(self.convs) if layers is None else layers
+        for i, conv in enumerate(self.convs[:n]):
             U, xm, am_s = cache[i]
             new_q = _attend_queries(conv, U, xm, am_s, hq, self.training)
             if conv.res is not None:
@@ -184,7 +184,21 @@ class GraphRouterNet(nn.Module):
             if i < len(self.convs) - 1:
                 hq = F.elu(hq)
             hq = self.dropout(hq)
-        return self.predict(hq, states[-1])
+        return hq
+
+    def attached_logits(self, states, xq, cache=None):
+        """[B, K] logits of queries xq [B, q_in] attached to a graph with the cached model `states` (from
+        `model_states`); the same function as `predict(encode_bipartite(...))` for those queries in eval mode.
+        `cache`: `attached_cache(states)`, when already computed."""
+        cache = cache if cache is not None else self.attached_cache(states)
+        return self.predict(self.attached_queries(xq, cache), states[-1])
+
+    def attached_attention(self, xq, cache):
+        """[B, K] the last layer's attention of attached queries xq over the models' messages (mean over heads;
+        each row sums to 1 minus the weight the query gives itself)."""
+        hq = self.attached_queries(xq, cache, len(self.convs) - 1)
+        U, _, am_s = cache[-1]
+        return _query_attention(self.convs[-1], U, am_s, hq)[:, 1:].mean(dim=2)
 
     def predict(self, hq, hm):
         """[B, K] logits for query states [B, H] against model states [K, H]; the first Linear of the edge
@@ -243,13 +257,19 @@ def _attend_queries(conv, U, xm, am_s, ho, training: bool):
     """New states [S, H] of the queries `ho` [S, H], each attending to itself and to every model (projected model
     states xm [K, heads, C], their source scores am_s [K, heads]); before the residual and the bias."""
     heads, C = conv.heads, conv.out_channels
+    a = F.dropout(_query_attention(conv, U, am_s, ho), p=conv.dropout, training=training) / heads
+    xq = conv.lin(ho).view(-1, heads, C)
+    return torch.einsum("sh,shc->sc", a[:, 0], xq) + torch.einsum("skh,khc->sc", a[:, 1:], xm)
+
+
+def _query_attention(conv, U, am_s, ho):
+    """[S, 1 + K, heads] attention of the queries `ho` over themselves (index 0) and every model (source scores
+    am_s [K, heads]), before dropout."""
+    heads = conv.heads
     aq = ho @ U
     aq_s, aq_d = aq[:, :heads], aq[:, heads:]  # [S, heads]
     e = torch.cat([(aq_s + aq_d).unsqueeze(1), am_s.unsqueeze(0) + aq_d.unsqueeze(1)], dim=1)  # [S, 1 + K, heads]
-    a = F.dropout(torch.softmax(F.leaky_relu(e, conv.negative_slope), dim=1), p=conv.dropout,
-                  training=training) / heads
-    xq = conv.lin(ho).view(-1, heads, C)
-    return torch.einsum("sh,shc->sc", a[:, 0], xq) + torch.einsum("skh,khc->sc", a[:, 1:], xm)
+    return torch.softmax(F.leaky_relu(e, conv.negative_slope), dim=1)
 
 
 def bipartite_edges(k: int, members: np.ndarray, attached: np.ndarray):

@@ -1,20 +1,36 @@
 """A recorded router run, loaded for inference: `load_router(run_dir, ...) -> LoadedRouter` whose
 `scores(query_vecs)` gives the [B, K] scores the run's router gives new queries, exactly those it recorded for
-its test rows (predictions.jsonl, checked by the tests and by `LoadedRouter.check_predictions`).
+its test rows (predictions.jsonl, checked by the tests and by `LoadedRouter.check_predictions`); `choose` is the
+argmax (ties to the first candidate). Everything that does not depend on the query is computed once, at load:
 
-| router | what is loaded                          | scores(q)                                                              |
-|--------|-----------------------------------------|------------------------------------------------------------------------|
-| sim    | the profile                             | cosine(q, profile)                                                    |
-| mlp    | ckpt.pt (both towers)                   | <query_mlp(q), model_mlp(p)>, both L2-normalised                        |
-| graph  | ckpt.pt, and the training graph: the    | a query attached to the training graph: it receives messages from the  |
-|        | member queries' embeddings (training    | models (whose per-layer states are computed once, at load time, from   |
-|        | split of the seed; transductive runs    | the member queries) and sends none, exactly as the run scored its test |
-|        | also the test rows)                     | and validation queries                                                 |
+| router | loaded                                 | cached at load                      | scores(q)                    |
+|--------|----------------------------------------|-------------------------------------|------------------------------|
+| sim    | the profile                            | the unit profile vectors [K, D]     | cosine(q, profile)           |
+| mlp    | ckpt.pt (both towers)                  | the model tower's embeddings [K, o] | <query_mlp(q), model_mlp(p)> |
+|        |                                        |                                     | (both L2-normalised)         |
+| graph  | ckpt.pt: the weights and the model     | per layer: the attention maps, the  | the query attached to the    |
+|        | states entering each GAT layer on the  | projected model states and their    | training graph: it receives  |
+|        | training graph (`model_states`); older | source scores                       | messages from the models and |
+|        | runs and a new candidate set: the      |                                     | sends none, exactly as the   |
+|        | states recomputed from the training    |                                     | run scored its test and      |
+|        | graph (see below)                      |                                     | validation queries           |
+
+Graph model states: a checkpoint written since they are saved carries them (`states_from == "checkpoint"`), so a
+query is scored from the checkpoint alone. Otherwise (runs recorded before, or `new_candidates=True`) they are
+recomputed (`states_from == "training graph"`) from the members of the run's training graph: the seed's training
+split (labeled queries only), transductive runs every training query and every test row. Both reproduce the
+recorded predictions.
+
+`new_candidates=True` (rp model add): the candidate set may differ from the one the router was trained on (a new
+model's profile vector beside the old ones): the checkpoint's candidate names are not checked, only its profile
+width, and a graph router's training graph is rebuilt with a node per given candidate (the new model attached to
+it), since the saved states belong to the old set. `LoadedRouter.checkpoint()` is then the checkpoint of the
+router on the new set (with its recomputed states).
 
 Everything a router needs besides its run directory is passed in (this module never reads the manifest or a
-dataset): the candidate names and profile vectors (the run's parent profile), and for graph runs the training
-signal and its query embeddings (and, transductive, the test rows' embeddings). rpcli.services.inference resolves
-those for a workspace run.
+dataset): the candidate names and profile vectors (the run's parent profile), and for recomputed graph states the
+training signal and its query embeddings (and, transductive, the test rows' embeddings; either may be a function
+returning them, called only when needed). rpcli.services.inference.load_run resolves those for a workspace run.
 """
 
 from __future__ import annotations
@@ -39,9 +55,16 @@ class LoadedRouter:
     profile_vecs: np.ndarray  # [K, Dp]
     seed: int = 0
     net: object = None  # the trained torch module (mlp, graph), eval mode
-    config: dict = field(default_factory=dict)  # the checkpoint's config (trained routers)
+    ckpt: dict = field(default_factory=dict, repr=False)  # the checkpoint as loaded (trained routers)
     device: str = "cpu"
-    _graph: dict = field(default_factory=dict)  # graph: per-layer model states [L + 1] x [K, H]
+    states_from: str | None = None  # graph: "checkpoint" or "training graph"
+    n_train_members: int | None = None  # graph, recomputed states: training-split queries in the training graph
+    _cache: dict = field(default_factory=dict, repr=False)  # what scoring needs that does not depend on the query
+
+    @property
+    def config(self) -> dict:
+        """The checkpoint's config (trained routers)."""
+        return dict(self.ckpt.get("config") or {})
 
     @property
     def query_dim(self) -> int:
@@ -50,65 +73,59 @@ class LoadedRouter:
             return int(self.profile_vecs.shape[1])
         return int(self.config["q_in_dim"])
 
-    def scores(self, query_vecs) -> np.ndarray:
-        """[B, K] float64 scores of raw query embeddings [B, Dq] (argmax = the run's choice)."""
+    def _queries(self, query_vecs) -> np.ndarray:
         q = np.asarray(query_vecs, dtype=np.float32)
+        if q.ndim == 1:
+            q = q[None, :]
         if q.ndim != 2:
-            raise ValueError(f"query_vecs must be [B, D], got shape {q.shape}")
+            raise ValueError(f"query_vecs must be [B, D] (or one [D] vector), got shape {q.shape}")
         if q.shape[1] != self.query_dim:
-            raise ConfigError(f"the {self.router} router of this run takes {self.query_dim}-d query embeddings, "
-                              f"got {q.shape[1]}-d", hint="use the encoder the run was built with")
+            raise ConfigError(f"the {self.router} router of this run expects {self.query_dim}-d query embeddings, "
+                              f"got {q.shape[1]}-d", hint="encode the queries with the encoder the run was built with")
+        return q
+
+    def scores(self, query_vecs) -> np.ndarray:
+        """[B, K] float64 scores of raw query embeddings [B, Dq] (a single [Dq] vector is one query)."""
+        q = self._queries(query_vecs)
         if self.router == "sim":
-            from rpcli.core.routers.sim import sim_scores
+            from rpcli.core.routers.sim import _unit
 
-            return sim_scores(self.profile_vecs, q)
-        if self.router == "mlp":
-            from rpcli.core.routers.mlp import score
-
-            return score(self.net, q, self.profile_vecs, device=self.device)
-        return self._graph_scores(q)
-
-    def _graph_scores(self, q: np.ndarray) -> np.ndarray:
+            return _unit(q) @ self._cache["unit"].T
         import torch
-        import torch.nn.functional as F
-
-        from rpcli.core.routers.graph import _gat_bipartite, _unit
 
         if len(q) == 0:
             return np.zeros((0, len(self.models)))
-        net, hms = self.net, self._graph["hm"]
-        dev = torch.device(self.device)
-        none = torch.zeros(0, dtype=torch.long, device=dev)
-        with torch.no_grad():
-            hq = net.q_proj(torch.as_tensor(_unit(q), device=dev))
-            for i, conv in enumerate(net.convs):
-                # the query side of the layer only: the models' states are those of the training graph
-                _, hq = _gat_bipartite(conv, hms[i], hq, none, None, False)
-                if i < len(net.convs) - 1:
-                    hq = F.elu(hq)
-            return net.predict(hq, hms[-1]).double().cpu().numpy()
+        with torch.inference_mode():
+            if self.router == "mlp":
+                return self._mlp_scores(torch, q)
+            from rpcli.core.routers.graph import _unit
+
+            xq = torch.as_tensor(_unit(q), device=self.device)
+            return self.net.attached_logits(self._cache["states"], xq, self._cache["att"]).double().cpu().numpy()
+
+    def _mlp_scores(self, torch, q, batch: int = 4096) -> np.ndarray:
+        m = self._cache["m"]
+        out = [(self.net.embed_queries(torch.as_tensor(q[s0:s0 + batch], device=self.device)) @ m.T)
+               .double().cpu().numpy() for s0 in range(0, len(q), batch)]
+        return np.concatenate(out)
+
+    def choose(self, query_vecs) -> np.ndarray:
+        """[B] index into `models` of the chosen candidate (the first among ties)."""
+        return np.argmax(self.scores(query_vecs), axis=1)
 
     def attention(self, query_vecs) -> np.ndarray:
         """graph only: [B, K] the last layer's attention of each query over the candidates' messages (mean over
         heads; each row sums to 1 minus the weight the query gives itself)."""
         import torch
-        import torch.nn.functional as F
 
-        from rpcli.core.routers.graph import _gat_bipartite, _unit
+        from rpcli.core.routers.graph import _unit
 
         if self.router != "graph":
             raise ConfigError("attention weights exist for graph runs only")
-        net, hms = self.net, self._graph["hm"]
-        dev = torch.device(self.device)
-        none = torch.zeros(0, dtype=torch.long, device=dev)
-        with torch.no_grad():
-            hq = net.q_proj(torch.as_tensor(_unit(np.asarray(query_vecs, dtype=np.float32)), device=dev))
-            for i, conv in enumerate(net.convs):
-                if i == len(net.convs) - 1:
-                    return _query_attention(conv, hms[i], hq).cpu().numpy().astype(np.float64)
-                _, hq = _gat_bipartite(conv, hms[i], hq, none, None, False)
-                hq = F.elu(hq)
-        raise AssertionError("unreachable")
+        q = self._queries(query_vecs)
+        with torch.inference_mode():
+            xq = torch.as_tensor(_unit(q), device=self.device)
+            return self.net.attached_attention(xq, self._cache["att"]).cpu().numpy().astype(np.float64)
 
     def check_predictions(self, test_vecs, recorded: np.ndarray, atol: float = 2e-6) -> float:
         """The largest absolute difference between the scores of the test rows now and those the run recorded;
@@ -125,22 +142,17 @@ class LoadedRouter:
                                    "rerun it with --force")
         return diff
 
-
-def _query_attention(conv, hm, hq):
-    """[B, K] attention of queries hq over the models hm in one GATConv (mean over heads)."""
-    import torch
-    import torch.nn.functional as F
-
-    heads, C = conv.heads, conv.out_channels
-    W = conv.lin.weight.view(heads, C, -1)
-    att_s, att_d = conv.att_src[0], conv.att_dst[0]
-    U = torch.bmm(torch.stack([att_s, att_d], dim=1), W).permute(2, 1, 0).reshape(W.shape[2], 2 * heads)
-    am_s = (hm @ U)[:, :heads]
-    aq = hq @ U
-    aq_s, aq_d = aq[:, :heads], aq[:, heads:]
-    e = torch.cat([(aq_s + aq_d).unsqueeze(1), am_s.unsqueeze(0) + aq_d.unsqueeze(1)], dim=1)
-    a = torch.softmax(F.leaky_relu(e, conv.negative_slope), dim=1)  # [B, 1 + K, heads]
-    return a[:, 1:].mean(dim=2)
+    def checkpoint(self) -> dict | None:
+        """The router's checkpoint on the candidates it scores (trained routers; None for sim): the loaded one with
+        `model_names` = `models`, `trained_on_models` = the checkpoint's own and, graph, the model states it scores
+        with (so a run recorded with it loads them)."""
+        if self.router == "sim":
+            return None
+        ck = {**self.ckpt, "model_names": list(self.models),
+              "trained_on_models": list(self.ckpt.get("model_names", []))}
+        if self.router == "graph":
+            ck["model_states"] = [h.detach().cpu().clone() for h in self._cache["states"]]
+        return ck
 
 
 def checkpoint_file(run_dir: Path, seed: int, n_seeds: int) -> Path:
@@ -164,15 +176,19 @@ def recorded_scores(run_dir: Path, models: list, seed: int = 0, n_seeds: int = 1
 
 
 def load_router(run_dir, *, router: str, models: list, profile_vecs, seed: int = 0, n_seeds: int = 1,
-                train=None, train_vecs=None, test_vecs=None, device: str = "cpu") -> LoadedRouter:
+                train=None, train_vecs=None, test_vecs=None, device: str = "cpu",
+                new_candidates: bool = False) -> LoadedRouter:
     """The router of the run in `run_dir` for `seed` (one of the run's `n_seeds` seeds).
 
     Args:
         router: "sim", "mlp" or "graph" (the run's params["router"]).
         models, profile_vecs: the candidates in profile order and their profile vectors [K, Dp].
-        train, train_vecs: graph only: the run's TrainingSignal (rebuilt from its dataset, mode, query text and
-            label source) and its query embeddings [Q, Dq] (raw, as the encoder gives them).
-        test_vecs: graph transductive only: the test rows' embeddings [N, Dq] (members of its training graph).
+        train, train_vecs: graph, when its states are recomputed: the run's TrainingSignal (rebuilt from its
+            dataset, mode, query text and label source) and its query embeddings [Q, Dq] (raw, as the encoder
+            gives them; or a function returning them).
+        test_vecs: graph transductive, when its states are recomputed: the test rows' embeddings [N, Dq] (members
+            of its training graph; or a function returning them).
+        new_candidates: `models` may differ from the candidates the router was trained on (see the module).
     """
     if router not in ROUTERS:
         raise ConfigError(f"cannot load a {router!r} router (known: {', '.join(ROUTERS)})")
@@ -181,35 +197,58 @@ def load_router(run_dir, *, router: str, models: list, profile_vecs, seed: int =
         raise ConfigError(f"{len(models)} candidates but {vecs.shape[0]} profile vectors")
     lr = LoadedRouter(router=router, models=list(models), profile_vecs=vecs, seed=int(seed), device=device)
     if router == "sim":
+        from rpcli.core.routers.sim import _unit
+
+        lr._cache["unit"] = _unit(vecs)
         return lr
+    import torch
+
     path = checkpoint_file(Path(run_dir), seed, n_seeds)
     if not path.is_file():
-        raise ConfigError(f"{path} is absent: the run has no checkpoint for seed {seed}")
+        raise ConfigError(f"{path} is absent: the run has no checkpoint for seed {seed}",
+                          hint=f"rebuild it: rp route {router} ... --force")
     if router == "mlp":
         from rpcli.core.routers.mlp import load_checkpoint
     else:
         from rpcli.core.routers.graph import load_checkpoint
     net, ck = load_checkpoint(path)
-    if list(ck.get("model_names", [])) != list(models):
-        raise ConfigError(f"{path} was trained on candidates {ck.get('model_names')}, not {list(models)}")
-    lr.net, lr.config = net.to(device), dict(ck["config"])
-    if router == "graph":
-        lr._graph["hm"] = _graph_model_states(lr, train, train_vecs, test_vecs)
+    trained_on = list(ck.get("model_names", []))
+    if not new_candidates and trained_on != list(models):
+        raise ConfigError(f"{path} was trained on candidates {trained_on}, not {list(models)}")
+    if int(ck["config"]["m_in_dim"]) != vecs.shape[1]:
+        raise ConfigError(f"the {router} checkpoint {path} takes {ck['config']['m_in_dim']}-d profiles; the given "
+                          f"profile is {vecs.shape[1]}-d")
+    lr.net, lr.ckpt = net.to(device), ck
+    dev = torch.device(device)
+    with torch.no_grad():
+        if router == "mlp":
+            lr._cache["m"] = net.embed_models(torch.as_tensor(vecs, device=dev))
+            return lr
+        states = None if new_candidates else ck.get("model_states")
+        if states:
+            lr.states_from = "checkpoint"
+            states = [torch.as_tensor(h, device=dev) for h in states]
+        else:
+            lr.states_from = "training graph"
+            states = _graph_model_states(lr, train, train_vecs, test_vecs)
+        lr._cache["states"] = states
+        lr._cache["att"] = net.attached_cache(states)
     return lr
 
 
 def _graph_model_states(lr: LoadedRouter, train, train_vecs, test_vecs) -> list:
-    """The models' states before each GAT layer and after the last ([L + 1] x [K, H]) on the run's training graph:
-    the member queries (the seed's training split, labeled queries only; transductive: every training query and
-    every test row) exchange messages with the models."""
+    """The models' states entering each GAT layer and leaving the last ([L + 1] x [K, H]) on the run's training
+    graph: the member queries (the seed's training split, labeled queries only; transductive: every training query
+    and every test row) exchange messages with the models."""
     import torch
-    import torch.nn.functional as F
 
-    from rpcli.core.routers.graph import _gat_bipartite, _unit
+    from rpcli.core.routers.graph import _unit
     from rpcli.core.routers.training import split_queries
 
+    train_vecs = train_vecs() if callable(train_vecs) else train_vecs
     if train is None or train_vecs is None:
-        raise ConfigError("a graph run needs its training signal and training-query embeddings to be loaded")
+        raise ConfigError("a graph run whose checkpoint has no model states needs its training signal and "
+                          "training-query embeddings to be loaded")
     cfg = lr.config
     labels = np.asarray(train.labels)
     Q = labels.shape[0]
@@ -217,23 +256,17 @@ def _graph_model_states(lr: LoadedRouter, train, train_vecs, test_vecs) -> list:
         raise ConfigError(f"{len(train_vecs)} training-query embeddings for {Q} training queries")
     tr_q, _ = split_queries(Q, float(cfg.get("val_split", 0.1)), lr.seed)
     tr_q = tr_q[(~np.isnan(labels[tr_q])).any(axis=1)]
+    lr.n_train_members = int(tr_q.size)
     member_vecs = np.asarray(train_vecs, dtype=np.float32)[tr_q]
     if cfg.get("transductive"):
+        test_vecs = test_vecs() if callable(test_vecs) else test_vecs
         if test_vecs is None:
             raise ConfigError("a transductive graph run needs its test rows' embeddings to be loaded")
         member_vecs = np.concatenate([np.asarray(train_vecs, dtype=np.float32), np.asarray(test_vecs, np.float32)])
-    net = lr.net
     dev = torch.device(lr.device)
-    with torch.no_grad():
-        hm = net.m_proj(torch.as_tensor(lr.profile_vecs, device=dev))
-        hq = net.q_proj(torch.as_tensor(_unit(member_vecs), device=dev))
-        out = [hm]
-        for i, conv in enumerate(net.convs):
-            hm, hq = _gat_bipartite(conv, hm, hq, None, None, False)
-            if i < len(net.convs) - 1:
-                hm, hq = F.elu(hm), F.elu(hq)
-            out.append(hm)
-    return out
+    xm = torch.as_tensor(lr.profile_vecs, device=dev)
+    xq = torch.as_tensor(_unit(member_vecs), device=dev)
+    return lr.net.model_states(xm, xq, torch.arange(len(member_vecs), device=dev))
 
 
 def rank(scores, cal: dict | None = None, costs=None, lam: float | None = None, lo: float | None = None,
