@@ -1,37 +1,16 @@
-"""rp report: the study's tables regenerated from the workspace manifest (stdlib only; no numpy or torch).
-
-`build_report(doc, references, dataset=..., ...)` turns the manifest's run records (plus the reference rows the
-caller computed from the dataset) into one plain dict; `render_markdown` and `render_json` print it. Both
-renderings are deterministic: rows and columns are sorted by fixed keys, numbers have fixed formats, and nothing
-depends on the clock or on the order of the manifest.
-
-Cells. A cell is one (mode, profile design, router column). A profile design is (method, graph kind, hops, text
-backend for text-gnn, encoder), plus any other profile option that differs between profiles which share that key
-(shown in the row label only then). A profile's ``seed`` is a seed axis, not a design axis: profiles that differ
-only in their seed share a row. A router column is the router plus every option that differs from the router's
-defaults (when the caller knows them) or between the runs of that router. Per profile, the cell uses the run with
-the most seeds (then the newest, then the smallest id); the others stay in the per-mode list of runs, marked as
-superseded. The cell's value is the mean over every (profile seed, router seed) value it pools, with the sample
-sd and n; the 95% bootstrap interval is shown when the cell holds one value and the run recorded one.
-
-Paper values (--paper) come from rpcli.workspace.paper (Table 1 and Table 2, the node-type
-ablation at 2 hops), are shown only on the released data and in standard mode, and never beside a text-gnn profile
-whose backend wrote no LLM text (extractive, or K = 0): those sit in their own grid.
-"""
+"""Building the report: the manifest's run records -> one plain dict of cells, grids, reference rows and paper
+comparisons (stdlib only; see the package docstring for the rules)."""
 
 from __future__ import annotations
 
 import json
 import math
-import re
-from pathlib import Path
-
-from rpcli.errors import ArtifactNotFoundError, DataFileError
 
 # --- Everything this module takes from the leaderboard and the dashboard's paper data (one place, on purpose:
 # --- the lead reconciles these imports with the merged leaderboard module).
 from rpcli.workspace import paper as _paper  # TABLE1, TABLE2, GRAPH, MODE, SOURCE, is_released (pure data)
 from rpcli.workspace.leaderboard import BASELINE, profile_hops
+from rpcli.workspace.report.sweeps import sweep_run_ids, sweep_summary
 
 PAPER_ENCODER = "Longformer (768-d)"
 
@@ -55,102 +34,6 @@ REFERENCE_ORDER = ("oracle", "oracle-cost-aware", "oracle-without-new", "per-tas
 PER_TASK_PROFILE_NOTE = ("carries test information: the model file's detailed_scores are benchmark scores measured "
                          "on the benchmarks the test queries come from")
 
-
-# ---------------------------------------------------------------------------------------------------------------
-# Sweep records
-# ---------------------------------------------------------------------------------------------------------------
-
-def safe_name(name: str) -> bool:
-    """A sweep name is a file name under <workspace>/sweeps/, never a path."""
-    return bool(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name or ""))
-
-
-def sweep_path(ws_root: Path, name: str) -> Path:
-    base = name[:-5] if name.endswith(".json") else name
-    return Path(ws_root) / "sweeps" / f"{base}.json"
-
-
-def load_sweep(ws_root: Path, name: str) -> dict:
-    """The sweep record ``<workspace>/sweeps/<name>.json``, checked for the fields the report reads.
-
-    Raises:
-        ArtifactNotFoundError: no such file (the message names it and lists the recorded sweeps).
-        DataFileError: the file is not JSON or a field has the wrong type (names the file and the field).
-    """
-    if not safe_name(name):
-        raise ArtifactNotFoundError(f"{name!r} is not a sweep name", hint="give the name of a recorded sweep, "
-                                                                           "e.g. --sweep quick")
-    path = sweep_path(ws_root, name)
-    if not path.is_file():
-        have = sorted(p.stem for p in (Path(ws_root) / "sweeps").glob("*.json")) if (
-            Path(ws_root) / "sweeps").is_dir() else []
-        raise ArtifactNotFoundError(
-            f"no sweep named {name!r}: {path} does not exist",
-            hint=("recorded sweeps: " + ", ".join(have)) if have else "this workspace has no recorded sweeps; "
-                                                                      "run one with `rp sweep FILE.yaml`")
-    try:
-        rec = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataFileError(path, f"cannot read the sweep record: {exc}") from None
-    if not isinstance(rec, dict):
-        raise DataFileError(path, "the sweep record must be a JSON object")
-    arts = rec.get("artifacts")
-    if not isinstance(arts, list):
-        raise DataFileError(path, "must be a list of {id, kind, status, ...}", field="artifacts")
-    for i, a in enumerate(arts):
-        if not isinstance(a, dict) or a.get("kind") not in ("graph", "profile", "run"):
-            raise DataFileError(path, "each artifact needs a kind of graph, profile or run", record=f"#{i}",
-                                field="artifacts.kind")
-        if a.get("id") is not None and not isinstance(a.get("id"), str):
-            raise DataFileError(path, "must be a string or null", record=f"#{i}", field="artifacts.id")
-    data = rec.get("data")
-    if data is not None and not isinstance(data, dict):
-        raise DataFileError(path, "must be an object {root, hash}", field="data")
-    for key in ("wall_s",):
-        v = rec.get(key)
-        if v is not None and (not isinstance(v, (int, float)) or isinstance(v, bool)):
-            raise DataFileError(path, "must be a number or null", field=key)
-    return rec
-
-
-def sweep_summary(rec: dict, entries: dict) -> dict:
-    """Name, file, commit, wall time and completeness of a sweep record against the manifest's entries.
-
-    An artifact counts as done when the sweep names its id and the manifest holds that id with status done.
-    """
-    arts = rec.get("artifacts") or []
-    by_kind: dict[str, dict[str, int]] = {}
-    done = 0
-    for a in arts:
-        k = a.get("kind")
-        ok = bool(a.get("id")) and (entries.get(a["id"]) or {}).get("status") == "done"
-        done += ok
-        c = by_kind.setdefault(k, {"done": 0, "total": 0})
-        c["done"] += ok
-        c["total"] += 1
-    data = rec.get("data") or {}
-    # The time the sweep spent building: every invocation that built something (a cold run and its resumptions);
-    # a warm rerun that only reused artifacts does not hide it.
-    runs = [h for h in (rec.get("history") or []) if isinstance(h, dict)]
-    runs.append({"wall_s": rec.get("wall_s"), "counts": {"built": sum(a.get("status") == "built" for a in arts)}})
-    building = [h for h in runs if (h.get("counts") or {}).get("built") and isinstance(h.get("wall_s"), (int, float))]
-    return {"name": rec.get("name"), "file": rec.get("file"), "yaml_sha256": rec.get("yaml_sha256"),
-            "commit": rec.get("commit"), "started": rec.get("started"), "finished": rec.get("finished"),
-            "wall_s": rec.get("wall_s"), "build_wall_s": round(sum(h["wall_s"] for h in building), 3) if building
-            else None, "build_invocations": len(building), "invocations": len(runs),
-            "jobs": rec.get("jobs"), "executor": rec.get("executor"),
-            "data": {"root": data.get("root"), "hash": data.get("hash")},
-            "done": done, "total": len(arts), "complete": len(arts) > 0 and done == len(arts),
-            "by_kind": {k: by_kind[k] for k in ("graph", "profile", "run") if k in by_kind}}
-
-
-def sweep_run_ids(rec: dict) -> set[str]:
-    return {a["id"] for a in rec.get("artifacts") or [] if a.get("kind") == "run" and a.get("id")}
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Building the report
-# ---------------------------------------------------------------------------------------------------------------
 
 def _r(v, digits: int = 6):
     return None if v is None else round(float(v), digits)
@@ -302,10 +185,6 @@ def _design_sort(d: dict) -> tuple:
 def _profile_label(d: dict) -> str:
     prof = d["method"] + (f" ({d['text_backend']})" if d["text_backend"] else "")
     return prof + (f" [{d['options']}]" if d["options"] else "")
-
-
-def _dash(v) -> str:
-    return "–" if v is None or v == "" else str(v)
 
 
 def paper_value(mode: str, design: dict, router: str) -> tuple[float, str] | None:
@@ -520,191 +399,3 @@ def build_report(doc: dict, references: list[dict], *, dataset: dict, command: s
             m["paper_comparison"] = _paper_rows(mode, [grid], bool(mruns))
         report["modes"].append(m)
     return report
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Rendering
-# ---------------------------------------------------------------------------------------------------------------
-
-def render_json(report: dict) -> str:
-    return json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-
-
-def _f(v, digits: int = 4) -> str:
-    return "–" if v is None else f"{v:.{digits}f}"
-
-
-def _signed(v, digits: int = 3) -> str:
-    return "–" if v is None else f"{v:+.{digits}f}"
-
-
-def _esc(s) -> str:
-    return str(s).replace("|", "\\|")
-
-
-def _table(header: list[str], rows: list[list[str]], right: set[int] = frozenset()) -> list[str]:
-    out = ["| " + " | ".join(header) + " |",
-           "|" + "|".join("---:" if i in right else "---" for i in range(len(header))) + "|"]
-    out += ["| " + " | ".join(_esc(c) for c in row) + " |" for row in rows]
-    return out
-
-
-def cell_text(cell: dict | None) -> str:
-    """avg_performance mean ± sd (n) and the 95% CI of a single-value cell."""
-    if not cell:
-        return "–"
-    s = _f(cell["avg_performance"])
-    if cell.get("sd") is not None:
-        s += f" ± {cell['sd']:.4f}"
-    s += f" (n={cell['n']})"
-    if cell.get("ci95"):
-        s += f" [{cell['ci95'][0]:.3f}, {cell['ci95'][1]:.3f}]"
-    return s
-
-
-def _csr_text(c: dict | None) -> str:
-    if not c or c.get("mean") is None:
-        return "–"
-    s = f"{c['mean']:.3f}"
-    if c.get("sd") is not None:
-        s += f" ± {c['sd']:.3f}"
-    s += f" (n={c['n']}" + (f", of {c['denominator']} rows)" if c.get("denominator") else ")")
-    return s
-
-
-def _grid_lines(grid: dict, paper: bool, value=cell_text) -> list[str]:
-    cols = grid["columns"]
-    header = ["profile", "graph", "hops"] + cols
-    rows = []
-    for row in grid["rows"]:
-        cells = []
-        for c in cols:
-            cell = row["cells"].get(c)
-            txt = value(cell) if cell else "–"
-            if paper and cell and "paper" in cell:
-                p = cell["paper"]
-                txt += f" · paper {p['value']:.3f} ({p['table'].replace('Table ', 'T')}) · Δ {_signed(p['delta'])}"
-            cells.append(txt)
-        rows.append([row["profile"], _dash(row["design"]["graph_kind"]), _dash(row["design"]["hops"])] + cells)
-    return _table(header, rows, right=set(range(3, len(header))))
-
-
-def _duration(s) -> str:
-    if s is None:
-        return "–"
-    s = float(s)
-    h, rem = divmod(int(s + 0.5), 3600)
-    m, sec = divmod(rem, 60)
-    return f"{s:.1f} s (" + (f"{h}h {m:02d}m {sec:02d}s" if h else f"{m}m {sec:02d}s") + ")"
-
-
-def render_markdown(report: dict) -> str:
-    L: list[str] = [f"_Generated by `{report['generated_by']}` — do not edit; rerun the command instead._", "",
-                    "# rp report", ""]
-    ds = report["dataset"]
-    h = ds.get("hash") or ""
-    L.append(f"- Dataset: `{ds.get('root')}` (hash `{h[:12]}`" +
-             (f", {ds['n_test_rows']} test rows" if ds.get("n_test_rows") is not None else "") +
-             (f", {ds['n_candidates']} candidates" if ds.get("n_candidates") else "") + ")")
-    encs = report["encoders"]
-    L.append("- Encoder: " + (", ".join(f"`{e['id']}`" + (f" ({e['dim']}-d)" if e.get("dim") else "")
-                                        for e in encs) if encs else "– (no runs)"))
-    sw = report.get("sweep")
-    if sw:
-        L.append(f"- Sweep: `{sw['name']}`" + (f" from `{sw['file']}`" if sw.get("file") else "") +
-                 f"; commit `{sw.get('commit') or '–'}`; build time {_duration(sw.get('build_wall_s'))}" +
-                 (f" over {sw['build_invocations']} invocations" if sw.get("build_invocations", 0) > 1 else "") +
-                 f" (last invocation {_duration(sw.get('wall_s'))})" +
-                 ("" if sw.get("finished") else " (not finished)") +
-                 (f"; executor {sw['executor']}" if sw.get("executor") else "") +
-                 (f", {sw['jobs']} job(s)" if sw.get("jobs") is not None else ""))
-        kinds = ", ".join(f"{k}s {v['done']}/{v['total']}" for k, v in sw["by_kind"].items())
-        L.append(f"- Completeness: {sw['done']} of {sw['total']} artifacts done" + (f" ({kinds})" if kinds else "")
-                 + ("" if sw["complete"] else " — INCOMPLETE: the tables below miss the rest"))
-    sc = report["scope"]
-    if sc["restricted_to_sweep"]:
-        L.append(f"- Runs: the {sc['runs']} run(s) of this sweep that the workspace holds")
-    else:
-        L.append(f"- Runs: every run in the workspace evaluated on this dataset ({sc['runs']})" +
-                 (f"; {sc['runs_on_other_data']} run(s) on other data are not shown"
-                  if sc["runs_on_other_data"] else ""))
-    if report["commits"]:
-        L.append("- Run commits: " + ", ".join(f"`{c}`" for c in report["commits"]))
-    pp = report.get("paper")
-    if pp:
-        L.append(f"- Encoder difference: {pp['encoder_difference']}")
-        L.append(f"- Paper values: {pp['source']}. {pp['note']}")
-    L += ["", "Cells: avg_performance, mean ± sd over the (profile seed, router seed) values they pool (n); "
-              "[95% bootstrap CI] where a cell holds one value. Every run is listed under its mode."]
-    for m in report["modes"]:
-        mode = m["mode"]
-        L += ["", f"## {mode}", "", "### Reference rows", ""]
-        L += _table(["reference", "avg_performance", "µ$/query", "note"],
-                    [[r["name"] + (f" ({r['model']})" if r.get("model") else ""), _f(r["avg_performance"]),
-                      _f(r["avg_cost_micro"], 1), r["note"]] for r in m["references"]], right={1, 2})
-        paper_cols = bool(pp and pp["compared"] and mode == "standard")
-        L += ["", "### Profile design × router", ""]
-        if m["grid"]["rows"]:
-            L += _grid_lines(m["grid"], paper_cols)
-        else:
-            L.append("No run.")
-        if m["no_llm_text_grid"]["rows"]:
-            L += ["", "### text-gnn without LLM-written text (shown apart; never compared with the paper's "
-                      "text-gnn)", ""]
-            L += _grid_lines(m["no_llm_text_grid"], False)
-        if mode == "newllm":
-            for title, g in (("", m["grid"]), (" (text-gnn without LLM text)", m["no_llm_text_grid"])):
-                if any("cold_start_recall" in c for row in g["rows"] for c in row["cells"].values()):
-                    L += ["", f"### Cold-start recall{title}", ""]
-                    L += _grid_lines(g, False, value=lambda c: _csr_text(c.get("cold_start_recall")))
-        b = m["best_cell"]
-        if b:
-            base = m["baseline"]["avg_performance"]
-            L += ["", f"Best cell: {b['router']} on {b['profile']} ({_dash(b['graph_kind'])}, hops {_dash(b['hops'])}) "
-                      f"{b['avg_performance']:.4f} (n={b['n']}); {m['baseline']['name']} {_f(base)}: " +
-                  ("it beats it." if m["beats_baseline"] else "no cell beats it." if base is not None else "")]
-        if "paper_comparison" in m:
-            L += ["", "### Beside the paper (standard mode; ours − paper)", ""]
-            rows = [[p["table"], p["method"], p["graph_kind"] or "–", str(p["hops"]), p["router"], f"{p['paper']:.3f}",
-                     ("–" if p["ours"] is None else _f(p["ours"]) + (f" ± {p['sd']:.4f}" if p["sd"] is not None
-                                                                     else "") + f" (n={p['n']})"),
-                     _signed(p["delta"]), p["profile"] or "not run"] for p in m["paper_comparison"]]
-            L += _table(["table", "method", "graph", "hops", "router", "paper", "ours", "Δ", "our profile"], rows,
-                        right={5, 6, 7})
-            have = [p for p in m["paper_comparison"] if p["delta"] is not None]
-            L += ["", f"{len(have)} of {len({(p['table'], p['method'], p['graph_kind'], p['hops'], p['router']) for p in m['paper_comparison']})} published cells have a comparable cell here."]
-            if have:
-                top = sorted(have, key=lambda p: (-abs(p["delta"]), p["table"], p["method"], p["hops"],
-                                                  p["router"]))[:3]
-                L.append("Largest differences: " + "; ".join(
-                    f"{p['method']} {p['hops']} hops {p['router']} ({p['table']}) {_signed(p['delta'])}"
-                    for p in top) + ".")
-        L += ["", f"### Runs ({mode})", ""]
-        if not m["runs"]:
-            L.append("No run.")
-            continue
-        header = ["run", "profile", "graph", "hops", "router", "seeds", "avg_performance", "95% CI", "µ$/query"]
-        if mode == "newllm":
-            header += ["cold-start recall", "strict", "new-model share", "precision", "gain from new"]
-        header.append("in grid")
-        rows = []
-        for r in m["runs"]:
-            perf = _f(r["avg_performance"]) + (f" ± {r['sd']:.4f}" if r.get("sd") is not None else "")
-            ci = f"{r['ci95'][0]:.3f}–{r['ci95'][1]:.3f}" if r.get("ci95") else "–"
-            seeds = ",".join(str(s) for s in r["seeds"]) + (
-                f" (profile seed {r['profile_seed']})" if r.get("profile_seed") is not None else "")
-            row = [r["id"], r["profile"], _dash(r["graph_kind"]), _dash(r["hops"]), r["router"], seeds, perf, ci,
-                   _f(r["avg_cost_micro"], 1)]
-            if mode == "newllm":
-                nl = r.get("newllm") or {}
-                den = nl.get("cold_start_recall_denominator")
-                sden = nl.get("cold_start_recall_strict_denominator")
-                row += [_f(nl.get("cold_start_recall"), 3) + (f" (of {den})" if den else ""),
-                        _f(nl.get("cold_start_recall_strict"), 3) + (f" (of {sden})" if sden else ""),
-                        _f(nl.get("selection_rate"), 3), _f(nl.get("precision"), 3),
-                        _signed(nl.get("gain_from_new"), 4)]
-            row.append("yes" if not r.get("superseded_by") else f"no: {r['superseded_by']}")
-            rows.append(row)
-        L += _table(header, rows, right={6, 8} | (set(range(9, 14)) if mode == "newllm" else set()))
-    return "\n".join(L) + "\n"
-
