@@ -391,27 +391,20 @@ def init_workspace(ws: Workspace) -> bool:
 
 def update_manifest(ws: Workspace, fn) -> dict:
     """Read-modify-write the manifest under the lock. `fn(doc)` mutates the doc in place."""
-    with WorkspaceLock(ws.lock_path):
-        conn = _open_write(ws)
-        try:
-            doc = _read_store(conn, store_path(ws))
-            before = {i: _row(e) for i, e in doc["entries"].items()}
-            fn(doc)
-            after = {i: _row(e) for i, e in doc["entries"].items()}
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                conn.executemany("DELETE FROM entries WHERE id = ?", [(i,) for i in before if i not in after])
-                conn.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?)",
-                                 [r for i, r in after.items() if before.get(i) != r])
-                conn.execute("UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = 'generation'")
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            _after_write(ws, conn)
-        finally:
-            conn.close()
-        return doc
+    out: dict = {}
+
+    def apply(conn) -> None:
+        doc = _read_store(conn, store_path(ws))
+        before = {i: _row(e) for i, e in doc["entries"].items()}
+        fn(doc)
+        after = {i: _row(e) for i, e in doc["entries"].items()}
+        conn.executemany("DELETE FROM entries WHERE id = ?", [(i,) for i in before if i not in after])
+        conn.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?)",
+                         [r for i, r in after.items() if before.get(i) != r])
+        out["doc"] = doc
+
+    _write(ws, apply)
+    return out["doc"]
 
 
 def register_entry(ws: Workspace, entry: dict) -> None:
