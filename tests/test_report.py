@@ -350,3 +350,17 @@ def test_report_module_is_stdlib_only():
         elif isinstance(node, ast.ImportFrom):
             mods.add((node.module or "").split(".")[0])
     assert mods <= {"__future__", "json", "math", "re", "pathlib", "rpcli"}
+
+
+def test_hidden_held_out_scores_do_not_make_a_design_row():
+    """newllm trainable/text-gnn recipes record `held_out_scores_hidden` (step 7): data, not a design option, so
+    the row labels stay those of standard mode and no `[held_out_scores_hidden=...]` appears."""
+    doc = manifest()
+    n = 0
+    for e in doc["entries"].values():
+        if e["kind"] == "profile" and e["params"].get("mode") == "newllm" and e["params"]["method"] != "index":
+            e["params"]["held_out_scores_hidden"] = 2
+            n += 1
+    assert n, "the fixture needs a newllm profile"
+    md = R.render_markdown(build(doc))
+    assert "held_out_scores_hidden" not in md

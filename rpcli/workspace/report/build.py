@@ -22,7 +22,7 @@ ROUTER_TITLES = {"sim": "Sim", "mlp": "MLP", "graph": "Graph"}
 HOP_KEYS = ("K", "hops", "layers", "num_layers")
 # Profile params that are not design options: the mode (a report section), the seed (pooled), the hop count and
 # the text-gnn LLM identity (their own columns).
-PROFILE_NON_DESIGN = {"mode", "seed", "llm", *HOP_KEYS}
+PROFILE_NON_DESIGN = {"mode", "seed", "llm", "held_out_scores_hidden", *HOP_KEYS}  # the last: newllm data, not design
 # Run params that do not make a router variant.
 RUN_NON_DESIGN = {"router", "mode", "seeds", "device", "train_file_sha256"}
 NO_TEXT_BACKENDS = ("extractive",)
