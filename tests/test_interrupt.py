@@ -73,7 +73,10 @@ def test_sigkill_holding_the_lock_leaves_a_stale_lock_that_is_taken_over(tiny_da
     assert p.returncode == -signal.SIGKILL
     assert locks[0].exists(), "SIGKILL leaves the lock file behind (the stale lock to take over)"
     assert _graphs(ws) == [], "the killed build registered nothing"
-    # the next command (a reader that locks: ws init is a no-op; the build itself) detects the dead holder
+    # the killed build moved its folder into graphs/ but never recorded it: rp ws verify calls it an orphan
+    v = _rp(tiny_data, ws, "ws", "verify", "--json")
+    assert v.returncode == 1 and [o["path"].split("/")[0] for o in json.loads(v.stdout)["orphans"]] == ["graphs"]
+    # the next command detects the dead holder of the lock, takes it over and completes
     again = _rp(tiny_data, ws, *CMD)
     assert again.returncode == 0, again.stderr
     assert "stale workspace lock" in again.stderr and str(p.pid) in again.stderr, again.stderr

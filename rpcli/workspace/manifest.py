@@ -34,7 +34,7 @@ def load_manifest(ws: Workspace) -> dict:
     except (OSError, json.JSONDecodeError) as exc:
         raise WorkspaceError(f"cannot read the manifest {path}: {exc}",
                              hint="restore it from a backup, or move it away and rebuild") from None
-    schema = doc.get("schema")
+    schema = doc.get("schema") if isinstance(doc, dict) else None  # a list or a number is not a manifest
     if not isinstance(schema, int):
         raise ManifestSchemaError(f"{path} has no integer 'schema' field")
     if schema > SCHEMA:
