@@ -63,7 +63,7 @@ def test_newllm_pairs_naming_the_held_out_model_fail_to_load(make_tiny, better, 
     assert "'m3'" in e.message and "held-out model" in e.message
     # the same pair in the standard file is fine: standard mode holds nothing out
     ok = make_tiny(lambda f: f["route_data/pairwise_training_data_standard.json"]["pairwise_data"].append(
-        {"task_name": "t_qa", "query": "who painted the mona lisa", "better_model": better, "worse_model": worse}))
+        {"task_name": "t_qa", "query": "who wrote hamlet", "better_model": better, "worse_model": worse}))
     assert len(load_dataset(ok).mode("standard").pairs) == 18 + 1 - 2  # 2 pairs of the overlap query are dropped
 
 

@@ -24,7 +24,10 @@ def cli_errors():
     try:
         yield
     except RpError as exc:
-        body = exc.message + (f"\n[dim]Hint:[/dim] {exc.hint}" if exc.hint else "")
+        from rich.markup import escape
+
+        # Names from data files may hold brackets ("[/x]" would break Rich markup): the text is escaped.
+        body = escape(exc.message) + (f"\n[dim]Hint:[/dim] {escape(exc.hint)}" if exc.hint else "")
         err_console.print(Panel(body, title=f"[bold red]{exc.title}[/bold red]", border_style="red", expand=False),
                           markup=True)
         raise typer.Exit(exc.exit_code) from None

@@ -66,6 +66,35 @@ def status(ctx: typer.Context, as_json: JsonOpt = False) -> None:
                       f"embedding cache: {s['embedding_cache_bytes'] / 1e6:.1f} MB")
 
 
+@app.command("verify")
+def verify(ctx: typer.Context,
+           fix: Annotated[bool, typer.Option("--fix", help="Remove orphans (staging folders, unrecorded artifact "
+                                                           "folders); recorded artifacts are never touched.")] = False,
+           as_json: JsonOpt = False) -> None:
+    """Re-hash every recorded output against the manifest; report mismatches and orphans (exit 1 if any).
+
+    Example: rp ws verify --fix
+    """
+    from rpcli.workspace.verify import verify_workspace
+
+    ws = _ws(ctx)
+    with cli_errors():
+        r = verify_workspace(ws, fix=fix)
+    if as_json:
+        print_json(r)
+    else:
+        for m in r["mismatches"]:
+            out_console.print(f"mismatch {m['id']}: {m['path']}: {m['problem']}", markup=False)
+        for o in r["orphans"]:
+            done = " (removed)" if o["path"] in r["removed"] else ""
+            out_console.print(f"orphan {o['path']}: {o['problem']}{done}", markup=False)
+        err_console.print(f"{r['artifacts']} artifacts, {r['outputs_checked']} outputs re-hashed: "
+                          f"{len(r['mismatches'])} mismatch(es), {len(r['orphans'])} orphan(s)"
+                          + (f", {len(r['removed'])} removed" if r["removed"] else ""))
+    if not r["ok"]:
+        raise typer.Exit(1)
+
+
 class Kind(str, Enum):
     graphs = "graphs"
     profiles = "profiles"

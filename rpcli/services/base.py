@@ -281,6 +281,8 @@ def artifact_dir(sess: Session, entry: dict) -> Path:
 
 
 def resolve(sess: Session, ref: str, kind: str) -> dict:
+    if not ref or not ref.strip():  # an empty prefix would match every artifact of the kind
+        raise ConfigError(f"an empty {kind} id", hint=f"list them with `rp ls {kind}s`")
     return get_entry(sess.workspace, ref, kind=kind)
 
 

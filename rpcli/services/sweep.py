@@ -102,7 +102,7 @@ def import_plugins_of(path: str | Path) -> list:
 
     try:
         doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
+    except (OSError, yaml.YAMLError, UnicodeDecodeError, RecursionError):
         return []  # load_sweep reports it with the line
     plugins = doc.get("plugins") if isinstance(doc, dict) else None
     if isinstance(plugins, list) and all(isinstance(p, str) for p in plugins):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -39,6 +40,9 @@ class WorkspaceLock:
                         self.path.unlink()
                     except FileNotFoundError:
                         pass
+                    else:
+                        sys.stderr.write(f"note: took over the stale workspace lock of process {holder}, which "
+                                         f"is no longer running ({self.path})\n")
                     continue
                 if time.monotonic() > deadline:
                     raise WorkspaceLockedError(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
 from rpcli.core.data.held_out import CARD_SOURCE, HELD_OUT_FILE, infer_held_out, parse_held_out, refuse_held_out
@@ -36,18 +37,31 @@ class _Reader:
     def exists(self, rel: str) -> bool:
         return self.path(rel).is_file()
 
-    def json(self, rel: str, expect: type):
+    def _text(self, rel: str) -> str:
+        """The file's text: a missing file, a symlink loop, a folder, unreadable or non-UTF-8 bytes are clean errors."""
         p = self.path(rel)
+        if p.is_symlink() and not p.exists():
+            raise DataFileError(p, "a symbolic link that points nowhere or loops (" + _link_target(p) + ")")
         if not p.is_file():
             raise DataFileError(p, "file not found", hint="is --data the folder that holds profile_data/ and route_data/?")
-        text = p.read_text(encoding="utf-8")
+        try:
+            raw = p.read_bytes()
+        except OSError as exc:
+            raise DataFileError(p, f"cannot read the file: {exc.strerror or exc}") from None
         self.files[rel] = sha256_file(p)
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = raw[:exc.start].count(b"\n") + 1
+            raise DataFileError(p, f"not UTF-8 text: byte 0x{raw[exc.start]:02x} at offset {exc.start} "
+                                   f"(line {line})", hint="save the file as UTF-8") from None
+
+    def json(self, rel: str, expect: type):
+        p = self.path(rel)
+        text = self._text(rel)
         if not text.strip():
             raise DataFileError(p, "the file is empty")
-        try:
-            doc = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise DataFileError(p, f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+        doc = _parse_json(p, text)
         if not isinstance(doc, expect):
             want = " or ".join(t.__name__ for t in expect) if isinstance(expect, tuple) else expect.__name__
             raise DataFileError(p, f"expected a JSON {want} at the top level, found {type(doc).__name__}")
@@ -55,22 +69,47 @@ class _Reader:
 
     def jsonl(self, rel: str) -> list[dict]:
         p = self.path(rel)
-        self.files[rel] = sha256_file(p)
         rows = []
-        with open(p, encoding="utf-8") as fh:
-            for lineno, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise DataFileError(p, f"malformed JSON: {exc.msg}", record=f"line {lineno}") from None
-                if not isinstance(obj, dict):
-                    raise DataFileError(p, "expected a JSON object", record=f"line {lineno}")
-                rows.append((lineno, obj))
+        for lineno, line in enumerate(self._text(rel).split("\n"), 1):
+            if not line.strip():
+                continue
+            obj = _parse_json(p, line, record=f"line {lineno}")
+            if not isinstance(obj, dict):
+                raise DataFileError(p, "expected a JSON object", record=f"line {lineno}")
+            rows.append((lineno, obj))
         if not rows:
             raise DataFileError(p, "the file has no records")
         return rows
+
+
+def _link_target(p: Path) -> str:
+    try:
+        return f"-> {os.readlink(p)}"
+    except OSError:
+        return "unreadable link"
+
+
+def _no_duplicates(p, record):
+    def hook(pairs):
+        seen = set()
+        for k, _ in pairs:
+            if k in seen:
+                raise DataFileError(p, f"duplicate key {k!r} in one JSON object (JSON keeps only the last; "
+                                       "which one was meant is ambiguous)", record=record, field=k)
+            seen.add(k)
+        return dict(pairs)
+    return hook
+
+
+def _parse_json(p, text: str, record: str | None = None):
+    """json.loads that names the line and column, refuses duplicate keys and survives pathological nesting."""
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicates(p, record))
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno}, column {exc.colno}" if record is None else f"column {exc.colno}"
+        raise DataFileError(p, f"malformed JSON at {where}: {exc.msg}", record=record) from None
+    except RecursionError:
+        raise DataFileError(p, "JSON nested too deeply to read", record=record) from None
 
 
 def _need(p, rec: dict, key: str, record: str, types, allow_none: bool = False):
@@ -89,15 +128,21 @@ def _need(p, rec: dict, key: str, record: str, types, allow_none: bool = False):
     return val
 
 
-def _number(p, val, record: str, field: str, allow_none: bool = True):
+def _number(p, val, record: str, field: str, allow_none: bool = True, minimum: float | None = None):
     if val is None and allow_none:
         return None
     if isinstance(val, bool) or not isinstance(val, (int, float)):
         raise DataFileError(p, f"expected a number or null, found {type(val).__name__} ({str(val)[:40]!r})",
                             record=record, field=field)
-    if not math.isfinite(float(val)):
-        raise DataFileError(p, f"not a finite number ({val})", record=record, field=field)
-    return float(val)
+    try:
+        f = float(val)
+    except OverflowError:
+        f = math.inf
+    if not math.isfinite(f):
+        raise DataFileError(p, f"not a finite number ({str(val)[:40]})", record=record, field=field)
+    if minimum is not None and f < minimum:
+        raise DataFileError(p, f"must be at least {minimum:g}, found {f:g}", record=record, field=field)
+    return f
 
 
 def _formatted(p, rec: dict, record: str):
@@ -126,10 +171,10 @@ def _load_models(rd: _Reader, rel: str) -> list[ModelInfo]:
         scores = {t: _number(p, v, r, f"detailed_scores.{t}") for t, v in raw_scores.items()}
         models.append(ModelInfo(
             name=name, architecture=arch, feature=feature, scores=scores,
-            input_price=_number(p, rec.get("input_price"), r, "input_price"),
-            output_price=_number(p, rec.get("output_price"), r, "output_price"),
+            input_price=_number(p, rec.get("input_price"), r, "input_price", minimum=0),
+            output_price=_number(p, rec.get("output_price"), r, "output_price", minimum=0),
             size=rec.get("size") if isinstance(rec.get("size"), str) else None,
-            parameters=_number(p, rec.get("parameters"), r, "parameters") if rec.get("parameters") is not None else None,
+            parameters=_number(p, rec.get("parameters"), r, "parameters", minimum=0) if rec.get("parameters") is not None else None,
         ))
     return models
 
@@ -212,16 +257,17 @@ def load_dataset(root: str | Path, *, keep_overlap: bool = False, modes=MODES) -
             e = mp[m]
             if not isinstance(e, dict):
                 raise DataFileError(tp, "expected an object", record=r, field=f"model_performance.{m}")
-            s = _number(tp, e.get("task_performance"), r, f"model_performance.{m}.task_performance")
+            s = _number(tp, e.get("task_performance"), r, f"model_performance.{m}.task_performance",
+                        minimum=0)
             if s is None:
                 n_missing += 1
             scores[m] = s
             tin[m] = int(_number(tp, e.get("input_token", e.get("prompt_tokens", 0)), r,
-                                 f"model_performance.{m}.input_token") or 0)
+                                 f"model_performance.{m}.input_token", minimum=0) or 0)
             tout[m] = int(_number(tp, e.get("output_token", e.get("completion_tokens", 0)), r,
-                                  f"model_performance.{m}.output_token") or 0)
+                                  f"model_performance.{m}.output_token", minimum=0) or 0)
             if "cost" in e:  # dollars for this query, given directly (rp data import); null = unknown
-                costs[m] = _number(tp, e["cost"], r, f"model_performance.{m}.cost")
+                costs[m] = _number(tp, e["cost"], r, f"model_performance.{m}.cost", minimum=0)
         test_rows.append(TestRow(index=i, task_name=task, query=query, formatted_query=_formatted(tp, rec, r),
                                  choices=rec.get("choices"), metric=rec.get("metric"),
                                  ground_truth=rec.get("ground_truth"), task_id=rec.get("task_id"),
@@ -298,6 +344,8 @@ def load_dataset(root: str | Path, *, keep_overlap: bool = False, modes=MODES) -
             rows = doc.get("pairwise_data") if isinstance(doc, dict) else doc
             if not isinstance(rows, list):
                 raise DataFileError(pp, "expected a 'pairwise_data' list", field="pairwise_data")
+            seen_pairs: dict = {}
+            n_contradicting = 0
             for i, rec in enumerate(rows):
                 r = f"pairwise_data[{i}]"
                 if not isinstance(rec, dict):
@@ -313,6 +361,14 @@ def load_dataset(root: str | Path, *, keep_overlap: bool = False, modes=MODES) -
                 if task not in tasks:
                     raise DataFileError(pp, f"unknown task {task!r}{did_you_mean(task, tasks)}", record=r,
                                         field="task_name")
+                if better == worse:
+                    raise DataFileError(pp, f"a model cannot beat itself ({better!r} is both better and worse)",
+                                        record=r, field="worse_model")
+                if (task, query, worse, better) in seen_pairs:
+                    # Both orders on one query (e.g. two judges disagreeing) are plausible data: kept, as the
+                    # original keeps them, and counted in a warning.
+                    n_contradicting += 1
+                seen_pairs.setdefault((task, query, better, worse), r)
                 for fld, name in (("better_model", better), ("worse_model", worse)):
                     refuse_held_out([name], held_out, what="this training pair", path=pp, record=r, field=fld,
                                     mode=mode)
@@ -325,6 +381,9 @@ def load_dataset(root: str | Path, *, keep_overlap: bool = False, modes=MODES) -
                                   formatted_query=_formatted(pp, rec, r)))
             if released == 0:
                 warnings.append(f"{prel} has no pairs")
+            if n_contradicting:
+                warnings.append(f"{prel}: {n_contradicting} pair(s) reverse an earlier pair on the same query "
+                                "(both kept)")
         else:
             warnings.append(f"{prel} is absent: trainable routers cannot train in mode {mode!r}")
         # Query lists for query nodes (optional; derived from training queries when absent).

@@ -72,6 +72,11 @@ def load_prompts(path: str | Path | None = None) -> dict:
         user = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"{path}: cannot read the prompt templates: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: cannot read the prompt templates: not UTF-8 text (byte "
+                          f"0x{exc.object[exc.start]:02x} at offset {exc.start})") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: cannot read the prompt templates: nested too deeply") from None
     if not isinstance(user, dict):
         raise ConfigError(f"{path}: expected a mapping of node type -> template, found {type(user).__name__}")
     for key, val in user.items():

@@ -27,6 +27,7 @@ spelt as they are recorded in params. Every error names the file, the line and t
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,6 +42,9 @@ class SweepFileError(RpError):
     """A sweep file that cannot be read or does not validate. The message starts with file:line: key."""
 
     title = "Bad sweep file"
+
+
+INT_LIMIT = 2**31 - 1  # integers in a sweep file (steps, epochs, seeds) beyond this are refused, not run
 
 
 @dataclass(frozen=True)
@@ -155,6 +159,9 @@ def load_sweep(path: str | Path, catalog: Catalog) -> SweepSpec:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise SweepFileError(f"{path}: cannot read the sweep file: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise SweepFileError(f"{path}: not UTF-8 text: byte 0x{exc.object[exc.start]:02x} at offset {exc.start}",
+                             hint="save the file as UTF-8") from None
     return parse_sweep(text, str(path), catalog, default_name=path.stem)
 
 
@@ -168,9 +175,14 @@ def parse_sweep(text: str, file: str, catalog: Catalog, default_name: str = "swe
         mark = getattr(exc, "problem_mark", None)
         where = f"{file}:{mark.line + 1}" if mark is not None else file
         raise SweepFileError(f"{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
+    except RecursionError:
+        raise SweepFileError(f"{file}: nested too deeply to read") from None
     lines: dict = {}
     if root is not None:
-        _lines(root, (), lines, file)
+        try:
+            _lines(root, (), lines, file)
+        except RecursionError:
+            raise SweepFileError(f"{file}: nested too deeply to read") from None
     c = _Ctx(file, lines)
     if not isinstance(doc, dict):
         c.fail((), "a sweep file is a mapping with keys " + ", ".join(TOP_KEYS))
@@ -342,6 +354,11 @@ def check_value(c: _Ctx, path: tuple, x, spec: Option):
         ok = isinstance(x, list) and bool(x) and all(isinstance(i, int) and not isinstance(i, bool) for i in x)
     if not ok:
         c.fail(path, f"expected {_type_words(spec)}, got {x!r} ({type(x).__name__})")
+    for n in (x if t == "int-list" else [x] if t in ("int", "float") else []):
+        if t == "float" and not math.isfinite(n):
+            c.fail(path, f"must be a finite number, got {n!r}")
+        if isinstance(n, int) and abs(n) > INT_LIMIT:
+            c.fail(path, f"{str(n)[:24]}{'...' if len(str(n)) > 24 else ''} is too large (at most {INT_LIMIT})")
     if spec.choices is not None and x not in spec.choices:
         c.fail(path, f"unknown value {x!r}{did_you_mean(str(x), spec.choices)}",
                hint="choose from " + ", ".join(map(str, spec.choices)))
