@@ -34,14 +34,29 @@ if stage == "build":
 elif stage == "lock":
     import rpcli.workspace.manifest as manifest
 
-    real_save = manifest.save_manifest
+    real_register = manifest.register_entry
+    real_write = manifest._write  # the one write transaction, under the workspace lock
 
-    def slow_save(ws, doc):
-        if any(e.get("kind") == "graph" for e in doc["entries"].values()):
-            pause()
-        real_save(ws, doc)
+    def slow_register(ws, entry):
+        if entry.get("kind") != "graph":
+            return real_register(ws, entry)
 
-    manifest.save_manifest = slow_save
+        def paused_write(ws_, apply):
+            def slow_apply(conn):
+                pause()
+                apply(conn)
+            real_write(ws_, slow_apply)
+
+        manifest._write = paused_write
+        try:
+            real_register(ws, entry)
+        finally:
+            manifest._write = real_write
+
+    manifest.register_entry = slow_register
+    import rpcli.services.base as base
+
+    base.register_entry = slow_register  # imported by name there
 
 from rpcli.cli.main import app  # noqa: E402
 
