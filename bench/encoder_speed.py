@@ -21,11 +21,13 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import commit  # noqa: E402  (one commit() for every bench)
 
 import numpy as np
 
@@ -41,15 +43,6 @@ DEFAULT_DATA = REPO.parent / "shared" / "data" / "routeprofile"
 PATHS = ("minilm-torch", "minilm-onnx", "minilm-int8")
 
 
-def commit() -> str:
-    try:
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True,
-                             check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
-                               capture_output=True, text=True).stdout.strip()
-        return sha + ("-dirty" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def released_texts(root: Path) -> list[str]:
