@@ -1,3 +1,3 @@
-from rpcli.cli.main import main
+from rpcli.cli.entry import main
 
 main()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -120,3 +121,42 @@ def test_core_never_imports_ui_modules():
             "print(sorted(m for m in ('typer', 'rich', 'textual') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
+
+
+_ENTRY = ("import sys\nsys.argv = ['rp'] + sys.argv[1:]\nfrom rpcli.cli.entry import main\n"
+          "try:\n    main()\nexcept SystemExit as e:\n    code = e.code\n"
+          "print(f'<<{code}|{\"typer\" in sys.modules}|{\"torch\" in sys.modules}>>', file=sys.stderr)\n")
+
+
+def _entry(args, env):
+    return subprocess.run([sys.executable, "-c", _ENTRY, *args], capture_output=True, text=True, env=env)
+
+
+@pytest.mark.parametrize("args,code", [(["--help"], 0), ([], 2)])
+def test_root_help_is_served_from_the_cache_identically(tmp_path, args, code):
+    """The first `rp --help` renders through Typer and keeps the text; the second prints the same bytes with the
+    same exit code without importing Typer (or torch); RP_NO_HELP_CACHE=1 renders it live, identically."""
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "COLUMNS": "100"}
+    env.pop("RP_NO_HELP_CACHE", None)
+    first, second = _entry(args, env), _entry(args, env)
+    live = _entry(args, {**env, "RP_NO_HELP_CACHE": "1"})
+    assert "Usage: rp" in first.stdout and "profile" in first.stdout
+    assert first.stdout == second.stdout == live.stdout
+    assert f"<<{code}|True|False>>" in first.stderr and f"<<{code}|True|False>>" in live.stderr
+    assert f"<<{code}|False|False>>" in second.stderr  # cached: no typer, no torch
+    assert len(list((tmp_path / "cache" / "rp").glob("help-*.txt"))) == 1
+
+
+def test_help_cache_key_follows_width_and_code(tmp_path, monkeypatch):
+    from rpcli.cli import entry
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("RP_NO_HELP_CACHE", raising=False)
+    monkeypatch.setenv("COLUMNS", "80")
+    a = entry.help_cache_file(["--help"])
+    monkeypatch.setenv("COLUMNS", "120")
+    b = entry.help_cache_file(["--help"])
+    assert a is not None and b is not None and a != b
+    assert entry.help_cache_file(["graph", "--help"]) is None  # only the root help is cached
+    monkeypatch.setenv("RP_NO_HELP_CACHE", "1")
+    assert entry.help_cache_file(["--help"]) is None

@@ -184,3 +184,35 @@ def test_runs_on_other_data_are_held_back_with_one_notice(tiny_data, tmp_path):
     out = rp(tiny_data, ws, "compare", "--json", "--allow-mixed")
     assert len([r for r in json.loads(out.stdout) if r["kind"] == "run"]) == 7
     assert "ranking runs from 2 datasets together" in " ".join(out.stderr.split())  # theirs and the tiny data
+
+
+def test_the_dataset_view_is_cached_and_follows_the_data(tiny_data, golden_ws, monkeypatch):
+    """The second `rp compare` reads the reference rows from the workspace's cache (the dataset is not loaded
+    again) and prints the same rows; changing a data file recomputes them."""
+    import rpcli.core.data as data_pkg
+
+    first = rp(tiny_data, golden_ws, "compare", "--json")
+    assert first.exit_code == 0, first.output
+    assert len(list((golden_ws / "cache" / "view").glob("*.json"))) == 1
+
+    def no_load(*a, **k):
+        raise AssertionError("the dataset was loaded although its view is cached")
+
+    with monkeypatch.context() as m:
+        m.setattr(data_pkg, "load_dataset", no_load)
+        second = rp(tiny_data, golden_ws, "compare", "--json")
+    assert second.exit_code == 0, second.output
+    assert second.stdout == first.stdout
+
+    # a changed test score changes the reference rows: the cache key follows the files
+    f = tiny_data / "route_data" / "routing_test_data.json"
+    rows = json.loads(f.read_text())
+    for r in rows:
+        for m in r["model_performance"].values():
+            m["task_performance"] = 1.0 - m["task_performance"]
+    f.write_text(json.dumps(rows))
+    third = rp(tiny_data, golden_ws, "compare", "--json", "--allow-mixed")
+    assert third.exit_code == 0, third.output
+    refs = lambda out: [r for r in json.loads(out) if r["kind"] != "run"]  # noqa: E731
+    assert refs(third.stdout) != refs(first.stdout)
+    assert len(list((golden_ws / "cache" / "view").glob("*.json"))) == 2

@@ -1,0 +1,104 @@
+"""The `rp` executable's entry point: the root help from a cache, everything else through the Typer app.
+
+Rendering the root help (`rp`, `rp --help`) means importing Typer, Click and Rich and building every command
+(about 0.35 s of CPU); the text only changes when the CLI's code, the terminal or the colour settings change. So
+the first rendering is kept in the user's cache directory (``$XDG_CACHE_HOME/rp`` or ``~/.cache/rp``; set
+``RP_NO_HELP_CACHE=1`` to turn it off) under a key made of everything it depends on: rp's version, the Python
+version, the size and modification time of every file of the ``rpcli/cli`` package, the terminal width, whether
+stdout is a terminal and the colour variables (NO_COLOR, FORCE_COLOR, TERM, COLUMNS, TERMINAL_WIDTH, ...). A
+cached help is printed as it was rendered, with the same exit code; anything else (or a cache that cannot be
+read or written) goes through the app as before. Only the standard library is imported on the cached path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from pathlib import Path
+
+_HELP_ARGS = ([], ["--help"])
+_ENV_KEYS = ("NO_COLOR", "FORCE_COLOR", "TERM", "COLORTERM", "COLUMNS", "LINES", "TERMINAL_WIDTH",
+             "TTY_COMPATIBLE", "TTY_INTERACTIVE", "_TYPER_FORCE_DISABLE_TERMINAL", "JUPYTER_COLUMNS")
+
+
+def help_cache_file(argv: list[str]) -> Path | None:
+    """Where the rendering of root help for `argv` is cached (None: not a root-help call, or caching is off)."""
+    if argv not in _HELP_ARGS or os.environ.get("RP_NO_HELP_CACHE"):
+        return None
+    import platform
+    import shutil
+
+    from rpcli._version import __version__
+
+    cli_dir = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    h.update(f"{__version__}|{platform.python_version()}|{' '.join(argv)}".encode())
+    for f in sorted(cli_dir.glob("*.py")):
+        st = f.stat()
+        h.update(f"|{f.name}:{st.st_size}:{st.st_mtime_ns}".encode())
+    try:
+        tty = sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return None
+    h.update(f"|tty={tty}|width={shutil.get_terminal_size().columns}".encode())
+    for k in _ENV_KEYS:
+        h.update(f"|{k}={os.environ.get(k)}".encode())
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rp"
+    return base / f"help-{h.hexdigest()[:24]}.txt"
+
+
+class _Tee:
+    """stdout for the first rendering: writes through and keeps a copy (the terminal queries are delegated, so
+    Rich sees the real stream)."""
+
+    def __init__(self, stream) -> None:
+        self._stream, self.parts = stream, []
+
+    def write(self, s) -> int:
+        self.parts.append(s.decode("utf-8", "replace") if isinstance(s, (bytes, bytearray)) else str(s))
+        return self._stream.write(s)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+def main() -> None:
+    argv = sys.argv[1:]
+    cache = help_cache_file(argv)
+    if cache is not None:
+        try:
+            code_s, text = cache.read_text(encoding="utf-8").split("\n", 1)
+            sys.stdout.write(text)
+            sys.stdout.flush()
+            raise SystemExit(int(code_s))
+        except (OSError, ValueError):
+            pass
+    from rpcli.cli.main import main as app_main
+
+    if cache is None:
+        app_main()
+        return
+    real, tee = sys.stdout, _Tee(sys.stdout)
+    sys.stdout = tee
+    code: object = 0
+    try:
+        app_main()
+    except SystemExit as e:
+        code = e.code
+        raise
+    finally:
+        sys.stdout = real
+        if isinstance(code, int) or code is None:
+            _store(cache, int(code or 0), "".join(tee.parts))
+
+
+def _store(path: Path, code: int, text: str) -> None:
+    """Write the cache file atomically; a cache that cannot be written is no error."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(f"{code}\n{text}", encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass
