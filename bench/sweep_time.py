@@ -3,9 +3,16 @@
     python bench/sweep_time.py                                   # sweeps/paper-table1.yaml on the released data
     python bench/sweep_time.py --sweep sweeps/quick.yaml --data ''   # the demo data (embedded default)
     python bench/sweep_time.py --configs local:1,local:2,ray:2 --out bench/results/sweep_time.json
+    python bench/sweep_time.py --workspace DIR --sweep sweeps/paper-table1.yaml   # warm only, on a recorded sweep
 
 Each configuration gets a fresh workspace (embedding cache included), runs `rp sweep` once cold and once warm,
 and the script prints a table and writes JSON (commit, machine, sweep file, data, one row per configuration).
+
+With --workspace, nothing is built: the sweep must already be recorded there (a cold table-1 sweep takes hours on
+2 cores); each configuration reruns it warm on that workspace, and the cold side is read from the workspace's
+sweep record (rpcli/services/sweep.py): the wall time, executor and jobs of every earlier invocation of the sweep
+that built something (`history`), and the sum of the recorded build durations of its artifacts (what one job
+would take, before any reuse).
 """
 
 from __future__ import annotations
@@ -51,9 +58,14 @@ def main() -> int:
     ap.add_argument("--configs", default="local:1,local:2,ray:2", help="executor:jobs, comma-separated")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "sweep_time.json"))
     ap.add_argument("--keep", action="store_true", help="keep the workspaces (printed)")
+    ap.add_argument("--workspace", default=None,
+                    help="a workspace that already holds the sweep: time warm reruns only (see above)")
     args = ap.parse_args()
     sweep = Path(args.sweep).resolve()
     results = []
+    recorded = None
+    if args.workspace:
+        recorded = recorded_cold(Path(args.workspace), sweep)
     for conf in args.configs.split(","):
         executor, jobs = conf.split(":")
         if executor == "ray":
@@ -62,6 +74,13 @@ def main() -> int:
             except ImportError:
                 print(f"skipping {conf}: ray is not installed (pip install -e '.[ray]')", file=sys.stderr)
                 continue
+        if args.workspace:
+            ws = Path(args.workspace)
+            print(f"[{conf}] warm on {ws} ...", file=sys.stderr, flush=True)
+            warm = run_sweep(sweep, args.data, ws, executor, int(jobs), args.encoder)
+            results.append({"executor": executor, "jobs": int(jobs), "cold": None, "warm": warm,
+                            "workspace": str(ws)})
+            continue
         ws = Path(tempfile.mkdtemp(prefix=f"rp-bench-{executor}{jobs}-"))
         print(f"[{conf}] cold ...", file=sys.stderr, flush=True)
         cold = run_sweep(sweep, args.data, ws, executor, int(jobs), args.encoder)
@@ -76,15 +95,37 @@ def main() -> int:
     doc = {"bench": "sweep_time", "command": "python bench/sweep_time.py " + " ".join(sys.argv[1:]), "sweep": str(sweep.relative_to(ROOT) if sweep.is_relative_to(ROOT) else sweep), "data": args.data or
            "embedded demo", "encoder": args.encoder or "default", "commit": commit,
            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cpus": os.cpu_count(),
-           "machine": platform.platform(), "results": results}
+           "machine": platform.platform(), "load_avg": [round(x, 2) for x in os.getloadavg()],
+           "results": results, "recorded_cold": recorded}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(doc, indent=2) + "\n")
     print(f"{'executor':10s} {'jobs':>4s} {'cold s':>8s} {'warm s':>8s}  built / reused (cold; warm)")
     for r in results:
-        print(f"{r['executor']:10s} {r['jobs']:4d} {r['cold']['wall_s']:8.1f} {r['warm']['wall_s']:8.1f}  "
-              f"{r['cold']['counts']}; {r['warm']['counts']}" + ("  FAILED" if r["cold"]["rc"] else ""))
+        cold = r["cold"] or {"wall_s": float("nan"), "counts": "(recorded)", "rc": 0}
+        print(f"{r['executor']:10s} {r['jobs']:4d} {cold['wall_s']:8.1f} {r['warm']['wall_s']:8.1f}  "
+              f"{cold['counts']}; {r['warm']['counts']}" + ("  FAILED" if cold["rc"] or r["warm"]["rc"] else ""))
+    if recorded:
+        print(f"recorded cold: {recorded['artifacts']} artifacts, sum of build durations "
+              f"{recorded['build_s_sum']:.0f} s; invocations that built: "
+              + "; ".join(f"{h['executor']}:{h['jobs']} {h['wall_s']:.0f} s" for h in recorded["invocations"]))
     print(f"written: {args.out}", file=sys.stderr)
-    return 1 if any(r["cold"]["rc"] or r["warm"]["rc"] for r in results) else 0
+    return 1 if any((r["cold"] or {}).get("rc") or r["warm"]["rc"] for r in results) else 0
+
+
+def recorded_cold(ws: Path, sweep: Path) -> dict:
+    """The cold side of a sweep recorded in `ws`: its artifacts' build durations and the invocations that built
+    (from the sweep record's history; an invocation that only reused takes seconds)."""
+    import yaml
+
+    name = yaml.safe_load(sweep.read_text())["name"]
+    doc = json.loads((ws / "sweeps" / f"{name}.json").read_text())
+    arts = doc["artifacts"]
+    inv = [h for h in (doc.get("history") or []) + [doc] if (h.get("wall_s") or 0) > 60]
+    return {"sweep": name, "artifacts": len(arts), "build_s_sum": round(sum(a.get("duration_s") or 0 for a in arts), 1),
+            "by_kind_s": {k: round(sum(a.get("duration_s") or 0 for a in arts if a["kind"] == k), 1)
+                          for k in ("graph", "profile", "run")},
+            "invocations": [{k: h.get(k) for k in ("started", "finished", "wall_s", "jobs", "executor", "commit")}
+                            for h in inv]}
 
 
 if __name__ == "__main__":

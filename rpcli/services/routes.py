@@ -65,7 +65,13 @@ def training_signal(sess: Session, mode: str, models: list[str], query_text: str
     Raises TrainingDataError when it mentions a held-out model of the mode."""
     from rpcli.core.routers.training import training_signal as signal
 
-    return signal(sess.dataset, mode, models, query_text, labels=labels)
+    # one session computes each signal once (a sweep plans dozens of runs on the same one); a TrainingSignal is
+    # never modified after it is built
+    memo = sess.__dict__.setdefault("_training_signals", {})
+    key = (mode, tuple(models), query_text, labels)
+    if key not in memo:
+        memo[key] = signal(sess.dataset, mode, models, query_text, labels=labels)
+    return memo[key]
 
 
 def _opts(spec: RouterSpec, opts: dict) -> dict:

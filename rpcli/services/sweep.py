@@ -227,13 +227,18 @@ class SweepRunner:
     def plan(self) -> None:
         """Plan every cell whose parent is recorded; the rest keep id None (to-build)."""
         entries = load_manifest(self.sess.workspace)["entries"]
-        for st in self.states:
-            if st.parent is not None and st.parent.status in ("failed", "skipped"):
-                st.status = "skipped"
-                st.error = f"its parent {st.parent.cell.label()} failed"
-                continue
-            if st.parent is None or st.parent.status == "reused":
-                self._plan(st, entries)
+        # planning runs no builder, so the recorded graphs it reads can be shared by every cell that plans on them
+        self.sess.__dict__["_plan_graphs"] = {}
+        try:
+            for st in self.states:
+                if st.parent is not None and st.parent.status in ("failed", "skipped"):
+                    st.status = "skipped"
+                    st.error = f"its parent {st.parent.cell.label()} failed"
+                    continue
+                if st.parent is None or st.parent.status == "reused":
+                    self._plan(st, entries)
+        finally:
+            self.sess.__dict__.pop("_plan_graphs", None)
         for st in self.states:
             if st.status == "to-build":
                 st.estimate_s, st.estimate_basis = estimate_seconds(st.cell, entries)

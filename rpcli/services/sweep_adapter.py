@@ -40,7 +40,7 @@ _KEEP = {"keep": Option("str", None, nullable=True)}
 def _profile_options() -> dict:
     from rpcli.core.profiles.emb_gnn import NORMS
     from rpcli.core.profiles.flat import CONTEXTS
-    from rpcli.core.profiles.trainable import SELECT, TrainConfig
+    from rpcli.core.profiles.trainable_config import SELECT, TrainConfig
 
     t = TrainConfig()
     return {
