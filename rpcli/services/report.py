@@ -57,7 +57,14 @@ def paired_stats(sess: Session, runs: list[dict]) -> dict:
         for ref in reference_rows(ds, mode):
             if ref["name"] in ("per-task-best (train)",) or ref.get("kind") != "reference":
                 continue
-            if ref.get("per_task_models"):
+            if ref["name"] == "per-task-best (profile scores)":  # the rule of core.routers.evaluate.reference_rows
+                from rpcli.core.eval import metrics as M
+
+                md = ds.mode(mode)
+                sc = {m.name: m.scores for m in md.models if m.name in models}
+                tb = M.per_task_best_from_profile_scores(sc, models, sorted(set(tasks)), exclude=md.held_out)
+                rows = choice_rows(s, [models.index(tb[t]) for t in tasks])[order]
+            elif ref.get("per_task_models"):
                 rows = choice_rows(s, [models.index(ref["per_task_models"][t]) for t in tasks])[order]
             elif ref.get("model") in models:
                 rows = s0[:, models.index(ref["model"])][order]

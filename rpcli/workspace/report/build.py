@@ -448,7 +448,7 @@ def _beyond(mode: str, mruns: list[dict], refs: list[dict], grid: dict, no_text:
                 rs = [x for x in mruns if x["id"] in cell["runs"]]
                 if not rs or any(x["router"] not in ROUTER_ORDER for x in rs) or cell["avg_performance"] is None:
                     continue
-                if best is None or cell["avg_performance"] > best["avg_performance"]:
+                if best is None or cell["avg_performance"] > best["cell"]["avg_performance"]:
                     best, best_runs = {"name": f"study's best: {col} on {row['profile']}", "cell": cell}, rs
     if best is not None:
         cell = best["cell"]
