@@ -70,7 +70,7 @@ def write(tmp_path, text: str, name: str = "grid.yaml") -> Path:
     ("profiles:\n  - method: emb-gnn\n    K: [1, 2.5]\n", 3, "profiles[0].K[1]", "expected an integer"),
     ("profiles:\n  - method: index\nrouters:\n  - router: mlp\n    epochs: 2\n    dropout: high\n", 6,
      "routers[0].dropout", "expected a number"),
-    ("profiles:\n  - method: index\nrouters:\n  - router: knn\n", 4, "routers[0].router", "unknown router"),
+    ("profiles:\n  - method: index\nrouters:\n  - router: svm\n", 4, "routers[0].router", "unknown router"),
     ("profiles:\n  - method: emb-gnn\n    graph: [task, tsak]\n", 3, "profiles[0].graph[1]", "unknown value"),
     ("modes: [standard, oldllm]\nprofiles:\n  - method: index\n", 1, "modes[1]", "unknown value"),
     ("profiles:\n  - method: index\n    graph: task\n", 3, "profiles[0].graph", "uses no graph"),

@@ -19,7 +19,8 @@ class ReportFormat(str, Enum):
     json = "json"
 
 
-def command_line(ctx: typer.Context, fmt: ReportFormat, paper: bool, sweep: str | None, out: Path | None) -> str:
+def command_line(ctx: typer.Context, fmt: ReportFormat, paper: bool, sweep: str | list | None,
+                 out: Path | None) -> str:
     """The command that regenerates this report, in a fixed order (printed at the top of the report)."""
     o = options(ctx)
     parts = ["rp"]
@@ -30,8 +31,8 @@ def command_line(ctx: typer.Context, fmt: ReportFormat, paper: bool, sweep: str 
         parts += ["--format", fmt.value]
     if paper:
         parts.append("--paper")
-    if sweep is not None:
-        parts += ["--sweep", sweep]
+    for name in ([sweep] if isinstance(sweep, str) else (sweep or [])):
+        parts += ["--sweep", name]
     if out is not None:
         parts += ["--out", str(out)]
     return shlex.join(parts)
@@ -44,10 +45,13 @@ def report(ctx: typer.Context,
            paper: Annotated[bool, typer.Option("--paper", help="Put the paper's published values (Tables 1 and "
                                                                "2) and the deltas beside comparable cells; "
                                                                "states the encoder difference once.")] = False,
-           sweep: Annotated[Optional[str], typer.Option("--sweep", "-s", help="Report only the runs of the sweep "
-                                                                              "recorded as <workspace>/sweeps/"
-                                                                              "NAME.json, with its commit, wall "
-                                                                              "time and completeness.")] = None,
+           sweep: Annotated[Optional[list[str]], typer.Option("--sweep", "-s", help="Report only the runs of the "
+                                                                                    "sweep recorded as <workspace>/"
+                                                                                    "sweeps/NAME.json, with its "
+                                                                                    "commit, wall time and "
+                                                                                    "completeness; repeat it to "
+                                                                                    "report several sweeps "
+                                                                                    "together.")] = None,
            out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write the report to FILE instead of "
                                                                            "stdout.")] = None) -> None:
     """The study's tables regenerated from the workspace: reference rows, then per mode the profile-design x
@@ -56,8 +60,9 @@ def report(ctx: typer.Context,
     Only runs evaluated on the selected dataset (-d; with --sweep, the sweep's dataset by default) are reported.
     The output is deterministic, so a committed report can be regenerated and diffed.
 
-    Example: rp -d ../shared/data/routeprofile report --paper --sweep paper-table1 --out docs/results.md
+    Example: rp -d ../shared/data/routeprofile report --paper --sweep paper-table1 --sweep best --out docs/results.md
     """
+    sweep = list(sweep) if sweep else None
     cmd = command_line(ctx, fmt, paper, sweep, out)
     sess = session(ctx)
     from rpcli.services.report import build, resolve_sweep
@@ -69,7 +74,7 @@ def report(ctx: typer.Context,
         if o.data is not None:
             label = str(o.data)
         elif sweep is not None:
-            rec = resolve_sweep(sess, sweep)
+            rec = resolve_sweep(sess, sweep[0])
             label = (rec.get("data") or {}).get("root") if sess.data_root is not None else None
         if label is None:
             label = "embedded demo"

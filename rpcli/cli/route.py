@@ -1,4 +1,4 @@
-"""rp route sim | mlp | graph (run and record), rp route query | batch (route new text with a recorded run)."""
+"""rp route sim | mlp | graph | prior | knn (run and record), rp route query | batch (route new text with a recorded run)."""
 
 from __future__ import annotations
 
@@ -158,6 +158,60 @@ def graph(ctx: typer.Context, profile: ProfileOpt, mode: ModeOpt = Mode.standard
             "batch_size": batch_size, "transductive": transductive, "labels": labels.value, "patience": patience,
             "residual": residual, "member_sample": member_sample, "val_split": val_split}
     _run(ctx, "graph", profile, mode, query_text, opts, parse_seeds(seeds), force, as_json, device)
+
+
+CardWeightOpt = Annotated[float, typer.Option("--card-weight", min=0.0, max=1.0, help="Weight of the card-based "
+                                              "estimate in the per-task prior of models with training pairs "
+                                              "(0: win rates alone).")]
+RidgeOpt = Annotated[float, typer.Option(min=1e-6, help="Ridge strength of the card imputation (a card score the "
+                                         "card does not give, predicted from its other benchmarks).")]
+ColdBonusOpt = Annotated[float, typer.Option("--cold-bonus", min=0.0, max=1.0, help="Added to the prior of a "
+                                             "model without training pairs (a new model).")]
+
+
+@app.command("prior")
+def prior(ctx: typer.Context, profile: ProfileOpt, mode: ModeOpt = Mode.standard,
+          query_text: QueryTextOpt = QueryText.formatted, card_weight: CardWeightOpt = 0.0, ridge: RidgeOpt = 1.0,
+          cold_bonus: ColdBonusOpt = 0.0, force: ForceOpt = False, as_json: JsonOpt = False) -> None:
+    """Per-task prior router: per task, each candidate's win rate from the training pairs, blended with its card
+    score; a model without pairs (newllm's new model) is reached through its card alone (missing card scores
+    imputed from its other benchmarks). Deterministic. See docs/beyond.md.
+
+    Example: rp route prior --profile profile-0d9e --mode newllm --card-weight 1
+    """
+    _run(ctx, "prior", profile, mode, query_text, {"card_weight": card_weight, "ridge": ridge,
+                                                    "cold_bonus": cold_bonus}, None, force, as_json)
+
+
+@app.command("knn")
+def knn(ctx: typer.Context, profile: ProfileOpt, mode: ModeOpt = Mode.standard,
+        query_text: QueryTextOpt = QueryText.formatted,
+        k: Annotated[int, typer.Option(min=0, help="Neighbours (training queries) per query; 0: the prior alone."
+                                       )] = 20,
+        temperature: Annotated[float, typer.Option(min=0.0, help="Neighbour weight exp(T x (cos - 1)); 0: equal."
+                                                   )] = 0.0,
+        prior_weight: Annotated[float, typer.Option("--prior-weight", min=1e-6, help="Pseudo-votes of the per-task "
+                                                    "prior.")] = 4.0,
+        same_task: Annotated[bool, typer.Option("--same-task/--any-task", help="Neighbours among the training "
+                                                "queries of the query's own task.")] = True,
+        card_weight: CardWeightOpt = 0.0, ridge: RidgeOpt = 1.0, cold_bonus: ColdBonusOpt = 0.0,
+        tune: Annotated[bool, typer.Option("--tune", help="Choose k, temperature, prior weight, card weight (and, "
+                                           "with a new model, ridge and cold bonus) by grouped cross-validation "
+                                           "on the training queries; the seed deals the folds.")] = False,
+        folds: Annotated[int, typer.Option(min=2, help="Cross-validation folds (--tune).")] = 5,
+        min_cold_recall: Annotated[float, typer.Option("--min-cold-recall", min=0.0, max=1.0, help="--tune with a "
+                                                       "new model: the cold-start CV recall a configuration must "
+                                                       "reach to be chosen.")] = 0.5,
+        seeds: SeedsOpt = "0", force: ForceOpt = False, as_json: JsonOpt = False) -> None:
+    """kNN router: the k nearest training queries vote with their pairwise labels, shrunk toward the per-task
+    prior (rp route prior). Deterministic. See docs/beyond.md.
+
+    Example: rp route knn --profile profile-0d9e --mode standard --k 10 --prior-weight 8
+    """
+    opts = {"k": k, "temperature": temperature, "prior_weight": prior_weight, "same_task": same_task,
+            "card_weight": card_weight, "ridge": ridge, "cold_bonus": cold_bonus, "tune": tune, "folds": folds,
+            "min_cold_recall": min_cold_recall}
+    _run(ctx, "knn", profile, mode, query_text, opts, parse_seeds(seeds), force, as_json)
 
 
 # ------------------------------------------------------------------------------------------------------------

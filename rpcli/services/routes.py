@@ -55,6 +55,12 @@ register_router(RouterSpec("graph", trainable=True, run=_core("graph"),
                            defaults={**_COMMON, "epochs": 100, "hidden": 256, "layers": 2, "heads": 4,
                                      "transductive": False, "labels": "pairs", "patience": 0, "residual": False,
                                      "member_sample": 0}))
+_KNN = {"card_weight": 0.0, "ridge": 1.0, "cold_bonus": 0.0}
+register_router(RouterSpec("prior", trainable=False, run=_core("knn"), defaults={**_KNN, "k": 0}))
+register_router(RouterSpec("knn", trainable=True, run=_core("knn"),
+                           defaults={**_KNN, "k": 20, "temperature": 0.0, "prior_weight": 4.0, "same_task": True,
+                                     "tune": False, "folds": 5, "min_cold_recall": 0.5}))
+NEEDS_TRAINING = ("prior", "knn")  # not seeded (deterministic), but they need the mode's training pairs
 # Options added after runs were recorded: they enter the recipe only when they differ from these values, so the
 # ids of runs that do not use them stay as they were.
 LATE_OPTIONS = {"graph": {"member_sample": 0}}
@@ -81,6 +87,18 @@ def _opts(spec: RouterSpec, opts: dict) -> dict:
         raise ConfigError(f"router {spec.name!r} has no option(s) {unknown}"
                           + (f"; it accepts {', '.join(sorted(accepted))}" if accepted else ""))
     return {**spec.defaults, **{k: v for k, v in opts.items() if v is not None and k not in RUNTIME_OPTS}}
+
+
+def router_cards(ds, mode: str) -> tuple[dict, list]:
+    """({model: {benchmark: score}}, [model]) of the mode's model file, without the card scores of tasks the data
+    audit flags as carrying test information (rpcli.core.data.audit.card_score_overlap): a router may learn from
+    the cards only what was measured away from the test rows."""
+    from rpcli.core.data.audit import card_score_overlap
+
+    leaky = {t for t, o in card_score_overlap(ds, mode).items() if o["carries_test_information"]}
+    md = ds.mode(mode)
+    cards = {m.name: {k: v for k, v in m.scores.items() if k not in leaky} for m in md.models}
+    return cards, [m.name for m in md.models]
 
 
 def run_router_entry(sess: Session, router: str, profile_ref: str, mode: str, opts: dict | None = None, *,
@@ -124,14 +142,17 @@ def run_router_entry(sess: Session, router: str, profile_ref: str, mode: str, op
         from rpcli.workspace.hashing import sha256_file
 
         params["train_file_sha256"] = sha256_file(ds.root / SCORE_ROWS_FILE)
-    if spec.trainable and (sig is None or len(sig) == 0):
+    if (spec.trainable or router in NEEDS_TRAINING) and (sig is None or len(sig) == 0):
         raise TrainingDataError(f"router {router!r} needs training data, but mode {mode!r} has "
                                 + ("no pairwise training file" if sig is None else "no usable training query"),
                                 hint=f"add route_data/pairwise_training_data_{mode}.json")
     held = [h for h in md.held_out if h in names] if mode == "newllm" else []
     ctx = RouteContext(mode=mode, models=names, profile_vecs=vecs,
                        test_texts=[qtext(r, query_text) for r in ds.test_rows], encoder=sess.encoder, train=sig,
-                       held_out=held, seeds=seeds, device=device, progress=sess.progress)
+                       held_out=held, seeds=seeds, device=device, progress=sess.progress,
+                       test_tasks=[r.task_name for r in ds.test_rows])
+    if router in NEEDS_TRAINING:
+        ctx.cards, ctx.card_models = router_cards(ds, mode)
     meta = None
     if spec.trainable:
         meta = {"router": router, "profile_id": pentry["id"], "mode": mode, "query_text": query_text,

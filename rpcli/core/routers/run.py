@@ -62,6 +62,10 @@ class RouteContext:
     seeds: list = field(default_factory=lambda: [0])
     device: str = "cpu"
     progress: Progress = field(default_factory=NullProgress)
+    test_tasks: list | None = None  # [N] the test rows' task names (routers that use the task, as per-task routing)
+    cards: dict | None = None  # {model: {benchmark: score}} of the mode's model file (card scores that carry test
+    #                            information dropped); the profile information of the knn and prior routers
+    card_models: list | None = None  # every model of the mode's model file (the card space), in file order
     _cache: dict = field(default_factory=dict)
 
     def seed_file(self, name: str, seed: int) -> str:

@@ -100,7 +100,10 @@ def _run_record(e: dict, entries: dict) -> dict:
         [csr.get("value")] if csr else [])
     seeds = p.get("seeds") or [0]
     seed_summary = (m.get("seeds") or {}).get("avg_performance") or {}
+    cq = m.get("cost_quality") or {}
     return {
+        "cost_to_match_bsm_micro": _r(cq.get("cost_to_match_bsm_micro"), 3),
+        "bsm_reference": (m.get("bsm_reference") or {}).get("name"),
         "id": e["id"], "mode": p.get("mode"), "router": p.get("router"),
         "router_params": {k: v for k, v in p.items() if k not in RUN_NON_DESIGN},
         "seeds": list(seeds), "created_at": e.get("created_at") or "",
@@ -300,7 +303,8 @@ def _paper_rows(mode: str, grids: list[dict], runs_present: bool) -> list[dict]:
 
 
 def build_report(doc: dict, references: list[dict], *, dataset: dict, command: str, paper: bool = False,
-                 sweep: dict | None = None, router_defaults: dict[str, dict] | None = None) -> dict:
+                 sweep: dict | None = None, router_defaults: dict[str, dict] | None = None,
+                 run_stats: dict | None = None, more_sweeps: list | tuple = ()) -> dict:
     """The report as plain data.
 
     Args:
@@ -312,6 +316,9 @@ def build_report(doc: dict, references: list[dict], *, dataset: dict, command: s
         paper: put the paper's published values and the deltas beside comparable cells.
         sweep: a sweep record (load_sweep); restricts the report to its runs and reports its completeness.
         router_defaults: {router: {option: default}}; options that differ from them name the router column.
+        run_stats: {run id or "ref:<mode>:<reference name>": {"ci95": [lo, hi], "vs_per_task_train": paired
+            bootstrap}} (rpcli.services.report.paired_stats); used by the "Beyond the study" section.
+        more_sweeps: further sweep records; the report covers the runs of every sweep named.
     """
     entries = doc.get("entries", {})
     all_runs = [e for e in entries.values() if e.get("kind") == "run" and e.get("status") == "done"]
@@ -321,6 +328,8 @@ def build_report(doc: dict, references: list[dict], *, dataset: dict, command: s
     if sweep is not None:
         summary = sweep_summary(sweep, entries)
         ids = sweep_run_ids(sweep)
+        for extra in more_sweeps:
+            ids |= sweep_run_ids(extra)
         scope = [e for e in scope if e["id"] in ids]
     runs = [_run_record(e, entries) for e in sorted(scope, key=lambda e: e["id"])]
     runs = [r for r in runs if r["mode"] in MODES]
@@ -336,6 +345,7 @@ def build_report(doc: dict, references: list[dict], *, dataset: dict, command: s
         "encoders": [{"id": i, "dim": d} for i, d in encoders],
         "commits": sorted({r["commit"] for r in runs if r["commit"]}),
         "sweep": summary,
+        **({"more_sweeps": [sweep_summary(x, entries) for x in more_sweeps]} if more_sweeps else {}),
         "scope": {"runs": len(runs), "runs_on_other_data": 0 if sweep is not None else len(other),
                   "restricted_to_sweep": sweep is not None},
         "paper": None,
@@ -396,7 +406,76 @@ def build_report(doc: dict, references: list[dict], *, dataset: dict, command: s
                 "ci95": r["avg_performance_ci95"], "avg_cost_micro": r["avg_cost_micro"],
                 "llm_text": r["llm_text"], "superseded_by": superseded.get(r["id"]),
                 **({"newllm": r["newllm"]} if mode == "newllm" else {})})
+        beyond = _beyond(mode, mruns, refs, grid, no_text, run_stats or {})
+        if beyond is not None:
+            m["beyond"] = beyond
         if with_paper and mode == _paper.MODE:
             m["paper_comparison"] = _paper_rows(mode, [grid], bool(mruns))
         report["modes"].append(m)
     return report
+
+
+BEYOND_REFERENCES = ("oracle", "per-task-oracle (test)", "per-task-best (profile scores)", "per-task-best (train)",
+                     "best-single (test)", "best-single (train)")
+
+
+def _beyond(mode: str, mruns: list[dict], refs: list[dict], grid: dict, no_text: dict, stats: dict) -> dict | None:
+    """The "Beyond the study" rows of a mode: every run of a router the study did not have (prior, knn, ...),
+    the study's best cell (its routers only) and the reference rows, each with its 95% CI over rows and the paired
+    bootstrap against per-task-best (train). None when the mode has no run of a new router."""
+    new = [r for r in mruns if r["router"] not in ROUTER_ORDER]
+    if not new:
+        return None
+    rows = []
+
+    def stat(key):
+        st = stats.get(key) or {}
+        return st.get("ci95"), st.get("vs_per_task_train")
+
+    for r in sorted(new, key=lambda r: (r["router"], r["column"], _design_sort(r["design"]), r["id"])):
+        ci, vs = stat(r["id"])
+        mean, sd, n = _mean_sd(r["perf_values"])
+        csr, _, _ = _mean_sd(r["csr_values"])
+        rows.append({"kind": "ours", "name": f"{r['column']} on {_profile_label(r['design'])}", "runs": [r["id"]],
+                     "seeds": r["seeds"], "avg_performance": mean, "sd": sd, "n": n, "ci95": ci,
+                     "vs_per_task_train": vs, "avg_cost_micro": r["avg_cost_micro"],
+                     "cold_start_recall": _r(csr, 4) if r["csr_values"] else None,
+                     "cost_to_match_bsm_micro": r["cost_to_match_bsm_micro"]})
+    best, best_runs = None, []
+    for g in (grid, no_text):
+        for row in g["rows"]:
+            for col, cell in row["cells"].items():
+                rs = [x for x in mruns if x["id"] in cell["runs"]]
+                if not rs or any(x["router"] not in ROUTER_ORDER for x in rs) or cell["avg_performance"] is None:
+                    continue
+                if best is None or cell["avg_performance"] > best["cell"]["avg_performance"]:
+                    best, best_runs = {"name": f"study's best: {col} on {row['profile']}", "cell": cell}, rs
+    if best is not None:
+        cell = best["cell"]
+        ci, vs = stat(best_runs[0]["id"]) if len(best_runs) == 1 else (None, None)
+        csr = (cell.get("cold_start_recall") or {}).get("mean")
+        rows.append({"kind": "study", "name": best["name"], "runs": cell["runs"],
+                     "seeds": best_runs[0]["seeds"] if len(best_runs) == 1 else None,
+                     "avg_performance": cell["avg_performance"], "sd": cell["sd"], "n": cell["n"], "ci95": ci,
+                     "vs_per_task_train": vs, "avg_cost_micro": cell["avg_cost_micro"], "cold_start_recall": csr,
+                     "cost_to_match_bsm_micro": best_runs[0]["cost_to_match_bsm_micro"] if len(best_runs) == 1
+                     else None})
+    for ref in refs:
+        if ref["name"] not in BEYOND_REFERENCES:
+            continue
+        ci, vs = stat(f"ref:{mode}:{ref['name']}")
+        if ref["name"] == BASELINE:
+            vs = {"diff": 0.0, "ci95": None, "baseline": True}
+        rows.append({"kind": "reference", "name": ref["name"] + (f" ({ref['model']})" if ref.get("model") else ""),
+                     "runs": [], "seeds": None, "avg_performance": ref["avg_performance"], "sd": None, "n": 1,
+                     "ci95": ci, "vs_per_task_train": vs, "avg_cost_micro": ref["avg_cost_micro"],
+                     "cold_start_recall": None, "cost_to_match_bsm_micro": None})
+    ours = [x for x in rows if x["kind"] == "ours" and x["avg_performance"] is not None]
+    top = max(ours, key=lambda x: x["avg_performance"]) if ours else None
+    bsm = next((x for x in refs if x["name"] == "best-single (train)"), None)
+    return {"rows": rows, "baseline": BASELINE,
+            "best": None if top is None else {"name": top["name"], "avg_performance": top["avg_performance"],
+                                              "vs_per_task_train": top["vs_per_task_train"]},
+            "best_single": None if bsm is None else {"name": bsm["name"], "model": bsm.get("model"),
+                                                     "avg_performance": bsm["avg_performance"],
+                                                     "avg_cost_micro": bsm["avg_cost_micro"]}}

@@ -102,6 +102,11 @@ def render_markdown(report: dict) -> str:
                  ("" if sw.get("finished") else " (not finished)") +
                  (f"; executor {sw['executor']}" if sw.get("executor") else "") +
                  (f", {sw['jobs']} job(s)" if sw.get("jobs") is not None else ""))
+        for x in report.get("more_sweeps") or []:
+            L.append(f"- Sweep: `{x['name']}`" + (f" from `{x['file']}`" if x.get("file") else "") +
+                     f"; commit `{x.get('commit') or '–'}`; build time {_duration(x.get('build_wall_s'))}; "
+                     f"completeness {x['done']} of {x['total']} artifacts done" +
+                     ("" if x["complete"] else " — INCOMPLETE"))
         kinds = ", ".join(f"{k}s {v['done']}/{v['total']}" for k, v in sw["by_kind"].items())
         L.append(f"- Completeness: {sw['done']} of {sw['total']} artifacts done" + (f" ({kinds})" if kinds else "")
                  + ("" if sw["complete"] else " — INCOMPLETE: the tables below miss the rest"))
@@ -147,6 +152,8 @@ def render_markdown(report: dict) -> str:
             L += ["", f"Best cell: {b['router']} on {b['profile']} ({_dash(b['graph_kind'])}, hops {_dash(b['hops'])}) "
                       f"{b['avg_performance']:.4f} (n={b['n']}); {m['baseline']['name']} {_f(base)}: " +
                   ("it beats it." if m["beats_baseline"] else "no cell beats it." if base is not None else "")]
+        if m.get("beyond"):
+            L += _beyond_lines(mode, m["beyond"])
         if "paper_comparison" in m:
             L += ["", "### Beside the paper (standard mode; ours − paper)", ""]
             rows = [[p["table"], p["method"], p["graph_kind"] or "–", str(p["hops"]), p["router"], f"{p['paper']:.3f}",
@@ -191,3 +198,53 @@ def render_markdown(report: dict) -> str:
             rows.append(row)
         L += _table(header, rows, right={6, 8} | (set(range(9, 14)) if mode == "newllm" else set()))
     return "\n".join(L) + "\n"
+
+
+def _ci(ci) -> str:
+    return "–" if not ci else f"[{ci[0]:.3f}, {ci[1]:.3f}]"
+
+
+def _beyond_lines(mode: str, b: dict) -> list[str]:
+    """The "Beyond the study" table of a mode: the new routers, the study's best cell and the reference rows, with
+    95% CIs over rows and the paired bootstrap against per-task-best (train)."""
+    L = ["", f"### Beyond the study ({mode})", "",
+         f"Every run of a router the study did not have, the study's best cell and the reference rows. avg_performance:"
+         f" mean ± sd over seeds (n); 95% CI: row bootstrap of the seed-averaged per-row performance; Δ vs "
+         f"{b['baseline']}: paired bootstrap over the same test rows (2000 resamples, seed 0).", ""]
+    header = ["row", "seeds", "avg_performance", "95% CI", f"Δ vs {b['baseline']} [95% CI]", "µ$/query"]
+    if mode == "newllm":
+        header.append("cold-start recall")
+    header.append("µ$/query to match best single")
+    rows = []
+    for r in b["rows"]:
+        perf = _f(r["avg_performance"]) + (f" ± {r['sd']:.4f}" if r.get("sd") is not None else "") + (
+            f" (n={r['n']})" if r["kind"] != "reference" else "")
+        vs = r.get("vs_per_task_train") or {}
+        if vs.get("baseline"):
+            d = "0 (the baseline)"
+        elif vs.get("diff") is not None:
+            d = f"{vs['diff']:+.4f} {_ci(vs.get('ci95'))}" + (" above 0" if vs.get("above_zero") else
+                                                                " below 0" if vs.get("below_zero") else "")
+        else:
+            d = "–"
+        seeds = ",".join(str(x) for x in r["seeds"]) if r.get("seeds") else "–"
+        name = r["name"] + (f" ({', '.join(r['runs'])})" if r["runs"] else "")
+        row = [name, seeds, perf, _ci(r.get("ci95")), d, _f(r["avg_cost_micro"], 1)]
+        if mode == "newllm":
+            row.append(_f(r.get("cold_start_recall"), 3))
+        row.append(_f(r.get("cost_to_match_bsm_micro"), 1))
+        rows.append(row)
+    L += _table(header, rows, right=set(range(2, len(header))))
+    top, bsm = b.get("best"), b.get("best_single")
+    if top:
+        vs = top.get("vs_per_task_train") or {}
+        verdict = ("its paired interval is above zero: it beats " if vs.get("above_zero") else
+                   "its paired interval includes zero: no significant difference from " if vs.get("ci95") and not
+                   vs.get("below_zero") else "it loses to " if vs.get("below_zero") else "no paired comparison with ")
+        L += ["", f"Best new row: {top['name']} {_f(top['avg_performance'])}; {verdict}{b['baseline']}."]
+    if bsm and bsm.get("avg_cost_micro") is not None:
+        L.append(f"Best single model (train): {bsm['name']} {_f(bsm['avg_performance'])} at "
+                 f"{_f(bsm['avg_cost_micro'], 1)} µ$/query; half its cost is {_f(bsm['avg_cost_micro'] / 2, 1)} "
+                 "µ$/query (last column: the lowest cost at which a run's cost-quality curve reaches its quality, "
+                 "seed of the run's detail).")
+    return L

@@ -1,0 +1,281 @@
+"""kNN router and per-task prior router (docs/beyond.md): beyond the study.
+
+`knn`: for a query, the k nearest training queries (cosine of the query embeddings; by default only training
+queries of the query's own task, when its task is known and has training queries) vote with their pairwise labels
+(1 = among the best of that query's pairs, 0 = beaten, unlabeled skipped), weighted by exp(temperature * (cos - 1)).
+Each candidate's vote is shrunk toward its per-task prior (``rpcli.core.routers.ability``) with `prior_weight`
+pseudo-votes:
+
+    score[q, m] = (sum_n w_n * label[n, m] + prior_weight * prior[task(q), m]) / (sum_n w_n * labeled[n, m] + prior_weight)
+
+A candidate with no training signal (newllm's new model) has no labels anywhere, so its score is its prior: its
+card estimate (given or imputed from its card's other benchmarks), never a pair that names it.
+
+`prior` is the same with k = 0: the per-task prior alone (with card_weight 0 it picks what "per-task-best (train)"
+picks, ties aside).
+
+Task of a query: the test row's task (the information "per-task-best (train)" uses too); when it is unknown
+(free text) the prior is the neighbour-weighted mix of the neighbours' task priors and every training query is a
+possible neighbour. Deterministic; the seed is used only by `tune` (which queries fall in which CV fold).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rpcli.core.routers.ability import Prior, task_prior
+from rpcli.errors import ConfigError, TrainingDataError
+
+
+@dataclass
+class KNNConfig:
+    k: int = 20
+    temperature: float = 0.0
+    prior_weight: float = 4.0
+    same_task: bool = True
+    card_weight: float = 0.0
+    ridge: float = 1.0
+    cold_bonus: float = 0.0  # added to the prior of a model without training signal (a new model)
+    tune: bool = False  # choose k, temperature, prior_weight, card_weight (and ridge, cold_bonus) by CV (`tune`)
+    folds: int = 5
+    min_cold_recall: float = 0.5
+
+
+def validate(cfg: KNNConfig) -> None:
+    if cfg.k < 0:
+        raise ConfigError("--k must be >= 0 (0: the per-task prior alone)")
+    if cfg.temperature < 0:
+        raise ConfigError("--temperature must be >= 0")
+    if cfg.prior_weight <= 0:
+        raise ConfigError("--prior-weight must be positive")
+    if not 0 <= cfg.card_weight <= 1:
+        raise ConfigError("--card-weight must be in [0, 1]")
+    if not -1 <= cfg.cold_bonus <= 1:
+        raise ConfigError("--cold-bonus must be in [-1, 1]")
+    if cfg.folds < 2:
+        raise ConfigError("--folds must be at least 2")
+    if not 0 <= cfg.min_cold_recall <= 1:
+        raise ConfigError("--min-cold-recall must be in [0, 1]")
+    if cfg.ridge <= 0:
+        raise ConfigError("--ridge must be positive")
+
+
+def _unit(a) -> np.ndarray:
+    a = np.asarray(a, dtype=np.float64)
+    return a / np.clip(np.linalg.norm(a, axis=1, keepdims=True), 1e-12, None)
+
+
+@dataclass
+class Fitted:
+    """What the router keeps after `fit`: the unit training embeddings, labels, tasks and the prior."""
+
+    vecs: np.ndarray  # [Q, D] unit
+    labels: np.ndarray  # [Q, K]
+    tasks: np.ndarray  # [Q] task names
+    prior: Prior
+    cfg: KNNConfig
+
+
+def fit(train_vecs, labels, train_tasks, pairs, models, cards, card_models, cfg: KNNConfig,
+        tasks: list | None = None) -> Fitted:
+    """The router from training queries (embeddings [Q, D], labels [Q, K], task names [Q]), their (query, better,
+    worse) triples and the cards ({model: {benchmark: score}} or None)."""
+    validate(cfg)
+    train_tasks = [str(t) for t in train_tasks]
+    tasks = list(dict.fromkeys(list(tasks or []) + train_tasks))
+    prior = task_prior(np.asarray(pairs, dtype=np.int64).reshape(-1, 3), train_tasks, models, tasks, cards,
+                       card_models, cfg.card_weight, cfg.ridge)
+    if cfg.cold_bonus:
+        prior.value[:, ~prior.signal] += cfg.cold_bonus
+    return Fitted(vecs=_unit(train_vecs) if len(train_vecs) else np.zeros((0, 1)),
+                  labels=np.asarray(labels, dtype=np.float64), tasks=np.array(train_tasks, dtype=object),
+                  prior=prior, cfg=cfg)
+
+
+def scores(f: Fitted, query_vecs, query_tasks=None, exclude: np.ndarray | None = None) -> np.ndarray:
+    """[N, K] scores of queries (embeddings [N, D]; task names [N] or None). `exclude` [N] (optional): the index of
+    a training query each query may not use as a neighbour (itself, when scoring the training queries)."""
+    cfg, prior = f.cfg, f.prior
+    n, K = len(query_vecs), prior.value.shape[1]
+    if n == 0:
+        return np.zeros((0, prior.value.shape[1]))
+    Q = len(f.tasks)
+    k = min(cfg.k, Q - (1 if exclude is not None else 0))
+    if k <= 0:
+        pr = prior.rows(query_tasks) if query_tasks is not None else np.tile(prior.value[-1], (n, 1))
+        return pr.copy()
+    sims = _unit(query_vecs) @ f.vecs.T  # [N, Q]
+    if exclude is not None:
+        ok = exclude >= 0
+        sims[np.flatnonzero(ok), exclude[ok]] = -np.inf
+    if cfg.same_task and query_tasks is not None:
+        qt = np.asarray([str(t) for t in query_tasks], dtype=object)
+        same = qt[:, None] == f.tasks[None, :]
+        has = same.sum(1) > (0 if exclude is None else 1)
+        sims = np.where(same | ~has[:, None], sims, -np.inf)  # fewer same-task queries than k: the rest weigh 0
+    idx = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+    s = np.take_along_axis(sims, idx, 1)
+    w = np.where(np.isfinite(s), np.exp(cfg.temperature * (np.where(np.isfinite(s), s, 0.0) - 1.0)), 0.0)
+    L = f.labels[idx]  # [N, k, K]
+    lab = ~np.isnan(L)
+    num = (np.where(lab, L, 0.0) * w[:, :, None]).sum(1)
+    den = (lab * w[:, :, None]).sum(1)
+    if query_tasks is not None:
+        pr = prior.rows(query_tasks)
+    else:  # the neighbours' task priors, weighted like their votes
+        rows = prior.rows(f.tasks[idx].ravel()).reshape(n, k, K)
+        ws = w.sum(1, keepdims=True)
+        pr = (rows * w[:, :, None]).sum(1) / np.where(ws > 0, ws, 1.0)
+    return (num + cfg.prior_weight * pr) / (den + cfg.prior_weight)
+
+
+def run(ctx, opts: dict, seed: int):
+    """The kNN (or prior, k = 0) router as a router run: test scores and leave-one-out training-query scores."""
+    from rpcli.core.routers.run import RouterResult, config_from
+
+    from dataclasses import replace
+
+    from rpcli.core.data.held_out import refuse_held_out
+
+    cfg = config_from(KNNConfig, opts)
+    validate(cfg)
+    sig = ctx.train
+    if sig is None or len(sig) == 0:
+        raise TrainingDataError("the knn and prior routers need the mode's training pairs, and there are none",
+                                hint="add route_data/pairwise_training_data_<mode>.json")
+    qv = ctx.train_vecs()
+    cards = ctx.cards or None
+    labeled = [m for j, m in enumerate(ctx.models) if (~np.isnan(sig.labels[:, j])).any()]
+    refuse_held_out(labeled, ctx.held_out, what=f"the {ctx.mode} labels of the knn router", mode=ctx.mode)
+    tuned = None
+    if cfg.tune:
+        routing = list(dict.fromkeys(ctx.test_tasks or sig.tasks))
+        tuned = tune(qv, sig.labels, sig.tasks, sig.pairs, ctx.models, cards, list(ctx.card_models or ctx.models),
+                     routing, cfg, seed, n_folds=cfg.folds, min_cold_recall=cfg.min_cold_recall,
+                     cold_start=len(labeled) < len(ctx.models), query_groups=list(sig.queries),
+                     progress=ctx.progress)
+        cfg = replace(cfg, **{k: v for k, v in tuned["config"].items() if k in KNNConfig.__dataclass_fields__},
+                      tune=False)
+    f = fit(qv, sig.labels, sig.tasks, sig.pairs, ctx.models, cards, list(ctx.card_models or ctx.models), cfg,
+            tasks=list(dict.fromkeys(ctx.test_tasks or [])))
+    test = scores(f, ctx.test_vecs(), ctx.test_tasks)
+    train = scores(f, qv, sig.tasks, exclude=np.arange(len(sig)))
+    no_signal = [m for m, s in zip(ctx.models, f.prior.signal) if not s]
+    info = {"n_train_queries": len(sig), "k": cfg.k, "models_without_signal": no_signal,
+            "card_imputed": {m: [t for t, imp in zip(f.prior.tasks, f.prior.imputed[:len(f.prior.tasks), j]) if imp]
+                             for j, m in enumerate(ctx.models) if f.prior.imputed[:, j].any()},
+            "seed_used": tuned is not None, "config": {k: getattr(cfg, k) for k in KNNConfig.__dataclass_fields__
+                                                       if k not in ("tune", "folds", "min_cold_recall")}}
+    if tuned is not None:
+        info["cv"] = tuned
+    return RouterResult(test, train_scores=train, info=info)
+
+
+def cv_score_fn(vecs, labels, tasks, pairs, models, cards, card_models, routing_tasks, cfg: KNNConfig):
+    """The (train_idx, val_idx, hidden) -> scores function of `rpcli.core.eval.cv.cross_validate` for one
+    configuration: fitted on the training-fold queries only; a hidden model loses its pairs, its labels and its
+    card scores on the routing tasks (as newllm's held-out model)."""
+    validate(cfg)
+    vecs = np.asarray(vecs)
+    labels = np.asarray(labels, dtype=np.float64)
+    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 3)
+    tasks = [str(t) for t in tasks]
+    routing = set(routing_tasks)
+    Q = len(tasks)
+
+    def fn(tr, val, hidden):
+        pos = np.full(Q, -1)
+        pos[tr] = np.arange(len(tr))
+        p = pairs[np.isin(pairs[:, 0], tr)]
+        L = labels[tr].copy()
+        cd = cards
+        if hidden is not None:
+            p = p[(p[:, 1] != hidden) & (p[:, 2] != hidden)]
+            L[:, hidden] = np.nan
+            if cards:
+                name = models[hidden]
+                cd = {**cards, name: {k: v for k, v in (cards.get(name) or {}).items() if k not in routing}}
+        p = p.copy()
+        p[:, 0] = pos[p[:, 0]]
+        f = fit(vecs[tr], L, [tasks[i] for i in tr], p, models, cd, card_models, cfg, tasks=list(routing_tasks))
+        return scores(f, vecs[val], [tasks[i] for i in val])
+
+    return fn
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# tune: choose the configuration by grouped cross-validation on the training queries (never the test rows)
+# ----------------------------------------------------------------------------------------------------------------
+KNN_GRID = {"k": (0, 10, 30), "temperature": (0.0, 20.0), "prior_weight": (2.0, 8.0), "card_weight": (0.0, 0.5, 1.0)}
+COLD_GRID = {"ridge": (0.3, 1.0), "cold_bonus": (0.0, 0.05, 0.1, 0.15, 0.2)}
+
+
+def knn_grid() -> list[dict]:
+    """The configurations stage 1 compares (k = 0 once per card weight: temperature and prior weight do nothing
+    there)."""
+    out = []
+    for k in KNN_GRID["k"]:
+        for t in KNN_GRID["temperature"] if k else (0.0,):
+            for pw in KNN_GRID["prior_weight"] if k else (KNN_GRID["prior_weight"][0],):
+                for cw in KNN_GRID["card_weight"]:
+                    out.append({"k": k, "temperature": t, "prior_weight": pw, "card_weight": cw})
+    return out
+
+
+def tune(vecs, labels, tasks, pairs, models, cards, card_models, routing_tasks, base: KNNConfig, seed: int,
+         n_folds: int = 5, min_cold_recall: float = 0.5, cold_start: bool = False, query_groups=None,
+         progress=None) -> dict:
+    """Choose a configuration by grouped cross-validation on the training queries (rpcli.core.eval.cv).
+
+    Stage 1 (every mode): the KNN_GRID configurations, scored by labeled top-1 over the validation folds; the best
+    wins (ties: the earlier, i.e. smaller k and card weight).
+    Stage 2 (`cold_start`: the mode has a candidate without training signal): with stage 1's choice, COLD_GRID
+    (card imputation ridge, cold bonus) under the cold-start CV (each candidate with a signal hidden in turn, its
+    routing-task card scores removed); the best top-1 among those whose cold-start recall reaches
+    `min_cold_recall` wins, or the best recall when none does.
+
+    Returns {"config": {...}, "stage1": [rows], "stage2": [rows], "rule": text, "seed", "n_folds"}.
+    """
+    from dataclasses import asdict, replace
+
+    from rpcli.core.eval.cv import cross_validate
+
+    groups = list(query_groups) if query_groups is not None else list(range(len(tasks)))
+    rows1 = []
+    grid = knn_grid()
+    for i, g in enumerate(grid):
+        cfg = replace(base, **g)
+        fn = cv_score_fn(vecs, labels, tasks, pairs, models, cards, card_models, routing_tasks, cfg)
+        r = cross_validate(groups, labels, fn, n_folds=n_folds, seed=seed)
+        rows1.append({**g, "top1": round(r["top1"], 6), "top1_fold_sd": round(float(np.std(r["top1_folds"])), 6)})
+        if progress is not None:
+            progress.note(f"cv {i + 1}/{len(grid)}: {g} top-1 {r['top1']:.4f}")
+    best1 = max(range(len(rows1)), key=lambda i: (rows1[i]["top1"], -i))
+    chosen = {k: rows1[best1][k] for k in KNN_GRID}
+    out = {"stage1": rows1, "stage2": [], "seed": seed, "n_folds": n_folds,
+           "rule": "stage 1: best labeled top-1; stage 2 (cold start): best top-1 with cold-start recall >= "
+                   f"{min_cold_recall}, else the best recall"}
+    cfg = replace(base, **chosen)
+    if cold_start:
+        labels_a = np.asarray(labels, dtype=np.float64)
+        hide = [j for j in range(len(models)) if (~np.isnan(labels_a[:, j])).any()]
+        rows2 = []
+        for ridge in COLD_GRID["ridge"]:
+            for cb in COLD_GRID["cold_bonus"]:
+                c2 = replace(cfg, ridge=ridge, cold_bonus=cb)
+                fn = cv_score_fn(vecs, labels, tasks, pairs, models, cards, card_models, routing_tasks, c2)
+                r = cross_validate(groups, labels, fn, n_folds=n_folds, seed=seed, hide=hide)
+                rows2.append({"ridge": ridge, "cold_bonus": cb, "top1": round(r["top1"], 6),
+                              "cold_recall": None if r["recall"] is None else round(r["recall"], 6),
+                              "recall_n": r["recall_n"]})
+        ok = [i for i, r in enumerate(rows2) if r["cold_recall"] is not None and r["cold_recall"] >= min_cold_recall]
+        if ok:
+            b2 = max(ok, key=lambda i: (rows2[i]["top1"], -i))
+        else:
+            b2 = max(range(len(rows2)), key=lambda i: (rows2[i]["cold_recall"] or 0.0, rows2[i]["top1"], -i))
+        cfg = replace(cfg, ridge=rows2[b2]["ridge"], cold_bonus=rows2[b2]["cold_bonus"])
+        out["stage2"] = rows2
+    out["config"] = {k: v for k, v in asdict(cfg).items() if k not in ("tune", "min_cold_recall", "folds")}
+    return out
