@@ -166,3 +166,32 @@ def test_onnx_paths_need_the_extra_and_the_cpu(tmp_path, monkeypatch):
     with pytest.raises(ConfigError, match=r"\.\[onnx\]"):
         enc.encode(["x"])
     assert not (tmp_path / "onnx").exists()  # nothing exported when the runtime is missing
+
+
+def test_a_single_query_runs_on_one_thread_with_the_same_vector(monkeypatch):
+    """Small CPU batches (one query) run on one intra-op thread (rpcli.core.encoder._small_batch_threads): the
+    vector is the one the multi-threaded path gives (to float rounding: a GEMM's threads may split its sums
+    differently, as a batch's padding already does), and torch's thread setting is restored afterwards."""
+    import torch
+
+    import rpcli.core.encoder as E
+    from rpcli.core.encoder import HFEncoder, default_model_dir
+
+    enc = HFEncoder(default_model_dir())
+    seen = []
+    real = torch.set_num_threads
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: (seen.append(n), real(n)))
+    before = torch.get_num_threads()
+    real(2)
+    try:
+        q = ["Which planet has the most moons?"]
+        one = enc.encode(q)
+        assert seen[:2] == [1, 2]  # one thread for the forward pass, then torch's setting again
+        assert torch.get_num_threads() == 2
+        monkeypatch.setattr(E, "SMALL_BATCH_TOKENS", 0)
+        seen.clear()
+        two = enc.encode(q)
+        assert seen == []  # above the limit: torch's setting, untouched
+        np.testing.assert_allclose(one, two, atol=1e-5)
+    finally:
+        real(before)
