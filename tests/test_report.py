@@ -364,3 +364,18 @@ def test_hidden_held_out_scores_do_not_make_a_design_row():
     assert n, "the fixture needs a newllm profile"
     md = R.render_markdown(build(doc))
     assert "held_out_scores_hidden" not in md
+
+
+def test_member_sample_columns_are_compared_with_the_paper_and_named():
+    """A GraphRouter column that differs from the defaults only in member_sample (a speed option) keeps the option
+    in its name and is still compared with the paper; any other option makes it a column of its own, uncompared."""
+    from rpcli.workspace.report.build import _column_keys
+
+    defaults = {"graph": {"epochs": 100, "hidden": 256, "member_sample": 0}}
+    runs = [{"router": "graph", "router_params": {"epochs": 100, "hidden": 256, "member_sample": 256}},
+            {"router": "graph", "router_params": {"epochs": 100, "hidden": 128, "member_sample": 0}},
+            {"router": "graph", "router_params": {"epochs": 100, "hidden": 256, "member_sample": 0}}]
+    _column_keys(runs, defaults)
+    assert [r["column_base"] for r in runs] == [True, False, True]
+    assert "member_sample=256" in runs[0]["column"] and "hidden=128" in runs[1]["column"]
+    assert runs[2]["column"] == "Graph"

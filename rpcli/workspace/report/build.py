@@ -25,6 +25,11 @@ HOP_KEYS = ("K", "hops", "layers", "num_layers")
 PROFILE_NON_DESIGN = {"mode", "seed", "llm", "held_out_scores_hidden", *HOP_KEYS}  # the last: newllm data, not design
 # Run params that do not make a router variant.
 RUN_NON_DESIGN = {"router", "mode", "seeds", "device", "train_file_sha256"}
+# Router options that change how a run is computed but not what the paper's cell measures: a column that differs
+# from the defaults only in these keeps its label (the option is shown) and is still compared with the paper.
+# GraphRouter's member_sample: training steps on sampled member queries, a speed option (docs/benchmarks.md,
+# graph_router: the mean over 3 seeds within one sd of the full graph's on the cell measured).
+PAPER_COMPARABLE_OPTIONS = {"graph": {"member_sample"}}
 NO_TEXT_BACKENDS = ("extractive",)
 
 # Reference rows in a fixed order (upper bounds, task-level baselines, single models, random); others follow by name.
@@ -177,7 +182,7 @@ def _column_keys(runs: list[dict], router_defaults: dict[str, dict] | None) -> N
             opts = ", ".join(_opt_text(k, r["router_params"].get(k)) for k in sorted(keys))
             title = ROUTER_TITLES.get(router, router)
             r["column"] = f"{title} ({opts})" if opts else title
-            r["column_base"] = not opts
+            r["column_base"] = not (keys - PAPER_COMPARABLE_OPTIONS.get(router, set()))
 
 
 def _design_sort(d: dict) -> tuple:
@@ -359,7 +364,10 @@ def build_report(doc: dict, references: list[dict], *, dataset: dict, command: s
             "encoder_difference": f"ours: {enc}; the paper: {PAPER_ENCODER}. Every difference from the paper "
                                   "below includes the encoder's.",
             "note": ("The paper reports one seed per cell; ours are means over the seeds shown. text-gnn cells whose "
-                     "backend wrote no LLM text (extractive, or K=0) are listed apart and never compared."
+                     "backend wrote no LLM text (extractive, or K=0) are listed apart and never compared. "
+                     "GraphRouter cells trained with member_sample (a speed option: each step samples member "
+                     "queries; within one sd of the full graph on the cell measured, docs/benchmarks.md) are "
+                     "compared, with the option in their column's name."
                      if released else "The dataset is not the released RouteProfile data, so the paper's values "
                                       "are not comparable and are not shown."),
         }
