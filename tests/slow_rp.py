@@ -13,95 +13,102 @@ import sys
 import time
 from pathlib import Path
 
-marker, stage, args = Path(sys.argv[1]), sys.argv[2], sys.argv[3:]
+marker = Path()
 
 
-def pause():
-    marker.write_text("paused")
-    time.sleep(120)
+def main() -> None:
+    global marker
+    marker, stage, args = Path(sys.argv[1]), sys.argv[2], sys.argv[3:]
 
+    def pause():
+        marker.write_text("paused")
+        time.sleep(120)
 
-if stage == "build":
-    import rpcli.services.base as base
+    if stage == "build":
+        import rpcli.services.base as base
 
-    real = base.build_into_staging
+        real = base.build_into_staging
 
-    def slow(sess, plan, builder):
-        def b(out):
-            res = builder(out)
-            pause()
-            return res
-        return real(sess, plan, b)
-
-    base.build_into_staging = slow
-elif stage == "lock":
-    import rpcli.workspace.manifest as manifest
-
-    real_register = manifest.register_entry
-    real_write = manifest._write  # the one write transaction, under the workspace lock
-
-    def slow_register(ws, entry):
-        if entry.get("kind") != "graph":
-            return real_register(ws, entry)
-
-        def paused_write(ws_, apply):
-            def slow_apply(conn):
+        def slow(sess, plan, builder):
+            def b(out):
+                res = builder(out)
                 pause()
-                apply(conn)
-            real_write(ws_, slow_apply)
+                return res
+            return real(sess, plan, b)
 
-        manifest._write = paused_write
-        try:
-            real_register(ws, entry)
-        finally:
-            manifest._write = real_write
+        base.build_into_staging = slow
+    elif stage == "lock":
+        import rpcli.workspace.manifest as manifest
 
-    manifest.register_entry = slow_register
-    import rpcli.services.base as base
+        real_register = manifest.register_entry
+        real_write = manifest._write  # the one write transaction, under the workspace lock
 
-    base.register_entry = slow_register  # imported by name there
+        def slow_register(ws, entry):
+            if entry.get("kind") != "graph":
+                return real_register(ws, entry)
 
-elif stage == "train":
-    import torch
+            def paused_write(ws_, apply):
+                def slow_apply(conn):
+                    pause()
+                    apply(conn)
+                real_write(ws_, slow_apply)
 
-    real_step = torch.optim.AdamW.step
-    steps = {"n": 0}
+            manifest._write = paused_write
+            try:
+                real_register(ws, entry)
+            finally:
+                manifest._write = real_write
 
-    def slow_step(self, *a, **k):
-        out = real_step(self, *a, **k)
-        steps["n"] += 1
-        if steps["n"] == 3:
+        manifest.register_entry = slow_register
+        import rpcli.services.base as base
+
+        base.register_entry = slow_register  # imported by name there
+
+    elif stage == "train":
+        import torch
+
+        real_step = torch.optim.AdamW.step
+        steps = {"n": 0}
+
+        def slow_step(self, *a, **k):
+            out = real_step(self, *a, **k)
+            steps["n"] += 1
+            if steps["n"] == 3:
+                pause()
+            return out
+
+        torch.optim.AdamW.step = slow_step
+    elif stage == "llm":
+        from rpcli.core.llm.base import LLMCache
+
+        real_put = LLMCache.put
+
+        def slow_put(self, key, output, meta=None):
+            real_put(self, key, output, meta)
             pause()
-        return out
 
-    torch.optim.AdamW.step = slow_step
-elif stage == "llm":
-    from rpcli.core.llm.base import LLMCache
+        LLMCache.put = slow_put
+    elif stage == "sweep":
+        import rpcli.services.sweep as sweep_mod
 
-    real_put = LLMCache.put
+        real_register_staged = sweep_mod.register_staged
+        registered = {"n": 0}
 
-    def slow_put(self, key, output, meta=None):
-        real_put(self, key, output, meta)
-        pause()
+        def slow_register_staged(ws, staged, **kw):
+            if registered["n"] == 1:
+                pause()
+            registered["n"] += 1
+            return real_register_staged(ws, staged, **kw)
 
-    LLMCache.put = slow_put
-elif stage == "sweep":
-    import rpcli.services.sweep as sweep_mod
+        sweep_mod.register_staged = slow_register_staged
+    elif stage != "none":
+        raise SystemExit(f"unknown stage {stage}")
 
-    real_register_staged = sweep_mod.register_staged
-    registered = {"n": 0}
+    from rpcli.cli.main import app
 
-    def slow_register_staged(ws, staged, **kw):
-        if registered["n"] == 1:
-            pause()
-        registered["n"] += 1
-        return real_register_staged(ws, staged, **kw)
+    sys.argv = ["rp", *args]
+    app()
 
-    sweep_mod.register_staged = slow_register_staged
-elif stage != "none":
-    raise SystemExit(f"unknown stage {stage}")
 
-from rpcli.cli.main import app  # noqa: E402
-
-sys.argv = ["rp", *args]
-app()
+if __name__ == "__main__":  # a sweep's spawned workers import this file as __mp_main__: they must not run it
+    main()
