@@ -17,17 +17,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+from hypothesis import HealthCheck, given, settings  # the `test` extra installs it (pyproject.toml)
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-hypothesis = pytest.importorskip("hypothesis")
-
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule  # noqa: E402
-
-from rpcli.errors import RpError  # noqa: E402
-from tiny import files as tiny_files  # noqa: E402
-from tiny import write_tiny  # noqa: E402
+from rpcli.errors import RpError
+from tiny import files as tiny_files
+from tiny import write_tiny
 
 FAST = settings(max_examples=120, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
