@@ -2,7 +2,9 @@
 
 Store (step 11): `manifest.db`, SQLite from the standard library in WAL mode, one row per entry (its canonical JSON
 text), so recording one artifact is one small transaction whatever the workspace holds. `manifest.json` is kept as
-an export in the format it always had ({"schema", "entries"}; canonical, indented JSON):
+an export in the format it always had ({"schema", "entries"}; canonical, indented JSON), plus "written_by" (the rp
+that wrote it, also kept in the store's meta table: a manifest of a newer schema is refused naming it; older rp
+ignore the field):
 
 * it is rewritten after every write while the store holds at most EXPORT_SYNC_MAX entries; above that it is
   rewritten once when the writing process exits (and by `export_manifest`), because rewriting a large JSON file
