@@ -350,6 +350,14 @@ SWEEP_VARIANTS: list[Variant] = [
             ("profiles[0].seed",)),
     Variant("sweep-name-path", "sweep YAML", "grid.yaml", _text("grid.yaml", "name: ../../etc\nprofiles:\n  - method: index\n"),
             ("name",)),
+    Variant("sweep-name-absolute", "sweep YAML", "grid.yaml",
+            _text("grid.yaml", "name: /tmp/rp-escape\nprofiles:\n  - method: index\n"), ("name",)),
+    Variant("sweep-name-dotdot", "sweep YAML", "grid.yaml", _text("grid.yaml", "name: '..'\nprofiles:\n  - method: index\n"),
+            ("name",)),
+    Variant("sweep-name-nul", "sweep YAML", "grid.yaml",
+            _text("grid.yaml", 'name: "a\\0b"\nprofiles:\n  - method: index\n'), ("name",)),
+    Variant("sweep-name-slash", "sweep YAML", "grid.yaml", _text("grid.yaml", "name: a/b\nprofiles:\n  - method: index\n"),
+            ("name",)),
     Variant("sweep-unknown-key", "sweep YAML", "grid.yaml", _text("grid.yaml", "profile:\n  - method: index\n"),
             ("unknown key", "did you mean")),
     Variant("sweep-duplicate-key", "sweep YAML", "grid.yaml",
@@ -388,6 +396,163 @@ def write_yaml_variant(v: Variant, folder: Path) -> Path:
     return p
 
 
+# ---------------------------------------------------------------------------------------------------- model cards
+# `rp model add CARD --out OUT` on the tiny data: a broken card exits 1 naming the card (and its field), writes no
+# --out folder and leaves the workspace unchanged.
+CARD = ("name: newbie\ndescription: \"newbie is a fresh model.\"\nfamily: FamC\nsize: 14B\ninput_price: 0.3\n"
+        "output_price: 0.6\nscores: {t_math: 90, lb: 65}\n")
+
+
+def _card_edit(old: str, new: str) -> Callable[[Path], None]:
+    def apply(folder: Path) -> None:
+        p = folder / "card.yaml"
+        s = p.read_text(encoding="utf-8")
+        assert old in s, old
+        p.write_text(s.replace(old, new, 1), encoding="utf-8")
+    return apply
+
+
+def _card_scores_file(rel: str, content: str | None = None) -> Callable[[Path], None]:
+    def apply(folder: Path) -> None:
+        if content is not None:
+            (folder / "scores.jsonl").write_text(content, encoding="utf-8")
+        with open(folder / "card.yaml", "a", encoding="utf-8") as fh:
+            fh.write(f"test_scores: {json.dumps(rel)}\n")
+    return apply
+
+
+CARD_VARIANTS: list[Variant] = [
+    Variant("card-empty", "model card", "card.yaml", _text("card.yaml", ""), ("model card",)),
+    Variant("card-not-yaml", "model card", "card.yaml", _text("card.yaml", "name: [newbie\n"), ("malformed YAML",)),
+    Variant("card-is-list", "model card", "card.yaml", _text("card.yaml", "- name: newbie\n"), ("model card",)),
+    Variant("card-latin1", "model card", "card.yaml", _text("card.yaml", b"name: caf\xe9\n"), ("UTF-8",)),
+    Variant("card-python-tag", "model card", "card.yaml",
+            _text("card.yaml", "name: !!python/object/apply:os.system ['true']\n"), ("YAML",)),
+    Variant("card-no-name", "model card", "card.yaml", _card_edit("name: newbie\n", ""), ("name",)),
+    Variant("card-name-number", "model card", "card.yaml", _card_edit("name: newbie", "name: 42"), ("name",)),
+    Variant("card-name-taken", "model card", "card.yaml", _card_edit("name: newbie", "name: m1"), ("m1",)),
+    Variant("card-score-text", "model card", "card.yaml", _card_edit("t_math: 90", "t_math: high"),
+            ("scores", "t_math")),
+    Variant("card-score-over-100", "model card", "card.yaml", _card_edit("t_math: 90", "t_math: 190"),
+            ("scores", "t_math")),
+    Variant("card-score-nan", "model card", "card.yaml", _card_edit("t_math: 90", "t_math: .nan"),
+            ("scores", "t_math")),
+    Variant("card-price-negative", "model card", "card.yaml", _card_edit("input_price: 0.3", "input_price: -0.3"),
+            ("input_price",)),
+    Variant("card-price-text", "model card", "card.yaml", _card_edit("output_price: 0.6", "output_price: cheap"),
+            ("output_price",)),
+    Variant("card-scores-list", "model card", "card.yaml", _card_edit("scores: {t_math: 90, lb: 65}", "scores: [90]"),
+            ("scores",)),
+    Variant("card-deep", "model card", "card.yaml",
+            _card_edit("scores: {t_math: 90, lb: 65}", "scores: " + "[" * 1200 + "]" * 1200), ()),
+    Variant("card-models-empty", "model card", "card.yaml", _text("card.yaml", "models: {}\n"), ("models",)),
+    Variant("card-test-scores-missing", "model card", "card.yaml", _card_scores_file("nosuch.jsonl"),
+            ("test_scores", "not found")),
+    Variant("card-test-scores-parent", "model card", "card.yaml", _card_scores_file("../scores.jsonl"),
+            ("test_scores", "..")),
+    Variant("card-test-scores-absolute", "model card", "card.yaml", _card_scores_file("/etc/hostname"),
+            ("test_scores", "absolute")),
+    Variant("card-test-scores-bad-score", "model card", "card.yaml",
+            _card_scores_file("scores.jsonl", '{"query": "compute 17 times 3", "score": 7}\n'),
+            ("scores.jsonl line 1", "score", "[0, 1]")),
+    Variant("card-test-scores-nul", "model card", "card.yaml", _card_scores_file("a\0b"), ("test_scores", "NUL")),
+    Variant("card-links-to-itself", "model card", "card.yaml", _symlink_loop("card.yaml"), ()),
+]
+
+
+def write_card_variant(v: Variant, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "card.yaml").write_text(CARD, encoding="utf-8")
+    v.apply(folder)
+    return folder / "card.yaml"
+
+
+# ---------------------------------------------------------------------------------------------------- data import
+# `rp data import SRC --format F --out OUT [--cards C]`: a broken input exits 1 naming the file (record, field)
+# and writes nothing (no --out folder).
+def _records(n_queries: int = 4) -> list[dict]:
+    return [{"query": f"q-{t}-{i}", "task": t, "model": m, "score": float((i + j) % 2)}
+            for t in ("maths", "facts") for i in range(n_queries) for j, m in enumerate(("a", "b", "c"))]
+
+
+def _jsonl(rows) -> str:
+    return "".join(json.dumps(r) + "\n" for r in rows)
+
+
+def _rows_with(i: int, **changes) -> str:
+    rows = _records()
+    rows[i] = {**rows[i], **changes}
+    for k, v in changes.items():
+        if v is _DROP:
+            del rows[i][k]
+    return _jsonl(rows)
+
+
+_DROP = object()
+_CSV = "prompt,task,a,b,c\n" + "".join(f"q{i},{t},{i % 2},{(i + 1) % 2},1\n" for t in ("maths", "facts")
+                                        for i in range(4))
+IMPORT_CARDS = ("models:\n  a: {description: \"Model a.\", family: F1, input_price: 1.0, output_price: 2.0}\n"
+                "  b: {description: \"Model b.\", family: F2}\n  c: {description: \"Model c.\", family: F1}\n"
+                "families: {F1: \"Family one.\", F2: \"Family two.\"}\n")
+
+# (name, file the message names, format, {file: content}, extra args, words the message must hold)
+IMPORT_VARIANTS: list[tuple] = [
+    ("scores-truncated", "s.jsonl", "scores", {"s.jsonl": _jsonl(_records())[:-30]}, (), ("malformed JSON",)),
+    ("scores-empty", "s.jsonl", "scores", {"s.jsonl": ""}, (), ("empty",)),
+    ("scores-latin1", "s.jsonl", "scores", {"s.jsonl": _jsonl(_records()).encode() + b'{"query": "caf\xe9"}\n'}, (),
+     ("UTF-8",)),
+    ("scores-not-objects", "s.json", "scores", {"s.json": "[1, 2, 3]"}, (), ("#0", "JSON object")),
+    ("scores-top-level-text", "s.json", "scores", {"s.json": '"scores"'}, (), ("line 1", "JSON object")),
+    ("scores-missing-model", "s.jsonl", "scores", {"s.jsonl": _rows_with(3, model=_DROP)}, (), ("line 4", "model")),
+    ("scores-missing-score", "s.jsonl", "scores", {"s.jsonl": _rows_with(5, score=_DROP)}, (), ("line 6", "score")),
+    ("scores-nan", "s.jsonl", "scores", {"s.jsonl": _jsonl(_records()).replace('"score": 1.0', '"score": NaN', 1)},
+     (), ("score", "finite")),
+    ("scores-above-1", "s.jsonl", "scores", {"s.jsonl": _rows_with(2, score=3.5)}, (), ("line 3", "score", "[0, 1]")),
+    ("scores-text", "s.jsonl", "scores", {"s.jsonl": _rows_with(2, score="high")}, (), ("line 3", "score")),
+    ("scores-tokens-negative", "s.jsonl", "scores", {"s.jsonl": _rows_with(1, prompt_tokens=-4)}, (),
+     ("line 2", "prompt_tokens")),
+    ("scores-cost-negative", "s.jsonl", "scores", {"s.jsonl": _rows_with(1, cost=-0.5)}, (), ("line 2", "cost")),
+    ("scores-query-number", "s.jsonl", "scores", {"s.jsonl": _rows_with(0, query=42)}, (), ("line 1", "query")),
+    ("scores-second-result", "s.jsonl", "scores", {"s.jsonl": _jsonl(_records() + _records()[:1])}, (),
+     ("second result",)),
+    ("scores-deep", "s.json", "scores", {"s.json": "[" * 100_000 + "]" * 100_000}, (), ()),
+    ("scores-400-digits", "s.jsonl", "scores", {"s.jsonl": _jsonl(_records()).replace('"score": 1.0',
+                                                                                         '"score": ' + "9" * 400, 1)},
+     (), ("score",)),
+    ("csv-bad-number", "w.csv", "wide-csv", {"w.csv": _CSV.replace("q2,maths,0", "q2,maths,oops", 1)}, (),
+     ("line 4", "'a'")),
+    ("csv-no-task", "w.csv", "wide-csv", {"w.csv": "prompt,a,b\nq1,1,0\n"}, (), ("task",)),
+    ("csv-duplicate-column", "w.csv", "wide-csv", {"w.csv": "prompt,task,a,a\nq1,t,1,0\n"}, (), ("twice",)),
+    ("csv-empty", "w.csv", "wide-csv", {"w.csv": ""}, (), ("empty",)),
+    ("csv-latin1", "w.csv", "wide-csv", {"w.csv": _CSV.encode() + b"caf\xe9,maths,1,0,1\n"}, (), ("UTF-8",)),
+    ("cards-not-yaml", "cards.yaml", "scores", {"s.jsonl": _jsonl(_records()), "cards.yaml": "models: [\n"},
+     ("--cards", "{dir}/cards.yaml"), ("malformed YAML",)),
+    ("cards-price-negative", "cards.yaml", "scores",
+     {"s.jsonl": _jsonl(_records()), "cards.yaml": IMPORT_CARDS.replace("input_price: 1.0", "input_price: -1")},
+     ("--cards", "{dir}/cards.yaml"), ("input_price",)),
+    ("cards-models-list", "cards.yaml", "scores", {"s.jsonl": _jsonl(_records()), "cards.yaml": "models: [a, b]\n"},
+     ("--cards", "{dir}/cards.yaml"), ("models",)),
+    ("cards-python-tag", "cards.yaml", "scores",
+     {"s.jsonl": _jsonl(_records()), "cards.yaml": "models: !!python/object/apply:os.system ['true']\n"},
+     ("--cards", "{dir}/cards.yaml"), ("YAML",)),
+    ("hold-out-misspelt", None, "scores", {"s.jsonl": _jsonl(_records())}, ("--hold-out", "bb"),
+     ("--hold-out 'bb'", "s.jsonl", "did you mean", "'b'")),
+    ("scores-missing-file", "nosuch.jsonl", "scores", {}, (), ("not found",)),
+]
+
+
+def write_import_variant(v: tuple, folder: Path) -> tuple[Path, list[str]]:
+    """(the source file, the extra arguments) of an import variant written under `folder`."""
+    name, file, fmt, contents, extra, words = v
+    folder.mkdir(parents=True, exist_ok=True)
+    for rel, content in contents.items():
+        p = folder / rel
+        p.write_bytes(content) if isinstance(content, bytes) else p.write_text(content, encoding="utf-8")
+    sources = [k for k in contents if not k.startswith("cards")]
+    src = folder / (sources[0] if sources else file)
+    return src, [a.format(dir=folder) for a in extra]
+
+
 # ---------------------------------------------------------------------------------------------------- CLI args
 # (name, arguments after the global ones, expected exit code, words the message must hold)
 ARG_VARIANTS: list[tuple] = [
@@ -409,6 +574,9 @@ ARG_VARIANTS: list[tuple] = [
     ("prompts-missing-file", ["profile", "text-gnn", "--mode", "standard", "--K", "1", "--prompts", "/nonexistent.yaml"],
      2, ("prompts",)),
     ("show-unknown", ["show", "run-zzzz"], 1, ("run-zzzz",)),
+    ("show-empty-id", ["show", ""], 2, ("empty id matches every artifact",)),
+    ("show-blank-id", ["show", "   "], 2, ("empty id matches every artifact",)),
+    ("profile-show-empty-id", ["profile", "show", ""], 1, ("empty profile id",)),
     ("ls-unknown-kind", ["ls", "widgets"], 2, ("widgets",)),
     ("route-device-bogus", ["--device", "nope", "route", "sim", "--profile", "{profile}", "--mode", "standard"], 1,
      ("nope",)),
@@ -462,11 +630,13 @@ class CaseResult:
 
 
 def run_case(runner, app, args: list, ws: Path, *, case: str, command: str, names=(), words=(),
-             expected_exit=(1,)) -> CaseResult:
-    """Run `rp -w ws ARGS` in process and judge it (see the module docstring)."""
-    before = tree_digest(ws)
+             expected_exit=(1,), also=()) -> CaseResult:
+    """Run `rp -w ws ARGS` in process and judge it (see the module docstring). `also`: further paths that must
+    stay as they were (an --out folder that must not appear)."""
+    paths = [ws, *also]
+    before = [tree_digest(p) for p in paths]
     r = runner.invoke(app, ["-w", str(ws), *args])
-    after = tree_digest(ws)
+    after = [tree_digest(p) for p in paths]
     out = r.output
     crashed = r.exception is not None and not isinstance(r.exception, SystemExit)
     text = squash(out)

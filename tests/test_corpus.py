@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from corpus import (ARG_VARIANTS, DATASET_VARIANTS, PROMPT_VARIANTS, SWEEP_VARIANTS, run_case, write_variant,
+from corpus import (ARG_VARIANTS, CARD_VARIANTS, DATASET_VARIANTS, IMPORT_VARIANTS, PROMPT_VARIANTS,
+                    SWEEP_VARIANTS, run_case, write_card_variant, write_import_variant, write_variant,
                     write_yaml_variant)
 from rpcli.cli.main import app
 from tiny import write_tiny
@@ -83,6 +84,29 @@ def test_broken_prompt_file(built, v):
             "--K", "1", "--prompts", str(f)]
     res = run_case(runner, app, args, built["ws"], case=v.name, command="profile text-gnn", names=[f],
                    words=v.expect)
+    assert res.ok, _explain(res)
+
+
+@pytest.mark.parametrize("v", CARD_VARIANTS, ids=lambda v: v.name)
+def test_broken_model_card(built, v):
+    card = write_card_variant(v, built["root"] / "cards" / v.name)
+    out = card.parent / "out"
+    args = ["-d", str(built["data"]), "--encoder", "hash:32", "model", "add", str(card), "--out", str(out)]
+    res = run_case(runner, app, args, built["ws"], case=v.name, command="model add", names=[card.parent / v.file],
+                   words=v.expect, also=[out])
+    assert res.ok, _explain(res)
+
+
+@pytest.mark.parametrize("v", IMPORT_VARIANTS, ids=[v[0] for v in IMPORT_VARIANTS])
+def test_broken_import_input(built, v):
+    name, file, fmt, _, _, words = v
+    folder = built["root"] / "imports" / name
+    src, extra = write_import_variant(v, folder)
+    out = folder / "out"
+    args = ["data", "import", str(src), "--format", fmt, "--out", str(out), *extra]
+    res = run_case(runner, app, args, built["ws"], case=name, command="data import",
+                   names=[folder / file] if file else [],
+                   words=words, also=[out])
     assert res.ok, _explain(res)
 
 

@@ -24,7 +24,15 @@ def ws(tmp_path):
 
 
 def canonical(doc) -> str:
-    return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    """The export's text: the manifest plus the name of the rp that wrote it."""
+    return json.dumps({**doc, "written_by": M.WRITTEN_BY}, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def exported(ws) -> dict:
+    """manifest.json without its written_by field (which load_manifest does not return)."""
+    doc = json.loads(ws.manifest_path.read_text(encoding="utf-8"))
+    assert doc.pop("written_by") == M.WRITTEN_BY
+    return doc
 
 
 def test_register_writes_the_store_and_a_canonical_export(ws):
@@ -53,7 +61,7 @@ def test_a_json_workspace_is_migrated_by_the_first_write(ws):
     doc = M.load_manifest(ws)
     assert doc["schema"] == 2 and set(doc["entries"]) == {entry(i, k)["id"] for i, k in ((1, "run"), (2, "graph"),
                                                                                           (3, "run"))}
-    assert json.loads(ws.manifest_path.read_text()) == doc  # the export follows, now at schema 2
+    assert exported(ws) == doc  # the export follows, now at schema 2
 
 
 def test_an_outside_edit_of_the_export_is_read_and_imported(ws):
@@ -98,13 +106,13 @@ def test_large_workspaces_export_once_at_exit_and_conflicting_edits_are_refused(
     monkeypatch.setattr(M, "EXPORT_SYNC_MAX", 2)
     for i in range(2):
         M.register_entry(ws, entry(i))
-    exported = ws.manifest_path.read_bytes()
+    export_bytes = ws.manifest_path.read_bytes()
     M.register_entry(ws, entry(2))  # above the threshold: the export waits for the end of the process
-    assert ws.manifest_path.read_bytes() == exported and ws.root in M._PENDING_EXPORTS
+    assert ws.manifest_path.read_bytes() == export_bytes and ws.root in M._PENDING_EXPORTS
     assert len(M.load_manifest(ws)["entries"]) == 3  # readers read the store, not the stale export
     assert M.manifest_stamp(ws) is not None
     # an outside edit of the stale export would lose entry 2 (or the edit): refused
-    ws.manifest_path.write_text(exported.decode().replace('"done"', '"edited"'))
+    ws.manifest_path.write_text(export_bytes.decode().replace('"done"', '"edited"'))
     with pytest.raises(WorkspaceError, match="changed outside rp"):
         M.load_manifest(ws)
     with pytest.raises(WorkspaceError, match="changed outside rp"):
@@ -112,7 +120,7 @@ def test_large_workspaces_export_once_at_exit_and_conflicting_edits_are_refused(
     ws.manifest_path.unlink()
     M._export_pending()
     assert not M._PENDING_EXPORTS
-    assert json.loads(ws.manifest_path.read_text()) == M.load_manifest(ws)
+    assert exported(ws) == M.load_manifest(ws)
     assert M.export_manifest(ws, only_if_stale=True) is False
 
 

@@ -73,3 +73,20 @@ def test_a_truncated_or_hand_edited_manifest_is_refused(tiny_data, tmp_path):
             assert r.exception is None or isinstance(r.exception, SystemExit), repr(r.exception)
             assert squash(str(ws / "manifest.json")) in squash(r.output), r.output
             assert tree_digest(ws) == before
+
+
+def test_recorded_paths_outside_the_workspace_are_reported_not_read(tiny_data, tmp_path):
+    """A hand-edited record whose output path leaves the workspace is a mismatch; the file is never opened."""
+    ws = tmp_path / "ws"
+    gid, _ = _built(tiny_data, ws)
+    outside = tmp_path / "outside.bin"
+    outside.write_bytes(b"secret")
+    man = json.loads((ws / "manifest.json").read_text())
+    man["entries"][gid]["outputs"] += [{"path": "../outside.bin", "sha256": "0" * 64, "bytes": 6},
+                                       {"path": str(outside), "sha256": "0" * 64, "bytes": 6}]
+    (ws / "manifest.json").write_text(json.dumps(man))
+    r = _rp(tiny_data, ws, "ws", "verify", "--json")
+    doc = json.loads(r.stdout)
+    assert r.exit_code == 1
+    assert sorted(m["path"] for m in doc["mismatches"]) == sorted(["../outside.bin", str(outside)])
+    assert all(m["problem"] == "not a path inside the workspace" for m in doc["mismatches"])

@@ -108,7 +108,8 @@ def test_lock_reports_holder_and_breaks_stale_locks(tmp_path):
             WorkspaceLock(path, timeout=0.1).acquire()
     path.write_text("999999999")  # a pid that does not exist
     with WorkspaceLock(path, timeout=0.1):
-        assert path.read_text() == str(os.getpid())
+        pid, command, since = path.read_text().splitlines()
+        assert pid == str(os.getpid()) and "pytest" in command and since.endswith("Z")
     assert not path.exists()
 
 

@@ -140,6 +140,9 @@ def show(ctx: typer.Context, ref: Annotated[str, typer.Argument(help="An artifac
     """
     from rpcli.workspace.manifest import get_entry
 
+    if not ref.strip():  # as a prefix it would match every artifact
+        raise typer.BadParameter("an empty id matches every artifact: give an id or a unique prefix of one "
+                                 "(`rp ls` lists them)", param_hint="REF")
     with cli_errors():
         e = get_entry(_ws(ctx), ref)
     if as_json:

@@ -100,7 +100,15 @@ def _test_score_records(card_path: Path, name: str, spec) -> list[tuple[str, obj
     if spec is None:
         return []
     if isinstance(spec, str):
-        p = (card_path.parent / spec).expanduser()
+        # a name from a data file becomes a path only inside the card's folder: no absolute path, no '..', no NUL
+        parts = Path(spec).parts
+        if not spec.strip() or "\0" in spec or spec.startswith("~") or Path(spec).is_absolute() or ".." in parts:
+            why = ("an absolute path" if Path(spec).is_absolute() or spec.startswith("~") else
+                   "a path with '..'" if ".." in parts else "empty or holding a NUL byte")
+            raise DataFileError(card_path, f"test_scores {spec[:80]!r} is {why}: give a file name relative to the "
+                                           "card's folder (or the records themselves)", record=repr(name),
+                                field="test_scores", hint=f"put the file beside the card, in {card_path.parent}")
+        p = card_path.parent / spec
         if not p.is_file():
             raise DataFileError(card_path, f"test_scores file {p} not found", record=repr(name), field="test_scores")
         return [(f"{p.name} {w}", r) for w, r in _json_records(p)]

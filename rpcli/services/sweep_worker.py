@@ -71,6 +71,11 @@ def init_worker(threads: int, plugins: list, queue=None) -> None:
     """Process-pool initializer: divide the torch threads, import the sweep's plugins, keep the note queue."""
     global _QUEUE
     _QUEUE = queue
+    import signal
+
+    # Ctrl-C in a terminal reaches the whole process group: the driver reports it (one line, exit 130) and
+    # cleans up; a worker just ends, silently (no KeyboardInterrupt traceback from an idle worker's queue read).
+    signal.signal(signal.SIGINT, lambda *_: os._exit(130))
     set_threads(threads)
     import_plugins(plugins)
 

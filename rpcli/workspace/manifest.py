@@ -2,7 +2,9 @@
 
 Store (step 11): `manifest.db`, SQLite from the standard library in WAL mode, one row per entry (its canonical JSON
 text), so recording one artifact is one small transaction whatever the workspace holds. `manifest.json` is kept as
-an export in the format it always had ({"schema", "entries"}; canonical, indented JSON):
+an export in the format it always had ({"schema", "entries"}; canonical, indented JSON), plus "written_by" (the rp
+that wrote it, also kept in the store's meta table: a manifest of a newer schema is refused naming it; older rp
+ignore the field):
 
 * it is rewritten after every write while the store holds at most EXPORT_SYNC_MAX entries; above that it is
   rewritten once when the writing process exits (and by `export_manifest`), because rewriting a large JSON file
@@ -25,7 +27,8 @@ import os
 import sqlite3
 from pathlib import Path
 
-from rpcli.errors import ArtifactNotFoundError, ManifestSchemaError, WorkspaceError
+from rpcli._version import __version__
+from rpcli.errors import ArtifactNotFoundError, ConfigError, ManifestSchemaError, WorkspaceError
 from rpcli.workspace.layout import Workspace
 from rpcli.workspace.lock import WorkspaceLock
 
@@ -39,6 +42,17 @@ STORE_NAME = "manifest.db"
 EXPORT_SYNC_MAX = 100  # rewrite manifest.json after every write up to this many entries (bench/manifest_speed.py)
 
 _PENDING_EXPORTS: set[Path] = set()
+
+WRITTEN_BY = f"rp {__version__}"  # recorded in the store's meta and in the export: names the writer of a manifest
+
+
+def _newer(where: Path, schema, written_by) -> ManifestSchemaError:
+    who = written_by if isinstance(written_by, str) and written_by else "a newer rp (its version is not recorded)"
+    return ManifestSchemaError(
+        f"{where} was written by {who} with manifest schema {schema}, newer than this rp ({WRITTEN_BY}) "
+        f"understands (schema {SCHEMA} and older)",
+        hint=f"upgrade rp to {who if written_by else 'the version that wrote this workspace'} or newer; "
+             "this rp changed nothing")
 
 
 def empty_manifest() -> dict:
@@ -54,12 +68,11 @@ def _check_schema(doc, where: Path) -> dict:
     if not isinstance(doc, dict):
         raise ManifestSchemaError(f"{where} is not a JSON object with 'schema' and 'entries'")
     schema = doc.get("schema")
+    written_by = doc.pop("written_by", None)
     if not isinstance(schema, int) or isinstance(schema, bool):
         raise ManifestSchemaError(f"{where} has no integer 'schema' field")
     if schema > SCHEMA:
-        raise ManifestSchemaError(
-            f"{where} has schema {schema}, newer than this rp understands ({SCHEMA})",
-            hint="upgrade rp to the version that wrote this workspace")
+        raise _newer(where, schema, written_by)
     for from_schema, migrate in MIGRATIONS:
         if doc["schema"] == from_schema:
             doc = migrate(doc)
@@ -69,17 +82,30 @@ def _check_schema(doc, where: Path) -> dict:
     return doc
 
 
+def _last_good_hint(path: Path) -> str:
+    """Where the last good copy of a refused manifest.json is (said in the error)."""
+    store = path.with_name(STORE_NAME)
+    if store.exists():
+        return (f"the last good copy is the store {store}: move {path.name} away (e.g. to {path.name}.broken) and "
+                f"the next rp command rewrites it from the store")
+    return "no other copy exists in this workspace: restore the file from a backup, or move it away and rebuild"
+
+
 def _load_json(path: Path) -> dict:
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise WorkspaceError(f"cannot read the manifest {path}: {exc}",
-                             hint="restore it from a backup, or move it away and rebuild") from None
-    return _check_schema(doc, path)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise WorkspaceError(f"cannot read the manifest {path}: {exc}", hint=_last_good_hint(path)) from None
+    try:
+        return _check_schema(doc, path)
+    except ManifestSchemaError as exc:
+        if "newer than this rp" in exc.message:
+            raise
+        raise ManifestSchemaError(exc.message, hint=_last_good_hint(path)) from None
 
 
 def _dump(doc: dict) -> str:
-    return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return json.dumps({**doc, "written_by": WRITTEN_BY}, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -132,8 +158,11 @@ def _row(entry: dict) -> tuple:
 
 
 def _store_error(path: Path, exc: Exception) -> WorkspaceError:
+    export = path.with_name("manifest.json")
+    where = (f"the last good copy is {export} (the store's export, rewritten after every write)" if export.exists()
+             else f"no export ({export.name}) exists to rebuild it from")
     return WorkspaceError(f"cannot read the manifest store {path}: {exc}",
-                          hint="manifest.json holds its last export: move manifest.db away and the next command "
+                          hint=f"{where}: move {path.name} away (e.g. to {path.name}.broken) and the next command "
                                "rebuilds the store from that export")
 
 
@@ -156,7 +185,7 @@ def _create_store(ws: Workspace, doc: dict, json_stamp: list | None) -> None:
         # generation counts writes; the export is current when export_generation == generation and manifest.json
         # still has the stamp (mtime, size, inode) the store gave it.
         _set_meta(conn, schema=SCHEMA, generation=0, export_generation=0 if json_stamp else -1,
-                  export_stamp=json_stamp)
+                  export_stamp=json_stamp, written_by=WRITTEN_BY)
         conn.execute("COMMIT")
     finally:
         conn.close()
@@ -197,8 +226,7 @@ def _open_read(ws: Workspace):
     schema = meta.get("schema")
     if isinstance(schema, int) and schema > SCHEMA:
         conn.close()
-        raise ManifestSchemaError(f"{path} has schema {schema}, newer than this rp understands ({SCHEMA})",
-                                  hint="upgrade rp to the version that wrote this workspace")
+        raise _newer(path, schema, meta.get("written_by"))
     if _json_is_foreign(ws, meta):
         if meta.get("export_generation") == meta.get("generation"):
             conn.close()
@@ -243,10 +271,12 @@ def _open_write(ws: Workspace) -> sqlite3.Connection:
     except sqlite3.Error as exc:
         raise _store_error(path, exc) from None
     schema = meta.get("schema")
-    if not isinstance(schema, int) or schema > SCHEMA:
+    if not isinstance(schema, int):
         conn.close()
-        raise ManifestSchemaError(f"{path} has schema {schema}, newer than this rp understands ({SCHEMA})",
-                                  hint="upgrade rp to the version that wrote this workspace")
+        raise _store_error(path, ValueError("its meta table has no integer schema"))
+    if schema > SCHEMA:
+        conn.close()
+        raise _newer(path, schema, meta.get("written_by"))
     if _json_is_foreign(ws, meta):
         doc = _load_json(ws.manifest_path)
         if meta.get("export_generation") != meta.get("generation") and _read_store(conn, path) != doc:
@@ -265,7 +295,7 @@ def _replace_all(conn: sqlite3.Connection, doc: dict, meta: dict) -> None:
         conn.execute("DELETE FROM entries")
         conn.executemany("INSERT INTO entries VALUES (?, ?, ?, ?)", [_row(e) for e in doc["entries"].values()])
         gen = meta.get("generation", 0) + 1
-        _set_meta(conn, schema=SCHEMA, generation=gen)
+        _set_meta(conn, schema=SCHEMA, generation=gen, written_by=WRITTEN_BY)
         meta["generation"] = gen
         conn.execute("COMMIT")
     except BaseException:
@@ -325,6 +355,7 @@ def _write(ws: Workspace, apply) -> None:
             try:
                 apply(conn)
                 conn.execute("UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = 'generation'")
+                _set_meta(conn, written_by=WRITTEN_BY)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -453,7 +484,12 @@ def _prefix_matches(ws: Workspace, prefix: str) -> list[dict]:
 
 
 def get_entry(ws: Workspace, ref: str, kind: str | None = None) -> dict:
-    """Resolve an id or a unique id prefix (git style). `kind` restricts the search."""
+    """Resolve an id or a unique id prefix (git style). `kind` restricts the search. An empty (or blank) ref is
+    refused: as a prefix it would match every artifact."""
+    if not isinstance(ref, str) or not ref.strip():
+        what = kind or "artifact"
+        raise ConfigError(f"an empty {what} id matches every {what}: give an id or a unique prefix of one",
+                          hint=f"list them with `rp ls{' ' + kind + 's' if kind else ''}`")
     exact = lookup_entry(ws, ref)
     if exact is not None and (kind is None or exact["kind"] == kind):
         return exact

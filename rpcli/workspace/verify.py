@@ -23,6 +23,13 @@ def _live_staging(name: str) -> bool:
     return tail.isdigit() and int(tail) != os.getpid() and _pid_alive(int(tail))
 
 
+def _inside(rel) -> bool:
+    """A recorded output path is relative, without '..' or NUL (rp writes only such paths)."""
+    if not isinstance(rel, str) or not rel or "\0" in rel or rel.startswith(("/", "\\", "~")):
+        return False
+    return ".." not in rel.replace("\\", "/").split("/")
+
+
 def verify_workspace(ws: Workspace, fix: bool = False) -> dict:
     doc = load_manifest(ws)
     entries = doc["entries"]
@@ -31,7 +38,11 @@ def verify_workspace(ws: Workspace, fix: bool = False) -> dict:
     for aid in sorted(entries):
         for o in entries[aid].get("outputs", []):
             checked += 1
-            p = ws.root / o["path"]
+            rel = o.get("path") if isinstance(o, dict) else None
+            if not _inside(rel):  # a hand-edited record: never read (or hash) a file outside the workspace
+                mismatches.append({"id": aid, "path": str(rel), "problem": "not a path inside the workspace"})
+                continue
+            p = ws.root / rel
             if not p.is_file():
                 mismatches.append({"id": aid, "path": o["path"], "problem": "missing"})
             elif p.stat().st_size != o.get("bytes"):

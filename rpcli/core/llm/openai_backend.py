@@ -108,7 +108,18 @@ class OpenAIBackend:
         return self._client
 
     def complete(self, prompt: str) -> str:
-        """One chat completion (the client retries)."""
+        """One chat completion (the client retries). An error never carries the key: a server that echoes it in
+        its message (some print the key they refused) has it replaced by [redacted]."""
+        try:
+            return self._complete(prompt)
+        except BackendError as exc:
+            key = os.environ.get(self.api_key_env) if self.api_key_env else None
+            if key and (key in exc.message or key in (exc.hint or "")):
+                raise BackendError(exc.message.replace(key, "[redacted]"),
+                                   hint=(exc.hint or "").replace(key, "[redacted]") or None) from None
+            raise
+
+    def _complete(self, prompt: str) -> str:
         import openai
 
         client = self.client()

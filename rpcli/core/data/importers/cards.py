@@ -44,10 +44,14 @@ def load_structured(path: Path):
             return json.loads(text)
         except json.JSONDecodeError as exc:
             raise DataFileError(path, f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+        except RecursionError:
+            raise DataFileError(path, "JSON nested too deeply to read") from None
     import yaml
 
     try:
         return yaml.safe_load(text)
+    except RecursionError:
+        raise DataFileError(path, "YAML nested too deeply to read") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
@@ -68,7 +72,11 @@ def _opt_number(path, rec: dict, key: str, where: str, lo: float = 0.0) -> float
     v = rec.get(key)
     if v is None:
         return None
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(float(v)) or v < lo:
+    try:
+        bad = isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(float(v)) or v < lo
+    except OverflowError:
+        bad = True
+    if bad:
         raise DataFileError(path, f"expected a number >= {lo:g}, found {str(v)[:40]!r}", record=where, field=key)
     return float(v)
 
@@ -92,7 +100,12 @@ def parse_card(path, name: str, rec, where: str | None = None) -> Card:
         if v is None:
             scores[str(t)] = None
             continue
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(float(v)):
+        try:
+            ok = not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(float(v)) and \
+                0 <= float(v) <= 100
+        except OverflowError:
+            ok = False
+        if not ok:
             raise DataFileError(path, f"expected a number (0-100) or null, found {str(v)[:40]!r}", record=where,
                                 field=f"scores.{t}")
         scores[str(t)] = float(v)

@@ -74,15 +74,26 @@ def _text(path, rec: dict, keys, where: str) -> str:
     raise DataFileError(path, "missing field", record=where, field=" or ".join(keys))
 
 
+def _finite(v) -> bool:
+    """A finite number that fits a float (an integer of hundreds of digits does not)."""
+    try:
+        return math.isfinite(float(v))
+    except OverflowError:
+        return False
+
+
 def _score(path, v, where: str, fld: str) -> float | None:
     if v is None:
         return None
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         raise DataFileError(path, f"expected a number in [0, 1] or null, found {type(v).__name__} ({str(v)[:40]!r})",
                             record=where, field=fld)
-    v = float(v)
+    try:
+        v = float(v)
+    except OverflowError:  # an integer of hundreds of digits
+        v = math.inf
     if not math.isfinite(v):
-        raise DataFileError(path, f"not a finite number ({v}); write null for a model that was not run",
+        raise DataFileError(path, f"not a finite number ({str(v)[:40]}); write null for a model that was not run",
                             record=where, field=fld)
     if not 0.0 <= v <= 1.0:
         raise DataFileError(path, f"score {v} is outside [0, 1]", record=where, field=fld,
@@ -93,7 +104,7 @@ def _score(path, v, where: str, fld: str) -> float | None:
 def _count(path, v, where: str, fld: str) -> int | None:
     if v is None:
         return None
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(float(v)) or v < 0:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not _finite(v) or v < 0:
         raise DataFileError(path, f"expected a token count (a number >= 0), found {str(v)[:40]!r}", record=where,
                             field=fld)
     return int(round(float(v)))
@@ -102,7 +113,7 @@ def _count(path, v, where: str, fld: str) -> int | None:
 def _dollars(path, v, where: str, fld: str) -> float | None:
     if v is None:
         return None
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(float(v)) or v < 0:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not _finite(v) or v < 0:
         raise DataFileError(path, f"expected a cost in dollars (a number >= 0), found {str(v)[:40]!r}",
                             record=where, field=fld)
     return float(v)
@@ -125,6 +136,8 @@ def _json_records(path: Path) -> list[tuple[str, object]]:
         raise DataFileError(path, "the file is empty")
     try:
         doc = json.loads(text)
+    except RecursionError:
+        raise DataFileError(path, "JSON nested too deeply to read") from None
     except json.JSONDecodeError as exc:
         if text.lstrip().startswith("["):
             raise DataFileError(path, f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
@@ -143,6 +156,8 @@ def _json_records(path: Path) -> list[tuple[str, object]]:
             continue
         try:
             out.append((f"line {lineno}", json.loads(line)))
+        except RecursionError:
+            raise DataFileError(path, "JSON nested too deeply to read", record=f"line {lineno}") from None
         except json.JSONDecodeError as exc:
             raise DataFileError(path, f"malformed JSON: {exc.msg} (column {exc.colno})", record=f"line {lineno}") \
                 from None
