@@ -6,7 +6,7 @@ whose text names the broken file (and the record and field where the format has 
 leaves the workspace byte-for-byte as it was (`tree_digest` before and after).
 
 Used by tests/test_corpus.py (asserts every case) and scripts/reliability_report.py (counts them for
-docs/reliability.md). The "large file" variant is ~5 MB rather than the issue's 50 MB to keep the suite fast.
+docs/reliability.md). The "large file" variant is 50 MB, as the issue asks.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ TASKS = "profile_data/task_feature.json"
 FAMS = "profile_data/model_family_feature.json"
 DMAP = "profile_data/domain_task_map.json"
 
-LARGE_BYTES = 5 * 1024 * 1024  # the issue asks for 50 MB; 5 MB exercises the same path in a fraction of the time
+LARGE_BYTES = 50 * 1024 * 1024  # the issue's 50 MB (one test row's query), truncated at the end
 
 
 @dataclass(frozen=True)
@@ -292,7 +292,7 @@ DATASET_VARIANTS: list[Variant] = [
     Variant("jsonl-latin1", "non-UTF-8", TRAIN,
             lambda root: (root / TRAIN).write_bytes((root / TRAIN).read_bytes() + b'{"query": "caf\xe9"}\n'),
             ("UTF-8",)),
-    # a large file (~5 MB), truncated
+    # a large file (50 MB), truncated
     Variant("large-truncated", "large file", TEST, _large_truncated, ("malformed JSON",)),
     # symlink loops and files that are not files
     Variant("test-links-to-itself", "symlink loop", TEST, _symlink_loop(TEST), ("symbolic link",)),
