@@ -181,9 +181,28 @@ def route_speed_section(r: dict, results: Path) -> tuple[str, list[dict]]:
                  f"{min(hit):.1f}–{max(hit):.1f} ms (`cache` + `decide` p50). Needed: encoding one text "
                  f"{max(enc_cpu) / (20 - max(dec_cpu)):.1f}x cheaper — the encoder bound below (int8 is faster but fails the cosine bar), a shorter query "
                  f"text than the formatted prompt, or a smaller encoder (a new encoder id).")
+        i8 = _load(results, "route_speed_int8")
+        i8_note = ""
+        if i8 and i8.get("rows"):
+            i8_rows = [[x["router"], x["run"], trio(x["single"]["encode"]), trio(x["single"]["total"]),
+                        f"{x['single']['encode_cpu']['p50_ms']:.1f} / {x['single']['decide_cpu']['p50_ms']:.2f}"]
+                       for x in i8["rows"]]
+            i8_cpu = {x["router"]: round(x["single"]["encode_cpu"]["p50_ms"] + x["single"]["decide_cpu"]["p50_ms"], 1)
+                      for x in i8["rows"]}
+            text += (f"\n\n**Opt-in int8 encoder** (`{i8['encoder']}`: the same MiniLM weights, int8 MatMuls on ONNX "
+                     f"Runtime; its own id, cosine to the default in encoder_speed): "
+                     f"`{i8.get('command', 'python bench/route_speed.py --encoder minilm-int8 ...')}`, commit "
+                     f"`{i8.get('commit')}`, load average {i8['loadavg_start'][0]:.1f} at the start. Runs built "
+                     f"with that encoder (task graph, emb-gnn K=2).\n\n")
+            text += md_table(["router", "run", "encode p50/p95/p99 ms", "total p50/p95/p99 ms",
+                              "CPU p50 ms encode / decide"], i8_rows)
+            i8_note = ("; with the opt-in minilm-int8 encoder, CPU p50 " +
+                       ", ".join(f"{k} {v} ms" for k, v in i8_cpu.items()))
+            bound += (f" With the opt-in minilm-int8 encoder (route_speed_int8.json) one query costs " +
+                      ", ".join(f"{k} {v} ms" for k, v in i8_cpu.items()) + " of CPU (encode + decide p50).")
         tg.append({"id": "single_query_p50_ms", "value": _r(worst), "unit": "ms", "met": worst <= 20,
                    "note": "slowest router's wall p50 of encode + decide; CPU p50: " +
-                           ", ".join(f"{k} {v} ms" for k, v in cpu.items()),
+                           ", ".join(f"{k} {v} ms" for k, v in cpu.items()) + i8_note,
                    "bound": bound})
     return text, tg
 

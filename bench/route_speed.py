@@ -56,6 +56,7 @@ def main(argv=None) -> int:
     ap.add_argument("--single", type=int, default=200)
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--encoder", default=None, help="encoder spec (default: the default encoder), e.g. minilm-int8")
     ap.add_argument("--out", default=str(REPO / "bench" / "results" / "route_speed.json"))
     a = ap.parse_args(argv)
 
@@ -73,7 +74,7 @@ def main(argv=None) -> int:
     torch.set_num_threads(a.threads)
     ws = Workspace(Path(a.workspace))
     init_workspace(ws)
-    sess = Session(workspace=ws, data_root=Path(a.data))
+    sess = Session(workspace=ws, data_root=Path(a.data), encoder_spec=a.encoder)
     given = dict(kv.split("=", 1) for kv in a.runs.split(",") if kv)
     routers = a.routers.split(",")
     run_ids = {}
