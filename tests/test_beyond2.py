@@ -147,14 +147,14 @@ def test_learning_curve_and_cv_table_scripts_on_tiny(tiny_data, tmp_path):
                                 "--json", str(lc_json), "--md", str(lc_md)]) == 0
     doc = json.loads(lc_json.read_text())
     for mode in ("standard", "newllm"):
-        m = doc["modes"][mode]
+        m = doc["datasets"][0]["modes"][mode]
         assert set(m["top1"]) >= {"prior (card 0)", "per-task oracle (validation fold)"}
         for d in m["top1"].values():
             assert set(d) == {"0.5", "1.0"}
             assert all(0.0 <= v <= 1.0 for x in d.values() for v in x["per_seed"]) and all(
                 len(x["per_seed"]) == 2 for x in d.values())
     md = lc_md.read_text()
-    assert "## standard" in md and "fraction 0.5" in md and doc["commit"] in md
+    assert "### standard" in md and "fraction 0.5" in md and doc["commit"] in md
     cv_json, cv_md = tmp_path / "cv.json", tmp_path / "cv.md"
     assert cv_table.main(["-d", str(tiny_data), "--workspace", str(ws), "--encoder", "hash:32", "--seeds", "0",
                           "--folds", "2", "--json", str(cv_json), "--md", str(cv_md)]) == 0
