@@ -164,3 +164,30 @@ def test_learning_curve_and_cv_table_scripts_on_tiny(tiny_data, tmp_path):
     assert set(fam) == {"prior", "knn", "residual", "blend"}
     text = cv_md.read_text()
     assert text.count("✓") >= 4 and "### residual: every configuration" in text
+
+
+def test_compare_json_rows_carry_the_paired_bootstrap_against_per_task_best_train(sess):
+    from typer.testing import CliRunner
+
+    from rpcli.cli.main import app
+    from rpcli.core.eval.paired import paired_bootstrap, per_task_train_rows, prediction_rows
+    from rpcli.services.routes import run_router_entry
+
+    pid = _prof(sess, "standard")
+    same = run_router_entry(sess, "prior", pid, "standard", {}).entry  # picks what per-task-best (train) picks
+    other = run_router_entry(sess, "knn", pid, "standard", {"k": 2, "card_weight": 1.0}, seeds=[0, 1]).entry
+    r = CliRunner().invoke(app, ["-d", str(sess.data_root), "--encoder", "hash:32", "compare", "--json"])
+    assert r.exit_code == 0, r.output
+    rows = {x.get("id"): x for x in json.loads(r.stdout) if x.get("kind") == "run"}
+    assert rows[same["id"]]["paired_delta"] == 0 and rows[same["id"]]["paired_ci"] == [0, 0]
+    files = sorted(sess.workspace.root / o["path"] for o in other["outputs"] if "predictions" in o["path"])
+    want = paired_bootstrap(prediction_rows(files, len(sess.dataset.test_rows)),
+                            per_task_train_rows(sess.dataset, "standard"))
+    got = rows[other["id"]]
+    assert got["paired_delta"] == pytest.approx(want["diff"], abs=1e-6)
+    assert got["paired_ci"] == pytest.approx(want["ci95"], abs=1e-6) and got["paired_baseline"]
+    assert list((sess.workspace.root / "cache" / "paired").glob("*.json")), "cached per run"
+    again = CliRunner().invoke(app, ["-d", str(sess.data_root), "--encoder", "hash:32", "compare", "--json"])
+    assert json.loads(again.stdout) == json.loads(r.stdout)
+    plain = CliRunner().invoke(app, ["-d", str(sess.data_root), "--encoder", "hash:32", "compare", "--plain"])
+    assert plain.exit_code == 0 and "paired" not in plain.stdout
