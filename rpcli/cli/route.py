@@ -1,4 +1,5 @@
-"""rp route sim | mlp | graph | prior | knn | residual | blend (run and record), rp route query | batch (route new text with a recorded run)."""
+"""rp route sim | mlp | graph | prior | knn | residual | blend (run and record), rp route query | batch (route new
+text with a recorded run)."""
 
 from __future__ import annotations
 

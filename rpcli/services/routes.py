@@ -66,7 +66,8 @@ register_router(RouterSpec("residual", trainable=True, run=_core("residual"),
 register_router(RouterSpec("blend", trainable=True, run=_core("residual", "run_blend"),
                            defaults={**_KNN, "blend": 0.5, "k": 10, "temperature": 0.0, "prior_weight": 8.0,
                                      "l2": 0.1, **_TUNE}))
-NEEDS_TRAINING = ("prior", "knn", "residual", "blend")  # not seeded (deterministic), but they need the mode's training pairs
+# not seeded (deterministic), but they need the mode's training pairs
+NEEDS_TRAINING = ("prior", "knn", "residual", "blend")
 # Options added after runs were recorded: they enter the recipe only when they differ from these values, so the
 # ids of runs that do not use them stay as they were.
 LATE_OPTIONS = {"graph": {"member_sample": 0}}

@@ -15,6 +15,13 @@ argmax (ties to the first candidate). Everything that does not depend on the que
 |        | states recomputed from the training    |                                     | run scored its test and      |
 |        | graph (see below)                      |                                     | validation queries           |
 
+| prior, | nothing (no checkpoint): refitted    | the fitted router (training         | the prior of the query's     |
+| knn,   | from the training signal, the cards  | embeddings, labels, the per-task    | task (free text: its nearest |
+| resid- | and the seed's recorded config       | prior, residual weights)            | training queries' tasks)     |
+| ual,   | (`config`, after CV tuning)          |                                     | + kNN votes / residual       |
+| blend  |                                      |                                     | (rpcli.core.routers.knn,     |
+|        |                                      |                                     | residual)                    |
+
 Graph model states: a checkpoint written since they are saved carries them (`states_from == "checkpoint"`), so a
 query is scored from the checkpoint alone. Otherwise (runs recorded before, or `new_candidates=True`) they are
 recomputed (`states_from == "training graph"`) from the members of the run's training graph: the seed's training

@@ -17,7 +17,8 @@ picks, ties aside).
 Task of a query: the test row's task (the information "per-task-best (train)" uses too); when it is unknown
 (free text: rp route query, rp serve) the prior is the neighbour-weighted mix of the neighbours' task priors and
 every training query is a possible neighbour (the prior router, k = 0: the mean task prior of the query's
-TASK_NEIGHBOURS nearest training queries). Deterministic; the seed is used only by `tune` (which queries fall in which CV fold).
+TASK_NEIGHBOURS nearest training queries). Deterministic; the seed is used only by `tune` (which queries fall
+in which CV fold).
 """
 
 from __future__ import annotations
