@@ -174,7 +174,7 @@ def test_best_yaml_names_nothing_of_the_data_and_runs_on_tiny(tiny_data, tmp_pat
     for m in doc["modes"]:
         rows = m["beyond"]["rows"]
         ours = [r for r in rows if r["kind"] == "ours"]
-        assert len(ours) == 3, "prior x 2 card weights and the tuned knn, each listed"
+        assert len(ours) == 4, "prior x 2 card weights, the tuned knn and the tuned blend, each listed"
         assert all(r["vs_per_task_train"] and len(r["vs_per_task_train"]["ci95"]) == 2 for r in ours)
         assert any(r["name"] == "per-task-best (train)" for r in rows)
     md = R.render_markdown(doc)

@@ -15,7 +15,9 @@ def compare(ctx: typer.Context,
             plain: Annotated[bool, typer.Option("--plain", help="Print a table instead of opening the "
                                                                 "dashboard (the default when stdout is not a "
                                                                 "terminal).")] = False,
-            as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON (scripts).")] = False,
+            as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON (scripts); run rows "
+                                                   "also carry paired_delta and paired_ci (paired bootstrap against "
+                                                   "per-task-best (train) on the same test rows).")] = False,
             as_csv: Annotated[bool, typer.Option("--csv", help="Print the rows as CSV (spreadsheets).")] = False,
             mode: Annotated[str, typer.Option("--mode", "-m", help="standard, newllm or both.")] = "both",
             singles: Annotated[bool, typer.Option("--singles", help="Also list every single model.")] = False,
@@ -41,7 +43,7 @@ def compare(ctx: typer.Context,
         _open_dashboard(sess, modes, allow_mixed=allow_mixed, show_singles=singles)
         return
     with cli_errors():
-        rows = compare_rows(sess, modes=modes, allow_mixed=allow_mixed, include_singles=singles)
+        rows = compare_rows(sess, modes=modes, allow_mixed=allow_mixed, include_singles=singles, paired=as_json)
     if as_json:
         print_json(rows)
     elif as_csv:

@@ -1,4 +1,5 @@
-"""rp route sim | mlp | graph | prior | knn (run and record), rp route query | batch (route new text with a recorded run)."""
+"""rp route sim | mlp | graph | prior | knn | residual | blend (run and record), rp route query | batch (route new
+text with a recorded run)."""
 
 from __future__ import annotations
 
@@ -212,6 +213,54 @@ def knn(ctx: typer.Context, profile: ProfileOpt, mode: ModeOpt = Mode.standard,
             "card_weight": card_weight, "ridge": ridge, "cold_bonus": cold_bonus, "tune": tune, "folds": folds,
             "min_cold_recall": min_cold_recall}
     _run(ctx, "knn", profile, mode, query_text, opts, parse_seeds(seeds), force, as_json)
+
+
+TuneOpt = Annotated[bool, typer.Option("--tune", help="Choose the hyperparameters by grouped cross-validation on "
+                                       "the training queries (never the test rows); the seed deals the folds.")]
+FoldsOpt = Annotated[int, typer.Option(min=2, help="Cross-validation folds (--tune).")]
+MinColdOpt = Annotated[float, typer.Option("--min-cold-recall", min=0.0, max=1.0, help="--tune with a new model: "
+                                           "the cold-start CV recall a configuration must reach to be chosen.")]
+L2Opt = Annotated[float, typer.Option("--l2", min=1e-9, help="Ridge penalty (per labeled query) of each "
+                                      "candidate's query-level residual; large: the prior alone.")]
+
+
+@app.command("residual")
+def residual(ctx: typer.Context, profile: ProfileOpt, mode: ModeOpt = Mode.standard,
+             query_text: QueryTextOpt = QueryText.formatted, l2: L2Opt = 0.1, card_weight: CardWeightOpt = 0.0,
+             ridge: RidgeOpt = 1.0, cold_bonus: ColdBonusOpt = 0.0, tune: TuneOpt = False, folds: FoldsOpt = 5,
+             min_cold_recall: MinColdOpt = 0.5, seeds: SeedsOpt = "0", force: ForceOpt = False,
+             as_json: JsonOpt = False) -> None:
+    """Prior + residual router: the per-task prior (rp route prior) plus, per candidate, a ridge regression of
+    (label - prior) on the query embedding. Deterministic. See docs/beyond.md.
+
+    Example: rp route residual --profile profile-0d9e --mode standard --tune --seeds 0,1,2
+    """
+    opts = {"l2": l2, "card_weight": card_weight, "ridge": ridge, "cold_bonus": cold_bonus, "tune": tune,
+            "folds": folds, "min_cold_recall": min_cold_recall}
+    _run(ctx, "residual", profile, mode, query_text, opts, parse_seeds(seeds), force, as_json)
+
+
+@app.command("blend")
+def blend(ctx: typer.Context, profile: ProfileOpt, mode: ModeOpt = Mode.standard,
+          query_text: QueryTextOpt = QueryText.formatted,
+          weight: Annotated[float, typer.Option("--blend", min=0.0, max=1.0, help="Weight of the residual score "
+                                                "(0: the knn score alone, 1: the residual score alone).")] = 0.5,
+          k: Annotated[int, typer.Option(min=0, help="kNN neighbours.")] = 10,
+          temperature: Annotated[float, typer.Option(min=0.0, help="kNN neighbour weight exp(T x (cos - 1)).")] = 0.0,
+          prior_weight: Annotated[float, typer.Option("--prior-weight", min=1e-6, help="kNN pseudo-votes of the "
+                                                      "prior.")] = 8.0,
+          l2: L2Opt = 0.1, card_weight: CardWeightOpt = 0.0, ridge: RidgeOpt = 1.0, cold_bonus: ColdBonusOpt = 0.0,
+          tune: TuneOpt = False, folds: FoldsOpt = 5, min_cold_recall: MinColdOpt = 0.5, seeds: SeedsOpt = "0",
+          force: ForceOpt = False, as_json: JsonOpt = False) -> None:
+    """Blend router: (1 - blend) x the knn score + blend x the residual score, both shrunk to the same per-task
+    prior. Deterministic. See docs/beyond.md.
+
+    Example: rp route blend --profile profile-0d9e --mode standard --tune --seeds 0,1,2
+    """
+    opts = {"blend": weight, "k": k, "temperature": temperature, "prior_weight": prior_weight, "l2": l2,
+            "card_weight": card_weight, "ridge": ridge, "cold_bonus": cold_bonus, "tune": tune, "folds": folds,
+            "min_cold_recall": min_cold_recall}
+    _run(ctx, "blend", profile, mode, query_text, opts, parse_seeds(seeds), force, as_json)
 
 
 # ------------------------------------------------------------------------------------------------------------

@@ -15,7 +15,8 @@ from rpcli.workspace.manifest import load_manifest
 # Source files whose code decides the reference rows and the dataset summary: a change to any of them (size or
 # modification time) changes the cache key of `dataset_view`.
 _VIEW_CODE = ("core/data", "core/eval", "core/routers/evaluate.py", "services/compare.py", "_version.py")
-VIEW_CACHE_FORMAT = "rp-leaderboard-view/1"
+VIEW_CACHE_FORMAT = "rp-leaderboard-view/2"
+PAIRED_FORMAT = "rp-paired/1"
 
 
 def dataset_view(sess: Session) -> dict:
@@ -66,8 +67,11 @@ def _compute_view(sess: Session) -> dict:
     from rpcli.core.data import default_data_root
     from rpcli.core.routers.evaluate import reference_rows as core_reference_rows
 
+    from rpcli.core.eval.paired import per_task_train_rows
+
     ds = sess.dataset
     return {"format": VIEW_CACHE_FORMAT, "data_hash": ds.data_hash, "root": str(ds.root), "modes": list(ds.modes),
+            "paired_baseline": {mode: per_task_train_rows(ds, mode) for mode in ds.modes},
             "references": [{**r, "mode": mode} for mode in ds.modes for r in core_reference_rows(ds, mode)],
             "warnings": len(ds.warnings),
             "summary": {"name": ds.root.name,
@@ -112,15 +116,66 @@ def reference_rows(sess: Session, modes=MODES, include_singles: bool = False) ->
             if r["mode"] == mode and (r["kind"] != "single" or include_singles)]
 
 
-def compare_rows(sess: Session, modes=MODES, allow_mixed: bool = False, include_singles: bool = False) -> list[dict]:
+def compare_rows(sess: Session, modes=MODES, allow_mixed: bool = False, include_singles: bool = False,
+                 paired: bool = False) -> list[dict]:
     """Reference rows + the comparable recorded runs of ``modes``, flagged and in the printed order; the notice
-    about held-back runs goes to the session's progress."""
+    about held-back runs goes to the session's progress. ``paired``: each run row of this dataset also gets
+    `paired_delta` and `paired_ci` (its seed-averaged per-row performance minus per-task-best (train)'s on the same
+    test rows, paired bootstrap 95% interval; rpcli.core.eval.paired), cached per run in cache/paired."""
     view = dataset_view(sess)
-    b = board(reference_rows(sess, modes, include_singles), load_manifest(sess.workspace),
+    manifest = load_manifest(sess.workspace)
+    b = board(reference_rows(sess, modes, include_singles), manifest,
               data_hash=view["data_hash"], allow_mixed=allow_mixed, modes=modes, data_name=view["root"])
     if b.notice:
         sess.progress.warn(b.notice)
-    return sort_rows(b.rows)
+    rows = sort_rows(b.rows)
+    if paired:
+        entries = manifest.get("entries", {})
+        for r in rows:
+            e = entries.get(r.get("id")) if r.get("kind") == "run" else None
+            base = (view.get("paired_baseline") or {}).get(r.get("mode"))
+            if e is None or base is None or e.get("data_hash") != view["data_hash"]:
+                continue
+            got = _paired(sess, e, base)
+            if got is not None:
+                r.update(got)
+    return rows
+
+
+def _paired(sess: Session, entry: dict, base: list) -> dict | None:
+    """{paired_delta, paired_ci, paired_baseline, paired_n_boot, paired_seed} of a run against the baseline rows
+    (None when its predictions files are absent or do not match the rows)."""
+    root = sess.workspace.root
+    files = sorted(root / o["path"] for o in entry.get("outputs", [])
+                   if Path(o["path"]).name.startswith("predictions") and o["path"].endswith(".jsonl"))
+    if not files or not all(f.is_file() for f in files):
+        return None
+    h = hashlib.sha256(f"{PAIRED_FORMAT}|{entry['id']}|{json.dumps(base)}".encode())
+    for f in files:
+        st = f.stat()
+        h.update(f"|{f.name}:{st.st_size}:{st.st_mtime_ns}".encode())
+    cache = root / "cache" / "paired" / f"{h.hexdigest()[:32]}.json"
+    try:
+        return json.loads(cache.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        pass
+    from rpcli.core.eval.paired import paired_bootstrap, prediction_rows
+
+    try:
+        rows = prediction_rows(files, len(base))
+    except (ValueError, KeyError, OSError):
+        return None
+    pb = paired_bootstrap(rows, base)
+    out = {"paired_baseline": "per-task-best (train)", "paired_delta": round(pb["diff"], 6),
+           "paired_ci": [round(x, 6) for x in pb["ci95"]], "paired_n_boot": pb["n_boot"], "paired_seed": pb["seed"]}
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(out), encoding="utf-8")
+        os.replace(tmp, cache)
+    except OSError:
+        pass
+    return out
 
 
 def dataset_summary(sess: Session) -> dict:

@@ -122,7 +122,8 @@ class RunRouter:
             if self.signal is None or len(self.signal) == 0:
                 raise ConfigError(f"run {self.id} has no cost-quality calibration: its mode has no training signal",
                                   hint="route without --lambda")
-            cal = fit_calibration(self.loaded.scores(self._train_vecs()), self.signal.quality)
+            cal = fit_calibration(self.loaded.calibration_scores(self._train_vecs(), self.signal.tasks),
+                                  self.signal.quality)
             rec = (self._seed_metrics().get("cost_quality") or {}).get("calibration") or {}
             if rec and (rec.get("n") != cal["n"] or rec.get("n_breakpoints") != len(cal["x"])):
                 raise ConfigError(f"the calibration refitted for run {self.id} ({cal['n']} points, {len(cal['x'])} "
@@ -300,7 +301,7 @@ def load_run(sess: Session, ref: str, seed: int | None = None, check: bool = Tru
     The session's dataset and encoder default to those the run was built with; when given they must match.
     `seed`: which seed's router (default: the run's first). `check`: score the test rows again and refuse a
     router that does not reproduce the recorded predictions."""
-    from rpcli.core.routers.inference import load_router, recorded_scores
+    from rpcli.core.routers.inference import FITTED, load_router, recorded_scores
     from rpcli.core.routers.query_text import query_text
     from rpcli.services.profiles import load_profile_entry
     from rpcli.services.routes import training_signal
@@ -340,11 +341,21 @@ def load_run(sess: Session, ref: str, seed: int | None = None, check: bool = Tru
         return rr._cache["test_vecs"]
 
     # graph runs whose checkpoint has no model states rebuild their training graph: the training and (transductive)
-    # test embeddings are encoded only then
+    # test embeddings are encoded only then; prior/knn/residual/blend runs are refitted (deterministic) from the
+    # training signal, the cards and the seed's recorded configuration (after its CV tuning)
+    extra, tasks = {}, None
+    if router in FITTED:
+        from rpcli.services.routes import router_cards
+
+        cards, card_models = router_cards(sess.dataset, params["mode"])
+        tasks = [r.task_name for r in sess.dataset.test_rows]
+        extra = {"config": (rr._seed_metrics().get("train") or {}).get("config"), "cards": cards,
+                 "card_models": card_models, "tasks": tasks}
     rr.loaded = load_router(run_dir, router=router, models=names, profile_vecs=vecs, seed=seed, n_seeds=len(seeds),
-                            device=sess.device, train=sig, train_vecs=rr._train_vecs, test_vecs=test_vecs)
+                            device=sess.device, train=sig, train_vecs=rr._train_vecs, test_vecs=test_vecs, **extra)
     if check:
-        rr.check_diff = rr.loaded.check_predictions(test_vecs(), recorded_scores(run_dir, names, seed, len(seeds)))
+        rr.check_diff = rr.loaded.check_predictions(test_vecs(), recorded_scores(run_dir, names, seed, len(seeds)),
+                                                    tasks=tasks)
     return rr
 
 

@@ -40,10 +40,10 @@ def register_router(spec: RouterSpec) -> None:
     ROUTERS[spec.name] = spec
 
 
-def _core(module: str) -> Callable:
-    """`rpcli.core.routers.<module>.run`, imported on first use (torch and PyG load only for trained routers)."""
+def _core(module: str, fn: str = "run") -> Callable:
+    """`rpcli.core.routers.<module>.<fn>`, imported on first use (torch and PyG load only for trained routers)."""
     def run(ctx, opts, seed):
-        return importlib.import_module(f"rpcli.core.routers.{module}").run(ctx, opts, seed)
+        return getattr(importlib.import_module(f"rpcli.core.routers.{module}"), fn)(ctx, opts, seed)
     return run
 
 
@@ -60,7 +60,14 @@ register_router(RouterSpec("prior", trainable=False, run=_core("knn"), defaults=
 register_router(RouterSpec("knn", trainable=True, run=_core("knn"),
                            defaults={**_KNN, "k": 20, "temperature": 0.0, "prior_weight": 4.0, "same_task": True,
                                      "tune": False, "folds": 5, "min_cold_recall": 0.5}))
-NEEDS_TRAINING = ("prior", "knn")  # not seeded (deterministic), but they need the mode's training pairs
+_TUNE = {"tune": False, "folds": 5, "min_cold_recall": 0.5}
+register_router(RouterSpec("residual", trainable=True, run=_core("residual"),
+                           defaults={**_KNN, "l2": 0.1, **_TUNE}))
+register_router(RouterSpec("blend", trainable=True, run=_core("residual", "run_blend"),
+                           defaults={**_KNN, "blend": 0.5, "k": 10, "temperature": 0.0, "prior_weight": 8.0,
+                                     "l2": 0.1, **_TUNE}))
+# not seeded (deterministic), but they need the mode's training pairs
+NEEDS_TRAINING = ("prior", "knn", "residual", "blend")
 # Options added after runs were recorded: they enter the recipe only when they differ from these values, so the
 # ids of runs that do not use them stay as they were.
 LATE_OPTIONS = {"graph": {"member_sample": 0}}

@@ -70,3 +70,18 @@ def prediction_rows(paths, n_rows: int) -> np.ndarray:
     if not per_seed:
         raise ValueError("no predictions file")
     return np.asarray(per_seed, dtype=np.float64).mean(axis=0)
+
+
+def per_task_train_rows(ds, mode: str) -> list | None:
+    """[N] the per-row performance of "per-task-best (train)" in `mode`, rows ordered by their `row` index (the
+    order of `prediction_rows`); None when the mode has no such reference row (no training pairs)."""
+    from rpcli.core.routers.evaluate import reference_rows, test_matrices
+
+    ref = next((r for r in reference_rows(ds, mode) if r["name"] == "per-task-best (train)"), None)
+    if ref is None or not ref.get("per_task_models"):
+        return None
+    models = list(ds.candidates)
+    s, _, tasks = test_matrices(ds, models)
+    order = sorted(range(len(ds.test_rows)), key=lambda i: ds.test_rows[i].index)
+    pick = ref["per_task_models"]
+    return [float(x) for x in choice_rows(s, [models.index(pick[t]) for t in tasks])[order]]

@@ -15,6 +15,13 @@ argmax (ties to the first candidate). Everything that does not depend on the que
 |        | states recomputed from the training    |                                     | run scored its test and      |
 |        | graph (see below)                      |                                     | validation queries           |
 
+| prior, | nothing (no checkpoint): refitted    | the fitted router (training         | the prior of the query's     |
+| knn,   | from the training signal, the cards  | embeddings, labels, the per-task    | task (free text: its nearest |
+| resid- | and the seed's recorded config       | prior, residual weights)            | training queries' tasks)     |
+| ual,   | (`config`, after CV tuning)          |                                     | + kNN votes / residual       |
+| blend  |                                      |                                     | (rpcli.core.routers.knn,     |
+|        |                                      |                                     | residual)                    |
+
 Graph model states: a checkpoint written since they are saved carries them (`states_from == "checkpoint"`), so a
 query is scored from the checkpoint alone. Otherwise (runs recorded before, or `new_candidates=True`) they are
 recomputed (`states_from == "training graph"`) from the members of the run's training graph: the seed's training
@@ -43,7 +50,8 @@ import numpy as np
 
 from rpcli.errors import ConfigError
 
-ROUTERS = ("sim", "mlp", "graph")
+FITTED = ("prior", "knn", "residual", "blend")  # refitted at load from the training signal and the run's config
+ROUTERS = ("sim", "mlp", "graph") + FITTED
 
 
 @dataclass
@@ -71,6 +79,8 @@ class LoadedRouter:
         """The query embedding width the router takes."""
         if self.router == "sim":
             return int(self.profile_vecs.shape[1])
+        if self.router in FITTED:
+            return int(self._cache["dim"])
         return int(self.config["q_in_dim"])
 
     def _queries(self, query_vecs) -> np.ndarray:
@@ -84,13 +94,18 @@ class LoadedRouter:
                               f"got {q.shape[1]}-d", hint="encode the queries with the encoder the run was built with")
         return q
 
-    def scores(self, query_vecs) -> np.ndarray:
-        """[B, K] float64 scores of raw query embeddings [B, Dq] (a single [Dq] vector is one query)."""
+    def scores(self, query_vecs, tasks=None) -> np.ndarray:
+        """[B, K] float64 scores of raw query embeddings [B, Dq] (a single [Dq] vector is one query). `tasks` [B]:
+        the queries' task names, used by the prior/knn/residual/blend routers only (None: free text; the prior
+        of a query is then the mix of its nearest training queries' task priors)."""
         q = self._queries(query_vecs)
         if self.router == "sim":
             from rpcli.core.routers.sim import _unit
 
             return _unit(q) @ self._cache["unit"].T
+        if self.router in FITTED:  # the embeddings as given (the run scored them unrounded)
+            raw = np.asarray(query_vecs, dtype=np.float64)
+            return _fitted_scores(self, raw[None, :] if raw.ndim == 1 else raw, tasks)
         import torch
 
         if len(q) == 0:
@@ -108,6 +123,24 @@ class LoadedRouter:
         out = [(self.net.embed_queries(torch.as_tensor(q[s0:s0 + batch], device=self.device)) @ m.T)
                .double().cpu().numpy() for s0 in range(0, len(q), batch)]
         return np.concatenate(out)
+
+    def calibration_scores(self, train_vecs, train_tasks=None) -> np.ndarray:
+        """[Q, K] the scores the run's cost-quality calibration was fitted on: the training queries' scores
+        (prior/knn/residual/blend: with their tasks, each query not its own kNN neighbour, as the run scored
+        them)."""
+        if self.router not in FITTED:
+            return self.scores(train_vecs)
+        self._queries(train_vecs)
+        q = np.asarray(train_vecs, dtype=np.float64)
+        tasks = None if train_tasks is None else [str(t) for t in train_tasks]
+        if "knn" in self._cache:
+            from rpcli.core.routers.knn import scores
+
+            return scores(self._cache["knn"], q, tasks, exclude=np.arange(len(q)))
+        from rpcli.core.routers.residual import score_any
+
+        cfg, fr, fk = self._cache["residual"]
+        return score_any(cfg, fr, fk, q, tasks, exclude=np.arange(len(q)))
 
     def choose(self, query_vecs) -> np.ndarray:
         """[B] index into `models` of the chosen candidate (the first among ties)."""
@@ -127,10 +160,11 @@ class LoadedRouter:
             xq = torch.as_tensor(_unit(q), device=self.device)
             return self.net.attached_attention(xq, self._cache["att"]).cpu().numpy().astype(np.float64)
 
-    def check_predictions(self, test_vecs, recorded: np.ndarray, atol: float = 2e-6) -> float:
+    def check_predictions(self, test_vecs, recorded: np.ndarray, atol: float = 2e-6, tasks=None) -> float:
         """The largest absolute difference between the scores of the test rows now and those the run recorded;
-        raises ConfigError above `atol` (the recorded scores are rounded to 6 decimals)."""
-        got = self.scores(test_vecs)
+        raises ConfigError above `atol` (the recorded scores are rounded to 6 decimals). `tasks`: the test rows'
+        task names (the prior/knn/residual/blend routers scored them with their task)."""
+        got = self.scores(test_vecs, tasks=tasks)
         rec = np.asarray(recorded, dtype=np.float64)
         if got.shape != rec.shape:
             raise ConfigError(f"the run recorded {rec.shape} test scores, the loaded router gives {got.shape}")
@@ -146,7 +180,7 @@ class LoadedRouter:
         """The router's checkpoint on the candidates it scores (trained routers; None for sim): the loaded one with
         `model_names` = `models`, `trained_on_models` = the checkpoint's own and, graph, the model states it scores
         with (so a run recorded with it loads them)."""
-        if self.router == "sim":
+        if self.router == "sim" or self.router in FITTED:
             return None
         ck = {**self.ckpt, "model_names": list(self.models),
               "trained_on_models": list(self.ckpt.get("model_names", []))}
@@ -177,7 +211,8 @@ def recorded_scores(run_dir: Path, models: list, seed: int = 0, n_seeds: int = 1
 
 def load_router(run_dir, *, router: str, models: list, profile_vecs, seed: int = 0, n_seeds: int = 1,
                 train=None, train_vecs=None, test_vecs=None, device: str = "cpu",
-                new_candidates: bool = False) -> LoadedRouter:
+                new_candidates: bool = False, config: dict | None = None, cards: dict | None = None,
+                card_models: list | None = None, tasks: list | None = None) -> LoadedRouter:
     """The router of the run in `run_dir` for `seed` (one of the run's `n_seeds` seeds).
 
     Args:
@@ -189,6 +224,10 @@ def load_router(run_dir, *, router: str, models: list, profile_vecs, seed: int =
         test_vecs: graph transductive, when its states are recomputed: the test rows' embeddings [N, Dq] (members
             of its training graph; or a function returning them).
         new_candidates: `models` may differ from the candidates the router was trained on (see the module).
+        config, cards, card_models, tasks: prior/knn/residual/blend, refitted at load (deterministic, no
+            checkpoint): the seed's configuration as the run recorded it (metrics `train.config`, after `tune`),
+            the mode's cards without the leaky tasks (rpcli.services.routes.router_cards) and the routing tasks
+            (the test rows' tasks, in first-appearance order); `train`/`train_vecs` are required.
     """
     if router not in ROUTERS:
         raise ConfigError(f"cannot load a {router!r} router (known: {', '.join(ROUTERS)})")
@@ -196,6 +235,9 @@ def load_router(run_dir, *, router: str, models: list, profile_vecs, seed: int =
     if vecs.shape[0] != len(models):
         raise ConfigError(f"{len(models)} candidates but {vecs.shape[0]} profile vectors")
     lr = LoadedRouter(router=router, models=list(models), profile_vecs=vecs, seed=int(seed), device=device)
+    if router in FITTED:
+        _fit_router(lr, config, train, train_vecs, cards, card_models, tasks)
+        return lr
     if router == "sim":
         from rpcli.core.routers.sim import _unit
 
@@ -234,6 +276,51 @@ def load_router(run_dir, *, router: str, models: list, profile_vecs, seed: int =
         lr._cache["states"] = states
         lr._cache["att"] = net.attached_cache(states)
     return lr
+
+
+def _fit_router(lr: LoadedRouter, config, train, train_vecs, cards, card_models, tasks) -> None:
+    """Refit a prior/knn/residual/blend router from its training signal and recorded configuration."""
+    if config is None:
+        raise ConfigError(f"a {lr.router} run is refitted at load and needs its recorded configuration",
+                          hint="rerun it with --force")
+    train_vecs = train_vecs() if callable(train_vecs) else train_vecs
+    if train is None or train_vecs is None or len(train) == 0:
+        raise ConfigError(f"a {lr.router} run needs its training signal and training-query embeddings to be loaded")
+    if list(train.models) != list(lr.models):
+        raise ConfigError(f"the training signal's candidates {list(train.models)} are not {list(lr.models)}")
+    qv = np.asarray(train_vecs)
+    cm = list(card_models or lr.models)
+    lr._cache["dim"] = qv.shape[1]
+    if lr.router in ("prior", "knn"):
+        from rpcli.core.routers.knn import KNNConfig, fit
+
+        cfg = KNNConfig(**{k: v for k, v in config.items() if k in KNNConfig.__dataclass_fields__})
+        lr._cache["knn"] = fit(qv, train.labels, train.tasks, train.pairs, lr.models, cards or None, cm, cfg,
+                               tasks=list(dict.fromkeys(tasks or [])))
+        return
+    from rpcli.core.routers import residual as R
+
+    cls = R.BlendConfig if lr.router == "blend" else R.ResidualConfig
+    cfg = cls(**{k: v for k, v in config.items() if k in cls.__dataclass_fields__})
+    routing = list(dict.fromkeys(tasks or train.tasks))
+    _, _, fr, fk = R.build(None, cfg, 0, qv, train, lr.models, cards or None, cm, routing, [], "")
+    lr._cache["residual"] = (cfg, fr, fk)
+
+
+def _fitted_scores(lr: LoadedRouter, q: np.ndarray, tasks) -> np.ndarray:
+    q = np.asarray(q, dtype=np.float64)
+    if tasks is not None:
+        tasks = [str(t) for t in tasks]
+        if len(tasks) != len(q):
+            raise ValueError(f"{len(tasks)} task names for {len(q)} queries")
+    if "knn" in lr._cache:
+        from rpcli.core.routers.knn import scores
+
+        return scores(lr._cache["knn"], q, tasks)
+    from rpcli.core.routers.residual import score_any
+
+    cfg, fr, fk = lr._cache["residual"]
+    return score_any(cfg, fr, fk, q, tasks)
 
 
 def _graph_model_states(lr: LoadedRouter, train, train_vecs, test_vecs) -> list:

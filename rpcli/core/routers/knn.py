@@ -15,8 +15,10 @@ card estimate (given or imputed from its card's other benchmarks), never a pair 
 picks, ties aside).
 
 Task of a query: the test row's task (the information "per-task-best (train)" uses too); when it is unknown
-(free text) the prior is the neighbour-weighted mix of the neighbours' task priors and every training query is a
-possible neighbour. Deterministic; the seed is used only by `tune` (which queries fall in which CV fold).
+(free text: rp route query, rp serve) the prior is the neighbour-weighted mix of the neighbours' task priors and
+every training query is a possible neighbour (the prior router, k = 0: the mean task prior of the query's
+TASK_NEIGHBOURS nearest training queries). Deterministic; the seed is used only by `tune` (which queries fall
+in which CV fold).
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ import numpy as np
 
 from rpcli.core.routers.ability import Prior, task_prior
 from rpcli.errors import ConfigError, TrainingDataError
+
+
+TASK_NEIGHBOURS = 10  # the prior router on free text (no task): its nearest training queries' task priors
 
 
 @dataclass
@@ -104,8 +109,14 @@ def scores(f: Fitted, query_vecs, query_tasks=None, exclude: np.ndarray | None =
     Q = len(f.tasks)
     k = min(cfg.k, Q - (1 if exclude is not None else 0))
     if k <= 0:
-        pr = prior.rows(query_tasks) if query_tasks is not None else np.tile(prior.value[-1], (n, 1))
-        return pr.copy()
+        if query_tasks is not None:
+            return prior.rows(query_tasks).copy()
+        if Q == 0:
+            return np.tile(prior.value[-1], (n, 1))
+        # free text (no task): the mean of the task priors of its TASK_NEIGHBOURS nearest training queries
+        kk = min(TASK_NEIGHBOURS, Q)
+        idx = np.argpartition(-(_unit(query_vecs) @ f.vecs.T), kk - 1, axis=1)[:, :kk]
+        return prior.rows(f.tasks[idx].ravel()).reshape(n, kk, K).mean(1)
     sims = _unit(query_vecs) @ f.vecs.T  # [N, Q]
     if exclude is not None:
         ok = exclude >= 0

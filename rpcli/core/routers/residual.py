@@ -1,0 +1,402 @@
+"""Prior + query-level residual router, and the prior/kNN/residual blend (docs/beyond.md): beyond the study.
+
+`residual`: the per-task prior of `rpcli.core.routers.ability` (win rates from the training pairs, optionally
+blended with the cards; a new model's card estimate) plus, for each candidate with training labels, a ridge
+regression of its residual (label - prior) on the query embedding:
+
+    score[q, m] = prior[task(q), m] + x_q . w_m,   w_m = argmin sum_n (label[n, m] - prior[task(n), m] - x_n . w_m)^2
+                                                        + l2 * n_m * |w_m|^2
+
+over the n_m training queries where m is labeled (x: the unit query embedding; no intercept: the prior is the
+offset). A candidate without labels (newllm's new model) scores its prior. `l2` large is the prior alone.
+
+`blend`: (1 - blend) * knn score + blend * residual score (both on the win-rate scale, both shrunk to the same
+prior), with each component's hyperparameters and the weight chosen by grouped CV on the training queries
+(`tune`).
+
+Everything is plain numpy and deterministic; the seed is used only by `tune` (which queries fall in which fold).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+
+import numpy as np
+
+from rpcli.core.routers.ability import Prior, task_prior
+from rpcli.core.routers.knn import KNNConfig, _unit
+from rpcli.core.routers.knn import fit as knn_fit
+from rpcli.core.routers.knn import scores as knn_scores
+from rpcli.errors import ConfigError, TrainingDataError
+
+
+@dataclass
+class ResidualConfig:
+    l2: float = 0.1
+    card_weight: float = 0.0
+    ridge: float = 1.0  # card imputation
+    cold_bonus: float = 0.0
+    tune: bool = False
+    folds: int = 5
+    min_cold_recall: float = 0.5
+
+
+@dataclass
+class BlendConfig:
+    blend: float = 0.5  # weight of the residual score (0: knn alone, 1: residual alone)
+    k: int = 10
+    temperature: float = 0.0
+    prior_weight: float = 8.0
+    l2: float = 0.1
+    card_weight: float = 0.0
+    ridge: float = 1.0
+    cold_bonus: float = 0.0
+    tune: bool = False
+    folds: int = 5
+    min_cold_recall: float = 0.5
+
+
+def validate(cfg) -> None:
+    if cfg.l2 <= 0:
+        raise ConfigError("--l2 must be positive")
+    if not 0 <= cfg.card_weight <= 1:
+        raise ConfigError("--card-weight must be in [0, 1]")
+    if cfg.ridge <= 0:
+        raise ConfigError("--ridge must be positive")
+    if not -1 <= cfg.cold_bonus <= 1:
+        raise ConfigError("--cold-bonus must be in [-1, 1]")
+    if cfg.folds < 2:
+        raise ConfigError("--folds must be at least 2")
+    if not 0 <= cfg.min_cold_recall <= 1:
+        raise ConfigError("--min-cold-recall must be in [0, 1]")
+    if isinstance(cfg, BlendConfig):
+        if not 0 <= cfg.blend <= 1:
+            raise ConfigError("--blend must be in [0, 1]")
+        if cfg.k < 0 or cfg.temperature < 0 or cfg.prior_weight <= 0:
+            raise ConfigError("--k and --temperature must be >= 0, --prior-weight positive")
+
+
+@dataclass
+class Fitted:
+    prior: Prior
+    W: np.ndarray  # [D, K] residual weights (0 for a model without labels)
+    cfg: ResidualConfig
+
+
+def _prior(pairs, train_tasks, models, tasks, cards, card_models, cfg) -> Prior:
+    prior = task_prior(np.asarray(pairs, dtype=np.int64).reshape(-1, 3), train_tasks, models, tasks, cards,
+                       card_models, cfg.card_weight, cfg.ridge)
+    if cfg.cold_bonus:
+        prior.value[:, ~prior.signal] += cfg.cold_bonus
+    return prior
+
+
+def residual_weights(X: np.ndarray, labels: np.ndarray, base: np.ndarray, l2s, eig_cache: dict | None = None,
+                     key=None) -> list[np.ndarray]:
+    """[D, K] ridge weights of the residual labels - base (NaN labels skipped per model), one per l2 in `l2s`
+    (one eigendecomposition per model serves every l2)."""
+    D, K = X.shape[1], labels.shape[1]
+    out = [np.zeros((D, K)) for _ in l2s]
+    for j in range(K):
+        lab = ~np.isnan(labels[:, j])
+        n = int(lab.sum())
+        if n == 0:
+            continue
+        Xj = X[lab]
+        ck = None if eig_cache is None else (key, j)
+        if ck is not None and ck in eig_cache:
+            s, V = eig_cache[ck]
+        else:
+            s, V = np.linalg.eigh(Xj.T @ Xj)
+            if ck is not None:
+                eig_cache[ck] = (s, V)
+        b = V.T @ (Xj.T @ (labels[lab, j] - base[lab, j]))
+        for i, l2 in enumerate(l2s):
+            out[i][:, j] = V @ (b / (np.clip(s, 0.0, None) + l2 * n))
+    return out
+
+
+def fit(train_vecs, labels, train_tasks, pairs, models, cards, card_models, cfg: ResidualConfig,
+        tasks: list | None = None) -> Fitted:
+    validate(cfg)
+    train_tasks = [str(t) for t in train_tasks]
+    tasks = list(dict.fromkeys(list(tasks or []) + train_tasks))
+    prior = _prior(pairs, train_tasks, models, tasks, cards, card_models, cfg)
+    L = np.asarray(labels, dtype=np.float64)
+    X = _unit(train_vecs)
+    W = residual_weights(X, L, prior.rows(train_tasks), [cfg.l2])[0]
+    return Fitted(prior=prior, W=W, cfg=cfg)
+
+
+def scores(f: Fitted, query_vecs, query_tasks=None, task_prior_rows=None) -> np.ndarray:
+    """[N, K]: the prior of each query's task (`task_prior_rows` [N, K] when its task is unknown: e.g. the kNN
+    neighbours' mix) plus the residual."""
+    n = len(query_vecs)
+    if n == 0:
+        return np.zeros((0, f.W.shape[1]))
+    if task_prior_rows is not None:
+        pr = task_prior_rows
+    elif query_tasks is not None:
+        pr = f.prior.rows(query_tasks)
+    else:
+        pr = np.tile(f.prior.value[-1], (n, 1))
+    return pr + _unit(query_vecs) @ f.W
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# CV
+# ----------------------------------------------------------------------------------------------------------------
+L2_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
+CARD_GRID = (0.0, 0.5, 1.0)
+BLEND_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)
+COLD_GRID = {"ridge": (0.3, 1.0), "cold_bonus": (0.0, 0.05, 0.1, 0.15, 0.2)}
+
+
+def _fold_inputs(tr, hidden, vecs, labels, tasks, pairs, models, cards, routing):
+    Q = len(tasks)
+    pos = np.full(Q, -1)
+    pos[tr] = np.arange(len(tr))
+    p = pairs[np.isin(pairs[:, 0], tr)]
+    L = labels[tr].copy()
+    cd = cards
+    if hidden is not None:
+        p = p[(p[:, 1] != hidden) & (p[:, 2] != hidden)]
+        L[:, hidden] = np.nan
+        if cards:
+            name = models[hidden]
+            cd = {**cards, name: {k: v for k, v in (cards.get(name) or {}).items() if k not in routing}}
+    p = p.copy()
+    p[:, 0] = pos[p[:, 0]]
+    return p, L, cd
+
+
+def cv_score_fn(vecs, labels, tasks, pairs, models, cards, card_models, routing_tasks, cfg, knn_cfg=None,
+                eig_cache: dict | None = None):
+    """(train_idx, val_idx, hidden) -> scores of one residual (or, with `knn_cfg` and cfg a BlendConfig, blend)
+    configuration, fitted on the training-fold queries only; a hidden model loses its pairs, labels and
+    routing-task card scores."""
+    vecs = np.asarray(vecs)
+    X = _unit(vecs)
+    labels = np.asarray(labels, dtype=np.float64)
+    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 3)
+    tasks = [str(t) for t in tasks]
+    routing = list(routing_tasks)
+
+    def fn(tr, val, hidden):
+        p, L, cd = _fold_inputs(tr, hidden, vecs, labels, tasks, pairs, models, cards, set(routing))
+        ttr = [tasks[i] for i in tr]
+        allt = list(dict.fromkeys(routing + ttr))
+        prior = _prior(p, ttr, models, allt, cd, card_models, cfg)
+        # X_m'X_m depends on the fold and model m's labeled rows only (a hidden model has none): one cache serves
+        # every configuration and every hidden model
+        W = residual_weights(X[tr], L, prior.rows(ttr), [cfg.l2], eig_cache, tr.tobytes())[0]
+        tval = [tasks[i] for i in val]
+        res = prior.rows(tval) + X[val] @ W
+        if knn_cfg is None:
+            return res
+        fk = knn_fit(vecs[tr], L, ttr, p, models, cd, card_models, knn_cfg, tasks=allt)
+        kn = knn_scores(fk, vecs[val], tval)
+        return (1.0 - cfg.blend) * kn + cfg.blend * res
+
+    return fn
+
+
+def _cold_stage(make_fn, cfg, groups, labels, models, n_folds, seed, min_cold_recall):
+    from rpcli.core.eval.cv import cross_validate
+
+    labels_a = np.asarray(labels, dtype=np.float64)
+    hide = [j for j in range(len(models)) if (~np.isnan(labels_a[:, j])).any()]
+    rows = []
+    for ridge in COLD_GRID["ridge"]:
+        for cb in COLD_GRID["cold_bonus"]:
+            c2 = replace(cfg, ridge=ridge, cold_bonus=cb)
+            r = cross_validate(groups, labels_a, make_fn(c2), n_folds=n_folds, seed=seed, hide=hide)
+            rows.append({"ridge": ridge, "cold_bonus": cb, "top1": round(r["top1"], 6),
+                         "cold_recall": None if r["recall"] is None else round(r["recall"], 6),
+                         "recall_n": r["recall_n"]})
+    ok = [i for i, r in enumerate(rows) if r["cold_recall"] is not None and r["cold_recall"] >= min_cold_recall]
+    if ok:
+        b = max(ok, key=lambda i: (rows[i]["top1"], -i))
+    else:
+        b = max(range(len(rows)), key=lambda i: (rows[i]["cold_recall"] or 0.0, rows[i]["top1"], -i))
+    return replace(cfg, ridge=rows[b]["ridge"], cold_bonus=rows[b]["cold_bonus"]), rows
+
+
+def tune(vecs, labels, tasks, pairs, models, cards, card_models, routing_tasks, base, seed: int, n_folds: int = 5,
+         min_cold_recall: float = 0.5, cold_start: bool = False, query_groups=None, progress=None) -> dict:
+    """Choose a residual (base: ResidualConfig) or blend (base: BlendConfig) configuration by grouped CV on the
+    training queries.
+
+    Residual, stage 1: l2 x card_weight over L2_GRID x CARD_GRID, best labeled top-1 (ties: the earlier).
+    Blend, stage 1: the residual's stage 1, the kNN router's stage 1 (rpcli.core.routers.knn.KNN_GRID) with the
+    residual's card weight, then the weight over BLEND_GRID with both components fixed.
+    Stage 2 (`cold_start`): ridge x cold bonus under the cold-start CV, as the kNN router's `tune`.
+    Returns {"config", "stage1": [rows], "stage2": [rows], "rule", "seed", "n_folds"}."""
+    from rpcli.core.eval.cv import cross_validate
+    from rpcli.core.routers.knn import knn_grid
+
+    groups = list(query_groups) if query_groups is not None else list(range(len(tasks)))
+    labels = np.asarray(labels, dtype=np.float64)
+    eig: dict = {}
+    is_blend = isinstance(base, BlendConfig)
+    res_base = ResidualConfig(l2=base.l2, card_weight=base.card_weight, ridge=base.ridge, cold_bonus=base.cold_bonus)
+    rows1 = []
+
+    def note(msg):
+        if progress is not None:
+            progress.note(msg)
+
+    for cw in CARD_GRID:
+        for l2 in L2_GRID:
+            c = replace(res_base, l2=l2, card_weight=cw)
+            r = cross_validate(groups, labels, cv_score_fn(vecs, labels, tasks, pairs, models, cards, card_models,
+                                                           routing_tasks, c, eig_cache=eig), n_folds=n_folds,
+                               seed=seed)
+            rows1.append({"component": "residual", "l2": l2, "card_weight": cw, "top1": round(r["top1"], 6),
+                          "top1_fold_sd": round(float(np.std(r["top1_folds"])), 6)})
+            note(f"cv residual l2 {l2} cw {cw}: top-1 {r['top1']:.4f}")
+    b = max(range(len(rows1)), key=lambda i: (rows1[i]["top1"], -i))
+    l2, cw = rows1[b]["l2"], rows1[b]["card_weight"]
+    out = {"stage1": rows1, "stage2": [], "seed": seed, "n_folds": n_folds,
+           "rule": "stage 1: best labeled top-1 (blend: residual, then knn at the residual's card weight, then the "
+                   "weight); stage 2 (cold start): best top-1 with cold-start recall >= "
+                   f"{min_cold_recall}, else the best recall"}
+    if not is_blend:
+        cfg = replace(base, l2=l2, card_weight=cw)
+
+        def make(c):
+            return cv_score_fn(vecs, labels, tasks, pairs, models, cards, card_models, routing_tasks, c,
+                               eig_cache=eig)
+    else:
+        kbest, kt = None, -1.0
+        for g in [g for g in knn_grid() if g["card_weight"] == cw and g["k"] > 0]:
+            kc = KNNConfig(k=g["k"], temperature=g["temperature"], prior_weight=g["prior_weight"], card_weight=cw,
+                           ridge=base.ridge)
+            from rpcli.core.routers.knn import cv_score_fn as knn_cv
+
+            r = cross_validate(groups, labels, knn_cv(vecs, labels, tasks, pairs, models, cards, card_models,
+                                                      routing_tasks, kc), n_folds=n_folds, seed=seed)
+            rows1.append({"component": "knn", **g, "top1": round(r["top1"], 6),
+                          "top1_fold_sd": round(float(np.std(r["top1_folds"])), 6)})
+            if r["top1"] > kt:
+                kbest, kt = g, r["top1"]
+            note(f"cv knn {g}: top-1 {r['top1']:.4f}")
+        cfg = replace(base, l2=l2, card_weight=cw, k=kbest["k"], temperature=kbest["temperature"],
+                      prior_weight=kbest["prior_weight"])
+
+        def make(c):
+            kc = KNNConfig(k=c.k, temperature=c.temperature, prior_weight=c.prior_weight, card_weight=c.card_weight,
+                           ridge=c.ridge, cold_bonus=c.cold_bonus)
+            return cv_score_fn(vecs, labels, tasks, pairs, models, cards, card_models, routing_tasks, c, knn_cfg=kc,
+                               eig_cache=eig)
+        bw, bt = None, -1.0
+        for w in BLEND_GRID:
+            r = cross_validate(groups, labels, make(replace(cfg, blend=w)), n_folds=n_folds, seed=seed)
+            rows1.append({"component": "blend", "blend": w, "top1": round(r["top1"], 6),
+                          "top1_fold_sd": round(float(np.std(r["top1_folds"])), 6)})
+            if r["top1"] > bt:
+                bw, bt = w, r["top1"]
+            note(f"cv blend {w}: top-1 {r['top1']:.4f}")
+        cfg = replace(cfg, blend=bw)
+    if cold_start:
+        cfg, rows2 = _cold_stage(make, cfg, groups, labels, models, n_folds, seed, min_cold_recall)
+        out["stage2"] = rows2
+    out["config"] = {k: v for k, v in asdict(cfg).items() if k not in ("tune", "min_cold_recall", "folds")}
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# router runs
+# ----------------------------------------------------------------------------------------------------------------
+def fit_any(qv, sig, models, cards, card_models, cfg, tasks):
+    """The fitted (residual, knn or None) pair of a residual or blend configuration on the whole training signal."""
+    rc = ResidualConfig(l2=cfg.l2, card_weight=cfg.card_weight, ridge=cfg.ridge, cold_bonus=cfg.cold_bonus)
+    fr = fit(qv, sig.labels, sig.tasks, sig.pairs, models, cards, card_models, rc, tasks=tasks)
+    fk = None
+    if isinstance(cfg, BlendConfig):
+        kc = KNNConfig(k=cfg.k, temperature=cfg.temperature, prior_weight=cfg.prior_weight,
+                       card_weight=cfg.card_weight, ridge=cfg.ridge, cold_bonus=cfg.cold_bonus)
+        fk = knn_fit(qv, sig.labels, sig.tasks, sig.pairs, models, cards, card_models, kc, tasks=tasks)
+    return fr, fk
+
+
+def score_any(cfg, fr: Fitted, fk, query_vecs, query_tasks=None, exclude=None) -> np.ndarray:
+    """Scores of a residual or blend router. Unknown task (free text): the prior is the kNN neighbours' mix of
+    task priors (rpcli.core.routers.knn.scores with the prior alone)."""
+    rows = None
+    if query_tasks is None:
+        rows = task_mix(fr, query_vecs)
+    res = scores(fr, query_vecs, query_tasks, task_prior_rows=rows)
+    if fk is None:
+        return res
+    kn = knn_scores(fk, query_vecs, query_tasks, exclude=exclude)
+    return (1.0 - cfg.blend) * kn + cfg.blend * res
+
+
+def task_mix(fr: Fitted, query_vecs, k: int = 10) -> np.ndarray | None:
+    """[N, K] the prior of queries of unknown task: the mean of the task priors of their k nearest training queries
+    (the training embeddings and tasks kept on the Fitted as `train` by `build`; None without them)."""
+    train = getattr(fr, "train", None)
+    if train is None:
+        return None
+    vecs, ttasks = train
+    sims = _unit(query_vecs) @ vecs.T
+    kk = min(k, len(ttasks))
+    idx = np.argpartition(-sims, kk - 1, axis=1)[:, :kk]
+    rows = fr.prior.rows(np.asarray(ttasks, dtype=object)[idx].ravel()).reshape(len(query_vecs), kk, -1)
+    return rows.mean(1)
+
+
+def build(ctx_like, cfg, seed: int, qv, sig, models, cards, card_models, routing, held_out, mode, progress=None):
+    """(cfg after tuning, tuned record or None, fitted residual, fitted knn or None)."""
+    tuned = None
+    if cfg.tune:
+        labeled = [m for j, m in enumerate(models) if (~np.isnan(sig.labels[:, j])).any()]
+        tuned = tune(qv, sig.labels, sig.tasks, sig.pairs, models, cards, card_models, routing, cfg, seed,
+                     n_folds=cfg.folds, min_cold_recall=cfg.min_cold_recall, cold_start=len(labeled) < len(models),
+                     query_groups=list(sig.queries), progress=progress)
+        cfg = replace(cfg, **{k: v for k, v in tuned["config"].items() if k in type(cfg).__dataclass_fields__},
+                      tune=False)
+    fr, fk = fit_any(qv, sig, models, cards, card_models, cfg, routing)
+    fr.train = (_unit(qv), list(sig.tasks))
+    return cfg, tuned, fr, fk
+
+
+def _run(ctx, opts: dict, seed: int, cls):
+    from rpcli.core.data.held_out import refuse_held_out
+    from rpcli.core.routers.run import RouterResult, config_from
+
+    cfg = config_from(cls, opts)
+    validate(cfg)
+    sig = ctx.train
+    if sig is None or len(sig) == 0:
+        raise TrainingDataError("the residual and blend routers need the mode's training pairs, and there are none",
+                                hint="add route_data/pairwise_training_data_<mode>.json")
+    qv = ctx.train_vecs()
+    cards = ctx.cards or None
+    labeled = [m for j, m in enumerate(ctx.models) if (~np.isnan(sig.labels[:, j])).any()]
+    refuse_held_out(labeled, ctx.held_out, what=f"the {ctx.mode} labels of the residual router", mode=ctx.mode)
+    routing = list(dict.fromkeys(ctx.test_tasks or sig.tasks))
+    cfg, tuned, fr, fk = build(ctx, cfg, seed, qv, sig, ctx.models, cards, list(ctx.card_models or ctx.models),
+                               routing, ctx.held_out, ctx.mode, progress=ctx.progress)
+    test = score_any(cfg, fr, fk, ctx.test_vecs(), ctx.test_tasks)
+    # training-query scores (the cost-quality calibration): in-sample for the residual part, leave-one-out for knn
+    train = score_any(cfg, fr, fk, qv, sig.tasks, exclude=np.arange(len(sig)))
+    info = {"n_train_queries": len(sig), "models_without_signal": [m for m, s in zip(ctx.models, fr.prior.signal)
+                                                                   if not s],
+            "seed_used": tuned is not None,
+            "config": {k: getattr(cfg, k) for k in type(cfg).__dataclass_fields__
+                       if k not in ("tune", "folds", "min_cold_recall")}}
+    if tuned is not None:
+        info["cv"] = tuned
+    return RouterResult(test, train_scores=train, info=info)
+
+
+def run(ctx, opts: dict, seed: int):
+    """The residual router as a router run."""
+    return _run(ctx, opts, seed, ResidualConfig)
+
+
+def run_blend(ctx, opts: dict, seed: int):
+    """The blend router as a router run."""
+    return _run(ctx, opts, seed, BlendConfig)
