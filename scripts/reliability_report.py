@@ -162,8 +162,9 @@ def main() -> None:
               "every command (no file appears outside the workspace); sweep names and card test_scores paths that "
               "are paths are refused; the OpenAI-compatible backend's key appears in no output, error or workspace "
               "file (a server that echoes it gets it redacted).",
-              "- Determinism: the same commands in two fresh workspaces give identical ids and files for graph, "
-              "index, emb-gnn and flat profiles, and identical metrics for an mlp run (fixed seed, CPU).", ""]
+              "- Determinism: the same commands in two fresh workspaces give identical ids and files for the graph "
+              "and the training-free profiles (index, emb-gnn, flat, text-gnn extractive), identical vectors for the "
+              "trainable profile, and identical metrics for sim, mlp, graph, prior and knn runs (fixed seed, CPU).", ""]
     (REPO / "docs" / "reliability.md").write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))
     if tot["ok"] != tot["cases"] or any(ok != n for ok, n, _ in suites.values()):
