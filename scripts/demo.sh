@@ -14,7 +14,7 @@ step "dataset: ${RP_DATA:-embedded demo}"
 rp data check
 step "sweep: sweeps/quick.yaml (graphs -> profiles -> runs, both modes; recorded artifacts are reused)"
 rp sweep sweeps/quick.yaml --jobs "${RP_JOBS:-1}" >/dev/null
-step "sweep: sweeps/best.yaml (beyond the study: per-task prior and CV-tuned kNN routers, both modes)"
+step "sweep: sweeps/best.yaml (beyond the study: per-task prior, CV-tuned knn and blend routers, both modes)"
 rp sweep sweeps/best.yaml --jobs "${RP_JOBS:-1}" >/dev/null
 step "leaderboard"
 rp compare --plain
