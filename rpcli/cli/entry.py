@@ -4,8 +4,9 @@ Rendering the root help (`rp`, `rp --help`) means importing Typer, Click and Ric
 (about 0.35 s of CPU); the text only changes when the CLI's code, the terminal or the colour settings change. So
 the first rendering is kept in the user's cache directory (``$XDG_CACHE_HOME/rp`` or ``~/.cache/rp``; set
 ``RP_NO_HELP_CACHE=1`` to turn it off) under a key made of everything it depends on: rp's version, the Python
-version, the size and modification time of every file of the ``rpcli/cli`` package, the terminal width, whether
-stdout is a terminal and the colour variables (NO_COLOR, FORCE_COLOR, TERM, COLUMNS, TERMINAL_WIDTH, ...). A
+version, the versions of Typer, Rich and Click, the size and modification time of every file of the ``rpcli/cli``
+package, the terminal width, whether stdout is a terminal and the colour variables (NO_COLOR, FORCE_COLOR, TERM,
+COLUMNS, TERMINAL_WIDTH, ...). A
 cached help is printed as it was rendered, with the same exit code; anything else (or a cache that cannot be
 read or written) goes through the app as before. Only the standard library is imported on the cached path.
 """
@@ -34,6 +35,13 @@ def help_cache_file(argv: list[str]) -> Path | None:
     cli_dir = Path(__file__).resolve().parent
     h = hashlib.sha256()
     h.update(f"{__version__}|{platform.python_version()}|{' '.join(argv)}".encode())
+    from importlib import metadata
+
+    for dist in ("typer", "rich", "click"):  # the renderers: an upgrade re-renders
+        try:
+            h.update(f"|{dist}={metadata.version(dist)}".encode())
+        except metadata.PackageNotFoundError:
+            h.update(f"|{dist}=none".encode())
     for f in sorted(cli_dir.glob("*.py")):
         st = f.stat()
         h.update(f"|{f.name}:{st.st_size}:{st.st_mtime_ns}".encode())
