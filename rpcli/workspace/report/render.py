@@ -108,11 +108,14 @@ def render_markdown(report: dict) -> str:
                      f"completeness {x['done']} of {x['total']} artifacts done" +
                      ("" if x["complete"] else " — INCOMPLETE"))
         kinds = ", ".join(f"{k}s {v['done']}/{v['total']}" for k, v in sw["by_kind"].items())
-        L.append(f"- Completeness: {sw['done']} of {sw['total']} artifacts done" + (f" ({kinds})" if kinds else "")
+        label = f" of `{sw['name']}`" if report.get("more_sweeps") else ""
+        L.append(f"- Completeness{label}: {sw['done']} of {sw['total']} artifacts done" +
+                 (f" ({kinds})" if kinds else "")
                  + ("" if sw["complete"] else " — INCOMPLETE: the tables below miss the rest"))
     sc = report["scope"]
     if sc["restricted_to_sweep"]:
-        L.append(f"- Runs: the {sc['runs']} run(s) of this sweep that the workspace holds")
+        L.append(f"- Runs: the {sc['runs']} run(s) of "
+                 + ("these sweeps" if report.get("more_sweeps") else "this sweep") + " that the workspace holds")
     else:
         L.append(f"- Runs: every run in the workspace evaluated on this dataset ({sc['runs']})" +
                  (f"; {sc['runs_on_other_data']} run(s) on other data are not shown"
