@@ -60,12 +60,16 @@ def main() -> int:
     ap.add_argument("--keep", action="store_true", help="keep the workspaces (printed)")
     ap.add_argument("--workspace", default=None,
                     help="a workspace that already holds the sweep: time warm reruns only (see above)")
+    ap.add_argument("--built-by", default="",
+                    help="with --workspace: other recorded sweeps (comma-separated names) whose invocations built "
+                         "part of this one (e.g. paper-table1-pre for paper-table1): their building invocations "
+                         "count in the cold wall time")
     args = ap.parse_args()
     sweep = Path(args.sweep).resolve()
     results = []
     recorded = None
     if args.workspace:
-        recorded = recorded_cold(Path(args.workspace), sweep)
+        recorded = recorded_cold(Path(args.workspace), sweep, [n for n in args.built_by.split(",") if n])
     for conf in args.configs.split(","):
         executor, jobs = conf.split(":")
         if executor == "ray":
@@ -107,25 +111,33 @@ def main() -> int:
     if recorded:
         print(f"recorded cold: {recorded['artifacts']} artifacts, sum of build durations "
               f"{recorded['build_s_sum']:.0f} s; invocations that built: "
-              + "; ".join(f"{h['executor']}:{h['jobs']} {h['wall_s']:.0f} s" for h in recorded["invocations"]))
+              + "; ".join(f"{h['sweep']} {h['executor']}:{h['jobs']} {h['wall_s']:.0f} s" for h in recorded["invocations"]))
     print(f"written: {args.out}", file=sys.stderr)
     return 1 if any((r["cold"] or {}).get("rc") or r["warm"]["rc"] for r in results) else 0
 
 
-def recorded_cold(ws: Path, sweep: Path) -> dict:
+def recorded_cold(ws: Path, sweep: Path, built_by: list | None = None) -> dict:
     """The cold side of a sweep recorded in `ws`: its artifacts' build durations and the invocations that built
-    (from the sweep record's history; an invocation that only reused takes seconds)."""
+    them (from the sweep record's history, and from those of the sweeps named in `built_by`; an invocation that
+    built nothing is left out)."""
     import yaml
 
     name = yaml.safe_load(sweep.read_text())["name"]
     doc = json.loads((ws / "sweeps" / f"{name}.json").read_text())
     arts = doc["artifacts"]
-    inv = [h for h in (doc.get("history") or []) + [doc] if (h.get("wall_s") or 0) > 60]
+    inv = []
+    for n, d in [(name, doc)] + [(b, json.loads((ws / "sweeps" / f"{b}.json").read_text())) for b in built_by or []]:
+        last = {**d, "counts": {"built": sum(a.get("status") == "built" for a in d["artifacts"])}}
+        for h in (d.get("history") or []) + [last]:
+            if (h.get("counts") or {}).get("built") and h.get("wall_s"):
+                inv.append({**h, "sweep": n})
     return {"sweep": name, "artifacts": len(arts), "build_s_sum": round(sum(a.get("duration_s") or 0 for a in arts), 1),
             "by_kind_s": {k: round(sum(a.get("duration_s") or 0 for a in arts if a["kind"] == k), 1)
                           for k in ("graph", "profile", "run")},
-            "invocations": [{k: h.get(k) for k in ("started", "finished", "wall_s", "jobs", "executor", "commit")}
-                            for h in inv]}
+            "invocations": [{k: h.get(k) for k in ("sweep", "started", "finished", "wall_s", "jobs", "executor",
+                                                   "commit", "counts")} for h in inv],
+            "cold_wall_s": round(sum(h["wall_s"] for h in inv), 1),
+            "complete": all((a.get("id") and a.get("status") in ("reused", "built")) for a in arts)}
 
 
 if __name__ == "__main__":
