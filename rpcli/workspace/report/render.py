@@ -95,13 +95,18 @@ def render_markdown(report: dict) -> str:
                                         for e in encs) if encs else "– (no runs)"))
     sw = report.get("sweep")
     if sw:
+        built_by = ""
+        if sw.get("build_commits") and (sw["build_commits"] != [sw.get("commit")]
+                                         or sw.get("build_executors") != [f"{sw.get('executor')} --jobs {sw.get('jobs')}"]):
+            built_by = (f"; built at commit {', '.join(f'`{c}`' for c in sw['build_commits'])} with "
+                        f"{', '.join(sw.get('build_executors') or [])}")
         L.append(f"- Sweep: `{sw['name']}`" + (f" from `{sw['file']}`" if sw.get("file") else "") +
                  f"; commit `{sw.get('commit') or '–'}`; build time {_duration(sw.get('build_wall_s'))}" +
                  (f" over {sw['build_invocations']} invocations" if sw.get("build_invocations", 0) > 1 else "") +
                  f" (last invocation {_duration(sw.get('wall_s'))})" +
                  ("" if sw.get("finished") else " (not finished)") +
                  (f"; executor {sw['executor']}" if sw.get("executor") else "") +
-                 (f", {sw['jobs']} job(s)" if sw.get("jobs") is not None else ""))
+                 (f", {sw['jobs']} job(s)" if sw.get("jobs") is not None else "") + built_by)
         for x in report.get("more_sweeps") or []:
             L.append(f"- Sweep: `{x['name']}`" + (f" from `{x['file']}`" if x.get("file") else "") +
                      f"; commit `{x.get('commit') or '–'}`; build time {_duration(x.get('build_wall_s'))}; "

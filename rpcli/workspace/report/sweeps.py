@@ -89,6 +89,11 @@ def sweep_summary(rec: dict, entries: dict) -> dict:
             "wall_s": rec.get("wall_s"), "build_wall_s": round(sum(h["wall_s"] for h in building), 3) if building
             else None, "build_invocations": len(building), "invocations": len(runs),
             "jobs": rec.get("jobs"), "executor": rec.get("executor"),
+            # what built it: the commits and executors of the invocations that built something
+            "build_commits": sorted({h.get("commit") or rec.get("commit") for h in building} - {None}),
+            "build_executors": sorted({f"{h.get('executor') or rec.get('executor')} --jobs "
+                                       f"{h.get('jobs') if h.get('jobs') is not None else rec.get('jobs')}"
+                                       for h in building}),
             "data": {"root": data.get("root"), "hash": data.get("hash")},
             "done": done, "total": len(arts), "complete": len(arts) > 0 and done == len(arts),
             "by_kind": {k: by_kind[k] for k in ("graph", "profile", "run") if k in by_kind}}
