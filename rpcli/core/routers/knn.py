@@ -194,22 +194,9 @@ def cv_score_fn(vecs, labels, tasks, pairs, models, cards, card_models, routing_
     pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 3)
     tasks = [str(t) for t in tasks]
     routing = set(routing_tasks)
-    Q = len(tasks)
 
     def fn(tr, val, hidden):
-        pos = np.full(Q, -1)
-        pos[tr] = np.arange(len(tr))
-        p = pairs[np.isin(pairs[:, 0], tr)]
-        L = labels[tr].copy()
-        cd = cards
-        if hidden is not None:
-            p = p[(p[:, 1] != hidden) & (p[:, 2] != hidden)]
-            L[:, hidden] = np.nan
-            if cards:
-                name = models[hidden]
-                cd = {**cards, name: {k: v for k, v in (cards.get(name) or {}).items() if k not in routing}}
-        p = p.copy()
-        p[:, 0] = pos[p[:, 0]]
+        p, L, cd = fold_inputs(tr, hidden, vecs, labels, tasks, pairs, models, cards, routing)
         f = fit(vecs[tr], L, [tasks[i] for i in tr], p, models, cd, card_models, cfg, tasks=list(routing_tasks))
         return scores(f, vecs[val], [tasks[i] for i in val])
 
@@ -290,3 +277,24 @@ def tune(vecs, labels, tasks, pairs, models, cards, card_models, routing_tasks, 
         out["stage2"] = rows2
     out["config"] = {k: v for k, v in asdict(cfg).items() if k not in ("tune", "min_cold_recall", "folds")}
     return out
+
+
+def fold_inputs(tr, hidden, vecs, labels, tasks, pairs, models, cards, routing):
+    """A CV fold's training inputs: the pairs of the training queries `tr` (query indices renumbered to `tr`'s
+    order), their labels and the cards; with `hidden` (a model column), that model's pairs, labels and routing-task
+    card scores removed (cold start)."""
+    Q = len(tasks)
+    pos = np.full(Q, -1)
+    pos[tr] = np.arange(len(tr))
+    p = pairs[np.isin(pairs[:, 0], tr)]
+    L = labels[tr].copy()
+    cd = cards
+    if hidden is not None:
+        p = p[(p[:, 1] != hidden) & (p[:, 2] != hidden)]
+        L[:, hidden] = np.nan
+        if cards:
+            name = models[hidden]
+            cd = {**cards, name: {k: v for k, v in (cards.get(name) or {}).items() if k not in routing}}
+    p = p.copy()
+    p[:, 0] = pos[p[:, 0]]
+    return p, L, cd

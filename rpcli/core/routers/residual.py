@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from rpcli.core.routers.ability import Prior, task_prior
-from rpcli.core.routers.knn import KNNConfig, _unit
+from rpcli.core.routers.knn import KNNConfig, _unit, fold_inputs
 from rpcli.core.routers.knn import fit as knn_fit
 from rpcli.core.routers.knn import scores as knn_scores
 from rpcli.errors import ConfigError, TrainingDataError
@@ -152,24 +152,6 @@ BLEND_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)
 COLD_GRID = {"ridge": (0.3, 1.0), "cold_bonus": (0.0, 0.05, 0.1, 0.15, 0.2)}
 
 
-def _fold_inputs(tr, hidden, vecs, labels, tasks, pairs, models, cards, routing):
-    Q = len(tasks)
-    pos = np.full(Q, -1)
-    pos[tr] = np.arange(len(tr))
-    p = pairs[np.isin(pairs[:, 0], tr)]
-    L = labels[tr].copy()
-    cd = cards
-    if hidden is not None:
-        p = p[(p[:, 1] != hidden) & (p[:, 2] != hidden)]
-        L[:, hidden] = np.nan
-        if cards:
-            name = models[hidden]
-            cd = {**cards, name: {k: v for k, v in (cards.get(name) or {}).items() if k not in routing}}
-    p = p.copy()
-    p[:, 0] = pos[p[:, 0]]
-    return p, L, cd
-
-
 def cv_score_fn(vecs, labels, tasks, pairs, models, cards, card_models, routing_tasks, cfg, knn_cfg=None,
                 eig_cache: dict | None = None):
     """(train_idx, val_idx, hidden) -> scores of one residual (or, with `knn_cfg` and cfg a BlendConfig, blend)
@@ -183,7 +165,7 @@ def cv_score_fn(vecs, labels, tasks, pairs, models, cards, card_models, routing_
     routing = list(routing_tasks)
 
     def fn(tr, val, hidden):
-        p, L, cd = _fold_inputs(tr, hidden, vecs, labels, tasks, pairs, models, cards, set(routing))
+        p, L, cd = fold_inputs(tr, hidden, vecs, labels, tasks, pairs, models, cards, set(routing))
         ttr = [tasks[i] for i in tr]
         allt = list(dict.fromkeys(routing + ttr))
         prior = _prior(p, ttr, models, allt, cd, card_models, cfg)
