@@ -53,18 +53,20 @@ def test_fit_never_stops_early_on_the_last_epoch():
 def test_every_router_returns_one_router_result(sess, router):
     from rpcli.core.routers.run import RouteContext, RouterResult
     from rpcli.services.profiles import load_profile_entry
-    from rpcli.services.routes import ROUTERS, _opts, training_signal
+    from rpcli.core.registry import router as get_router
+    from rpcli.services.routes import resolve_options, training_signal
 
     _, names, vecs = load_profile_entry(sess, _index_profile(sess))
     sig = training_signal(sess, "standard", names, "formatted")
     ctx = RouteContext(mode="standard", models=names, profile_vecs=vecs, test_texts=["a b", "c d", "e"],
                        encoder=sess.encoder, train=sig)
-    spec = ROUTERS[router]
-    out = spec.run(ctx, _opts(spec, {"epochs": 2, "hidden": 8} if spec.trainable else {}), 0)
+    plugin = get_router(router)
+    trained = plugin.caps.checkpoint
+    out = plugin.run(ctx, resolve_options(plugin, {"epochs": 2, "hidden": 8} if trained else {}), 0)
     assert isinstance(out, RouterResult)
     assert out.test_scores.shape == (3, len(names)) and out.train_scores.shape == (len(sig), len(names))
     assert np.isfinite(out.test_scores).all()
-    assert (out.checkpoint is not None) == spec.trainable and bool(out.info) == spec.trainable
+    assert (out.checkpoint is not None) == trained and bool(out.info) == trained
 
 
 def _index_profile(sess):

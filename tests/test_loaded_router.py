@@ -89,7 +89,7 @@ def test_graph_checkpoint_without_states_falls_back_to_the_training_graph(sess, 
     rr = _check_reproduces(sess, run)
     old = rr.loaded
     assert old.states_from == "training graph" and "train_vecs" in rr._cache
-    for a, b in zip(cached._cache["states"], old._cache["states"]):
+    for a, b in zip(cached.scorer.states, old.scorer.states):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
     v = _test_vecs(sess)
     np.testing.assert_allclose(old.attention(v), cached.attention(v), atol=1e-6)

@@ -335,24 +335,27 @@ def test_dry_run_and_json_shapes(tiny_sweep, tmp_path):
 
 PLUGIN = '''
 import os
-from rpcli.services.routes import ROUTERS, RouterSpec, register_router
-
-_sim = ROUTERS["sim"].run
-
-
-def _crashy(ctx, opts, seed):
-    if os.path.exists(os.environ["RP_TEST_CRASH_MARKER"]):
-        os._exit(7)  # the worker dies mid-build, as if killed
-    return _sim(ctx, opts, seed)
+from rpcli.core.plugin import Capabilities, Router
+from rpcli.core.registry import register_router, router, routers
 
 
-if "crashy" not in ROUTERS:
-    register_router(RouterSpec("crashy", trainable=False, run=_crashy))
+class Crashy(Router):
+    name = "crashy"
+    caps = Capabilities(training=False)
+
+    def run(self, ctx, opts, seed):
+        if os.path.exists(os.environ["RP_TEST_CRASH_MARKER"]):
+            os._exit(7)  # the worker dies mid-build, as if killed
+        return router("sim").run(ctx, opts, seed)
+
+
+if "crashy" not in routers():
+    register_router(Crashy())
 '''
 
 
 def test_resume_after_a_worker_is_killed(tiny_data, tmp_path, monkeypatch):
-    from rpcli.services.routes import ROUTERS
+    from rpcli.core.registry import unregister
     from rpcli.workspace.layout import Workspace
     from rpcli.workspace.manifest import load_manifest
 
@@ -396,7 +399,7 @@ def test_resume_after_a_worker_is_killed(tiny_data, tmp_path, monkeypatch):
         assert rows2[crash["id"]] == "built"
         assert all(rows2[i] == "reused" for i in done_before)
     finally:
-        ROUTERS.pop("crashy", None)
+        unregister("router", "crashy")
 
 
 @pytest.mark.slow

@@ -1,8 +1,9 @@
-"""rp route sim | mlp | graph | prior | knn | residual | blend (run and record), rp route query | batch (route new
-text with a recorded run)."""
+"""rp route ROUTER (run and record; one command per registered router, its options read off the router's Config),
+rp route query | batch (route new text with a recorded run)."""
 
 from __future__ import annotations
 
+import inspect
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -25,9 +26,6 @@ ProfileOpt = Annotated[str, typer.Option("--profile", "-p", help="Profile id or 
 QueryTextOpt = Annotated[QueryText, typer.Option("--query-text", help="formatted: the row's formatted_query when "
                                                  "present, else rp's copy of the per-task prompt (raw query for "
                                                  "tasks without one); raw: always the raw query.")]
-ValSplitOpt = Annotated[float, typer.Option("--val-split", min=0.0, max=0.9, help="Share of training queries held "
-                                            "out for validation (split by query).")]
-
 
 def _run(ctx, router: str, profile: str, mode: Mode, query_text: QueryText, opts: dict, seeds: list[int] | None,
          force: bool, as_json: bool, device: str | None = None) -> None:
@@ -77,190 +75,81 @@ def report(res) -> None:
     err_console.print(line)
 
 
-@app.command("sim")
-def sim(ctx: typer.Context, profile: ProfileOpt, mode: ModeOpt = Mode.standard,
-        query_text: QueryTextOpt = QueryText.formatted, force: ForceOpt = False, as_json: JsonOpt = False) -> None:
-    """SimRouter: route each test query to the profile with the highest cosine similarity; evaluate; record.
-
-    The cosines are also calibrated on the training queries to trace a cost-quality curve.
-
-    Example: rp route sim --profile profile-0d9e --mode newllm
-    """
-    _run(ctx, "sim", profile, mode, query_text, {}, None, force, as_json)
+# ------------------------------------------------------------------------------------------------------------
+# one command per registered router, its options read off the router's Config (rpcli.core.registry)
+# ------------------------------------------------------------------------------------------------------------
+_PY = {"int": int, "float": float, "bool": bool, "str": str}
 
 
-@app.command("mlp")
-def mlp(ctx: typer.Context, profile: ProfileOpt, mode: ModeOpt = Mode.standard,
-        query_text: QueryTextOpt = QueryText.formatted,
-        epochs: Annotated[int, typer.Option(min=1, help="Training epochs (the original's default is 20).")] = 20,
-        lr: Annotated[float, typer.Option(help="AdamW learning rate (cosine schedule down to 0.1 lr).")] = 1e-4,
-        hidden: Annotated[int, typer.Option(min=1, help="Hidden width of both towers.")] = 512,
-        out_dim: Annotated[int, typer.Option("--out-dim", min=1, help="Output width of both towers.")] = 256,
-        layers: Annotated[int, typer.Option(min=1, help="Linear layers per tower.")] = 2,
-        dropout: Annotated[float, typer.Option(min=0.0, max=0.99, help="Dropout between layers.")] = 0.1,
-        batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Pairs per step.")] = 32,
-        patience: Annotated[int, typer.Option(min=0, help="Stop after this many epochs without a better val loss "
-                                                          "(0: never).")] = 5,
-        val_split: ValSplitOpt = 0.1, device: DeviceOpt = None, seeds: SeedsOpt = "0",
-        force: ForceOpt = False, as_json: JsonOpt = False) -> None:
-    """MLPRouter: two MLP towers (query, profile) trained with a pairwise margin ranking loss on the mode's pairs.
-
-    Validation is split by query, unique queries are encoded once, the towers take different input widths, and
-    one self-describing ckpt.pt is written per seed.
-
-    Example: rp route mlp --profile profile-0d9e --mode standard --seeds 0,1,2
-    """
-    opts = {"epochs": epochs, "lr": lr, "hidden": hidden, "out": out_dim, "layers": layers, "dropout": dropout,
-            "batch_size": batch_size, "patience": patience, "val_split": val_split}
-    _run(ctx, "mlp", profile, mode, query_text, opts, parse_seeds(seeds), force, as_json, device)
-
-
-class Labels(str, Enum):
-    pairs = "pairs"
-    scores = "scores"
+def _option_param(plugin, o) -> inspect.Parameter:
+    """The Typer parameter of one router option."""
+    kw: dict = {"help": o.help or None}
+    if o.min is not None and o.type in ("int", "float"):
+        kw["min"] = o.min
+    if o.max is not None and o.type in ("int", "float"):
+        kw["max"] = o.max
+    flag = o.cli_flag()
+    if o.type == "bool" and "/" not in flag and not o.flag:
+        flag = f"--{o.name.replace('_', '-')}/--no-{o.name.replace('_', '-')}"
+    default = o.default
+    if o.choices:
+        py: type = Enum(f"{plugin.name}_{o.name}", {str(c): str(c) for c in o.choices}, type=str)  # type: ignore
+        default = None if o.default is None else py(str(o.default))
+    elif o.type == "int-list":
+        py = str
+        default = ",".join(str(v) for v in (o.default or []))
+    else:
+        py = _PY.get(o.type, str)
+    if o.nullable:
+        py = Optional[py]  # type: ignore[assignment]
+    return inspect.Parameter("o_" + o.name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                             annotation=Annotated[py, typer.Option(flag, **kw)])
 
 
-@app.command("graph")
-def graph(ctx: typer.Context, profile: ProfileOpt, mode: ModeOpt = Mode.standard,
-          query_text: QueryTextOpt = QueryText.formatted,
-          epochs: Annotated[int, typer.Option(min=1, help="Training epochs (the original's default is 100).")] = 100,
-          lr: Annotated[float, typer.Option(help="Adam learning rate (cosine schedule down to 0.01 lr).")] = 1e-4,
-          hidden: Annotated[int, typer.Option(min=1, help="Hidden width.")] = 256,
-          layers: Annotated[int, typer.Option(min=1, help="GATConv layers.")] = 2,
-          heads: Annotated[int, typer.Option(min=1, help="Attention heads per layer (averaged).")] = 4,
-          dropout: Annotated[float, typer.Option(min=0.0, max=0.99, help="Dropout (attention, layers, edge "
-                                                                        "MLP).")] = 0.1,
-          batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Training queries per step.")] = 32,
-          transductive: Annotated[bool, typer.Option("--transductive", help="Faithful: put the test queries in the "
-                                                     "graph during training (default: attach them at inference)."
-                                                     )] = False,
-          labels: Annotated[Labels, typer.Option(help="pairs: per-query labels derived from the pairwise file; "
-                                                      "scores: route_data/routing_train_data.json rows.")]
-          = Labels.pairs,
-          patience: Annotated[int, typer.Option(min=0, help="Stop after this many epochs without a better val_perf "
-                                                            "(0: never, faithful).")] = 0,
-          residual: Annotated[bool, typer.Option("--residual", help="Fix: each GAT layer adds a linear map of its "
-                                                 "input (PyG GATConv residual=True), so a query keeps its own "
-                                                 "features against the models' messages.")] = False,
-          member_sample: Annotated[int, typer.Option("--member-sample", min=0, help="Speed: each training step "
-                                                     "encodes the graph on this many sampled member queries plus "
-                                                     "the batch (0: all of them, faithful).")] = 0,
-          val_split: ValSplitOpt = 0.1, device: DeviceOpt = None, seeds: SeedsOpt = "0",
-          force: ForceOpt = False, as_json: JsonOpt = False) -> None:
-    """GraphRouter: a query-model GAT with an edge predictor, trained on per-query multi-hot labels.
-
-    Labels come from the mode's pairwise file (the best models of each query are positives, beaten ones
-    negatives, unmentioned ones masked). Test queries are attached at inference unless --transductive. One
-    self-describing ckpt.pt is written per seed; the best val_perf checkpoint is kept.
-
-    Example: rp route graph --profile profile-0d9e --mode newllm --seeds 0,1,2
-    """
-    opts = {"epochs": epochs, "lr": lr, "hidden": hidden, "layers": layers, "heads": heads, "dropout": dropout,
-            "batch_size": batch_size, "transductive": transductive, "labels": labels.value, "patience": patience,
-            "residual": residual, "member_sample": member_sample, "val_split": val_split}
-    _run(ctx, "graph", profile, mode, query_text, opts, parse_seeds(seeds), force, as_json, device)
+def _option_value(o, v):
+    if isinstance(v, Enum):
+        return v.value
+    if o.type == "int-list" and isinstance(v, str):
+        return parse_seeds(v) if v else []
+    return v
 
 
-CardWeightOpt = Annotated[float, typer.Option("--card-weight", min=0.0, max=1.0, help="Weight of the card-based "
-                                              "estimate in the per-task prior of models with training pairs "
-                                              "(0: win rates alone).")]
-RidgeOpt = Annotated[float, typer.Option(min=1e-6, help="Ridge strength of the card imputation (a card score the "
-                                         "card does not give, predicted from its other benchmarks).")]
-ColdBonusOpt = Annotated[float, typer.Option("--cold-bonus", min=0.0, max=1.0, help="Added to the prior of a "
-                                             "model without training pairs (a new model).")]
+def _router_command(plugin):
+    opts = [o for o in plugin.options() if o.cli]
+    K = inspect.Parameter.KEYWORD_ONLY
+    params = [inspect.Parameter("ctx", K, annotation=typer.Context),
+              inspect.Parameter("profile", K, annotation=ProfileOpt),
+              inspect.Parameter("mode", K, default=Mode.standard, annotation=ModeOpt),
+              inspect.Parameter("query_text", K, default=QueryText.formatted, annotation=QueryTextOpt)]
+    params += [_option_param(plugin, o) for o in opts]
+    if plugin.caps.device:
+        params.append(inspect.Parameter("device", K, default=None, annotation=DeviceOpt))
+    if plugin.caps.seeded:
+        params.append(inspect.Parameter("seeds", K, default="0", annotation=SeedsOpt))
+    params += [inspect.Parameter("force", K, default=False, annotation=ForceOpt),
+               inspect.Parameter("as_json", K, default=False, annotation=JsonOpt)]
+
+    def command(**kw) -> None:
+        values = {o.name: _option_value(o, kw["o_" + o.name]) for o in opts}
+        seeds = parse_seeds(kw["seeds"]) if plugin.caps.seeded else None
+        _run(kw["ctx"], plugin.name, kw["profile"], kw["mode"], kw["query_text"], values, seeds, kw["force"],
+             kw["as_json"], kw.get("device"))
+
+    command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    command.__name__ = f"route_{plugin.name.replace('-', '_')}"
+    doc = plugin.description or plugin.summary or f"The {plugin.name} router."
+    command.__doc__ = doc + (f"\n\nExample: {plugin.example}" if plugin.example else "")
+    return command
 
 
-@app.command("prior")
-def prior(ctx: typer.Context, profile: ProfileOpt, mode: ModeOpt = Mode.standard,
-          query_text: QueryTextOpt = QueryText.formatted, card_weight: CardWeightOpt = 0.0, ridge: RidgeOpt = 1.0,
-          cold_bonus: ColdBonusOpt = 0.0, force: ForceOpt = False, as_json: JsonOpt = False) -> None:
-    """Per-task prior router: per task, each candidate's win rate from the training pairs, blended with its card
-    score; a model without pairs (newllm's new model) is reached through its card alone (missing card scores
-    imputed from its other benchmarks). Deterministic. See docs/beyond.md.
+def _register_commands() -> None:
+    from rpcli.core.registry import routers
 
-    Example: rp route prior --profile profile-0d9e --mode newllm --card-weight 1
-    """
-    _run(ctx, "prior", profile, mode, query_text, {"card_weight": card_weight, "ridge": ridge,
-                                                    "cold_bonus": cold_bonus}, None, force, as_json)
+    for name, plugin in routers().items():
+        app.command(name, help=None, short_help=plugin.summary or None)(_router_command(plugin))
 
 
-@app.command("knn")
-def knn(ctx: typer.Context, profile: ProfileOpt, mode: ModeOpt = Mode.standard,
-        query_text: QueryTextOpt = QueryText.formatted,
-        k: Annotated[int, typer.Option(min=0, help="Neighbours (training queries) per query; 0: the prior alone."
-                                       )] = 20,
-        temperature: Annotated[float, typer.Option(min=0.0, help="Neighbour weight exp(T x (cos - 1)); 0: equal."
-                                                   )] = 0.0,
-        prior_weight: Annotated[float, typer.Option("--prior-weight", min=1e-6, help="Pseudo-votes of the per-task "
-                                                    "prior.")] = 4.0,
-        same_task: Annotated[bool, typer.Option("--same-task/--any-task", help="Neighbours among the training "
-                                                "queries of the query's own task.")] = True,
-        card_weight: CardWeightOpt = 0.0, ridge: RidgeOpt = 1.0, cold_bonus: ColdBonusOpt = 0.0,
-        tune: Annotated[bool, typer.Option("--tune", help="Choose k, temperature, prior weight, card weight (and, "
-                                           "with a new model, ridge and cold bonus) by grouped cross-validation "
-                                           "on the training queries; the seed deals the folds.")] = False,
-        folds: Annotated[int, typer.Option(min=2, help="Cross-validation folds (--tune).")] = 5,
-        min_cold_recall: Annotated[float, typer.Option("--min-cold-recall", min=0.0, max=1.0, help="--tune with a "
-                                                       "new model: the cold-start CV recall a configuration must "
-                                                       "reach to be chosen.")] = 0.5,
-        seeds: SeedsOpt = "0", force: ForceOpt = False, as_json: JsonOpt = False) -> None:
-    """kNN router: the k nearest training queries vote with their pairwise labels, shrunk toward the per-task
-    prior (rp route prior). Deterministic. See docs/beyond.md.
-
-    Example: rp route knn --profile profile-0d9e --mode standard --k 10 --prior-weight 8
-    """
-    opts = {"k": k, "temperature": temperature, "prior_weight": prior_weight, "same_task": same_task,
-            "card_weight": card_weight, "ridge": ridge, "cold_bonus": cold_bonus, "tune": tune, "folds": folds,
-            "min_cold_recall": min_cold_recall}
-    _run(ctx, "knn", profile, mode, query_text, opts, parse_seeds(seeds), force, as_json)
-
-
-TuneOpt = Annotated[bool, typer.Option("--tune", help="Choose the hyperparameters by grouped cross-validation on "
-                                       "the training queries (never the test rows); the seed deals the folds.")]
-FoldsOpt = Annotated[int, typer.Option(min=2, help="Cross-validation folds (--tune).")]
-MinColdOpt = Annotated[float, typer.Option("--min-cold-recall", min=0.0, max=1.0, help="--tune with a new model: "
-                                           "the cold-start CV recall a configuration must reach to be chosen.")]
-L2Opt = Annotated[float, typer.Option("--l2", min=1e-9, help="Ridge penalty (per labeled query) of each "
-                                      "candidate's query-level residual; large: the prior alone.")]
-
-
-@app.command("residual")
-def residual(ctx: typer.Context, profile: ProfileOpt, mode: ModeOpt = Mode.standard,
-             query_text: QueryTextOpt = QueryText.formatted, l2: L2Opt = 0.1, card_weight: CardWeightOpt = 0.0,
-             ridge: RidgeOpt = 1.0, cold_bonus: ColdBonusOpt = 0.0, tune: TuneOpt = False, folds: FoldsOpt = 5,
-             min_cold_recall: MinColdOpt = 0.5, seeds: SeedsOpt = "0", force: ForceOpt = False,
-             as_json: JsonOpt = False) -> None:
-    """Prior + residual router: the per-task prior (rp route prior) plus, per candidate, a ridge regression of
-    (label - prior) on the query embedding. Deterministic. See docs/beyond.md.
-
-    Example: rp route residual --profile profile-0d9e --mode standard --tune --seeds 0,1,2
-    """
-    opts = {"l2": l2, "card_weight": card_weight, "ridge": ridge, "cold_bonus": cold_bonus, "tune": tune,
-            "folds": folds, "min_cold_recall": min_cold_recall}
-    _run(ctx, "residual", profile, mode, query_text, opts, parse_seeds(seeds), force, as_json)
-
-
-@app.command("blend")
-def blend(ctx: typer.Context, profile: ProfileOpt, mode: ModeOpt = Mode.standard,
-          query_text: QueryTextOpt = QueryText.formatted,
-          weight: Annotated[float, typer.Option("--blend", min=0.0, max=1.0, help="Weight of the residual score "
-                                                "(0: the knn score alone, 1: the residual score alone).")] = 0.5,
-          k: Annotated[int, typer.Option(min=0, help="kNN neighbours.")] = 10,
-          temperature: Annotated[float, typer.Option(min=0.0, help="kNN neighbour weight exp(T x (cos - 1)).")] = 0.0,
-          prior_weight: Annotated[float, typer.Option("--prior-weight", min=1e-6, help="kNN pseudo-votes of the "
-                                                      "prior.")] = 8.0,
-          l2: L2Opt = 0.1, card_weight: CardWeightOpt = 0.0, ridge: RidgeOpt = 1.0, cold_bonus: ColdBonusOpt = 0.0,
-          tune: TuneOpt = False, folds: FoldsOpt = 5, min_cold_recall: MinColdOpt = 0.5, seeds: SeedsOpt = "0",
-          force: ForceOpt = False, as_json: JsonOpt = False) -> None:
-    """Blend router: (1 - blend) x the knn score + blend x the residual score, both shrunk to the same per-task
-    prior. Deterministic. See docs/beyond.md.
-
-    Example: rp route blend --profile profile-0d9e --mode standard --tune --seeds 0,1,2
-    """
-    opts = {"blend": weight, "k": k, "temperature": temperature, "prior_weight": prior_weight, "l2": l2,
-            "card_weight": card_weight, "ridge": ridge, "cold_bonus": cold_bonus, "tune": tune, "folds": folds,
-            "min_cold_recall": min_cold_recall}
-    _run(ctx, "blend", profile, mode, query_text, opts, parse_seeds(seeds), force, as_json)
+_register_commands()
 
 
 # ------------------------------------------------------------------------------------------------------------

@@ -268,7 +268,7 @@ class RunRouter:
                     {"task": tasks[i], "similarity": _r(sims[i]),
                      "card_scores": {m: (cards.get(m) or {}).get(tasks[i]) for m in self.models}}
                     for i in np.argsort(-sims, kind="stable")[:3]]
-        if self.router == "graph":
+        if self.loaded.has_attention:
             att = self.loaded.attention(q)[0]
             out["attention"] = {m: _r(att[j]) for j, m in enumerate(self.models)}
         return out
@@ -301,7 +301,8 @@ def load_run(sess: Session, ref: str, seed: int | None = None, check: bool = Tru
     The session's dataset and encoder default to those the run was built with; when given they must match.
     `seed`: which seed's router (default: the run's first). `check`: score the test rows again and refuse a
     router that does not reproduce the recorded predictions."""
-    from rpcli.core.routers.inference import FITTED, load_router, recorded_scores
+    from rpcli.core.registry import router as get_router
+    from rpcli.core.routers.inference import recorded_scores
     from rpcli.core.routers.query_text import query_text
     from rpcli.services.profiles import load_profile_entry
     from rpcli.services.routes import training_signal
@@ -340,23 +341,42 @@ def load_run(sess: Session, ref: str, seed: int | None = None, check: bool = Tru
                                                 progress=sess.progress, description="encoding test queries:")
         return rr._cache["test_vecs"]
 
-    # graph runs whose checkpoint has no model states rebuild their training graph: the training and (transductive)
-    # test embeddings are encoded only then; prior/knn/residual/blend runs are refitted (deterministic) from the
-    # training signal, the cards and the seed's recorded configuration (after its CV tuning)
-    extra, tasks = {}, None
-    if router in FITTED:
-        from rpcli.services.routes import router_cards
-
-        cards, card_models = router_cards(sess.dataset, params["mode"])
-        tasks = [r.task_name for r in sess.dataset.test_rows]
-        extra = {"config": (rr._seed_metrics().get("train") or {}).get("config"), "cards": cards,
-                 "card_models": card_models, "tasks": tasks}
-    rr.loaded = load_router(run_dir, router=router, models=names, profile_vecs=vecs, seed=seed, n_seeds=len(seeds),
-                            device=sess.device, train=sig, train_vecs=rr._train_vecs, test_vecs=test_vecs, **extra)
+    # what the router's plugin needs to load: the run's inputs rebuilt (its training signal; embeddings encoded
+    # only when asked for, e.g. a graph run whose checkpoint has no model states, or a router refitted at load from
+    # the training signal, the cards and the seed's recorded configuration)
+    plugin = get_router(router)
+    tasks = [r.task_name for r in sess.dataset.test_rows]
+    ctx = run_context(sess, plugin, params["mode"], names, vecs, sig, seeds, tasks, qt,
+                      sources={"train": rr._train_vecs, "test": test_vecs})
+    rr.loaded = plugin.load(run_dir, ctx, seed=seed, n_seeds=len(seeds), opts=run_options(plugin, params),
+                            recorded=rr._seed_metrics().get("train") or {})
     if check:
         rr.check_diff = rr.loaded.check_predictions(test_vecs(), recorded_scores(run_dir, names, seed, len(seeds)),
                                                     tasks=tasks)
     return rr
+
+
+def run_options(plugin, params: dict) -> dict:
+    """A run's router options, read back from its params (the router's defaults for options it did not record)."""
+    known = plugin.defaults()
+    return {**known, **{k: v for k, v in params.items() if k in known}}
+
+
+def run_context(sess: Session, plugin, mode: str, names: list, vecs, sig, seeds: list, tasks: list,
+                qt: str = "formatted", sources: dict | None = None):
+    """The RouteContext a router's `load` gets: the candidates and profile, the training signal, the test rows'
+    tasks, the cards when the router reads them; embeddings from `sources` (else encoded on first use)."""
+    from rpcli.core.routers.query_text import query_text
+    from rpcli.core.routers.run import RouteContext
+    from rpcli.services.routes import router_cards
+
+    ctx = RouteContext(mode=mode, models=list(names), profile_vecs=vecs,
+                       test_texts=[query_text(r, qt) for r in sess.dataset.test_rows], encoder=sess.encoder,
+                       train=sig, seeds=list(seeds), device=sess.device or "cpu", progress=sess.progress,
+                       test_tasks=list(tasks), sources=dict(sources or {}))
+    if plugin.caps.cards:
+        ctx.cards, ctx.card_models = router_cards(sess.dataset, mode)
+    return ctx
 
 
 def parse_batch_line(line: str) -> dict:

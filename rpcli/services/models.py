@@ -23,10 +23,13 @@ warning and `n_missing`), so avg_performance is a lower bound, and the new-model
 `n_selected` say how often it was picked. Its token counts on a row are estimated (`tokens_estimated: true`) as
 the median of the other candidates' counts on that row, so its cost follows its card prices.
 
-Scoring with a trained router on a new candidate set goes through the one loader of recorded runs
-(`rpcli.core.routers.inference.load_router(..., new_candidates=True)`), given the rebuilt profile: sim and mlp
-score the new vectors as they are; graph rebuilds its training graph with the new model's node (its cached model
-states belong to the old candidate set) and the re-routed run's checkpoint carries the new set's states.
+Scoring with a recorded router on a new candidate set goes through its plugin's `load(..., new_candidates=True)`
+(rpcli.core.plugin.Router.load), given the rebuilt profile, as its capabilities say (`caps.new_model`):
+"profile" routers score the new vectors as they are (sim, mlp; graph rebuilds its training graph with the new
+model's node, since its cached model states belong to the old candidate set, and the re-routed run's checkpoint
+carries the new set's states); "refit" routers (prior, knn, residual, blend, and any plugin without a checkpoint)
+are refitted without retraining a network, from the new data's training signal and cards with the run's recorded
+configuration, so the new model is reached through its card; "none" routers are refused.
 """
 
 from __future__ import annotations
@@ -40,9 +43,6 @@ import numpy as np
 
 from rpcli.errors import ConfigError, DataFileError, RpError, did_you_mean
 from rpcli.services.base import Session
-
-REROUTABLE = ("sim", "mlp", "graph")
-
 
 # ---------------------------------------------------------------------------------------------------- the card
 
@@ -303,31 +303,26 @@ def _rebuild_profile(sess: Session, new: Session, pentry: dict) -> dict:
                                keep=None if keep == "candidates" else keep).entry
 
 
-def _router_scorer(router: str, run_dir: Path, ctx, old_info: dict):
-    """seed -> RouterResult of the run's trained router (no training) on ctx's candidate set, through the one loader
-    (rpcli.core.routers.inference.load_router with new_candidates: graph rebuilds its training graph with a node
-    per candidate, the new model attached)."""
-    from rpcli.core.routers.inference import load_router
+def _router_scorer(plugin, run_dir: Path, ctx, old_info: dict, opts: dict):
+    """seed -> RouterResult of the run's router (no training) on ctx's candidate set, through the plugin's load
+    with new_candidates."""
     from rpcli.core.routers.run import RouterResult
 
     has_train = ctx.train is not None and len(ctx.train) > 0
 
     def run(seed):
-        lr = load_router(run_dir, router=router, models=ctx.models, profile_vecs=ctx.profile_vecs, seed=seed,
-                         n_seeds=len(ctx.seeds), train=ctx.train, train_vecs=ctx.train_vecs,
-                         test_vecs=ctx.test_vecs, device=ctx.device, new_candidates=True)
-        info = {"retrained": False}
-        if router == "mlp":
-            info["best_epoch"] = lr.ckpt.get("best_epoch")
-        if router == "graph":
-            want = next(((r.get("train") or {}).get("n_train_queries") for r in old_info.get("per_seed", [])
-                         if r.get("seed") == seed), None)
-            if want is not None and int(want) != lr.n_train_members:
-                raise ConfigError(f"the GraphRouter was trained on {want} training queries, the new data gives "
-                                  f"{lr.n_train_members}: its training graph cannot be rebuilt")
-            info.update({"layout": "transductive" if lr.config.get("transductive") else "inductive",
-                         "new_model_nodes_attached": True})
-        return RouterResult(lr.scores(ctx.test_vecs()), train_scores=lr.scores(ctx.train_vecs()) if has_train else None,
+        recorded = next(((r.get("train") or {}) for r in old_info.get("per_seed", []) if r.get("seed") == seed),
+                        None) or (old_info.get("metrics") or {}).get("train") or {}
+        lr = plugin.load(run_dir, ctx, seed=seed, n_seeds=len(ctx.seeds), opts=opts, recorded=recorded,
+                         new_candidates=True)
+        info = {"retrained": False, **plugin.reroute_info(lr, recorded)}
+        if not plugin.caps.checkpoint:
+            info["refitted"] = True
+            if recorded.get("config") is not None:
+                info["config"] = recorded["config"]
+        return RouterResult(lr.scores(ctx.test_vecs(), ctx.test_tasks),
+                            train_scores=lr.calibration_scores(ctx.train_vecs(), list(ctx.train.tasks))
+                            if has_train else None,
                             info=info, checkpoint=lr.checkpoint())
     return run
 
@@ -346,7 +341,10 @@ def reroute_run(sess: Session, new: Session, run_ref: str, new_models: list[str]
     old = resolve(sess, run_ref, "run")
     params = old["params"]
     router = params.get("router")
-    if router not in REROUTABLE:
+    from rpcli.core.registry import router as get_router
+
+    plugin = get_router(router)
+    if plugin.caps.new_model not in ("profile", "refit"):
         raise ConfigError(f"router {router!r} cannot take a new model without retraining",
                           hint=f"train it again on the new data (rp -d OUT route {router} ...)")
     if old.get("data_hash") != sess.dataset.data_hash:
@@ -372,10 +370,17 @@ def reroute_run(sess: Session, new: Session, run_ref: str, new_models: list[str]
     seeds = list(params.get("seeds") or [0])
     ctx = RouteContext(mode=mode, models=names, profile_vecs=vecs, test_texts=[qtext(r, qt) for r in ds.test_rows],
                        encoder=new.encoder, train=sig, held_out=held, seeds=seeds, device=new.device,
-                       progress=new.progress)
+                       progress=new.progress, test_tasks=[r.task_name for r in ds.test_rows])
+    if plugin.caps.cards:
+        from rpcli.services.routes import router_cards
+
+        ctx.cards, ctx.card_models = router_cards(ds, mode)
+    from rpcli.services.inference import run_options
+
     run_dir = sess.workspace.artifact_dir(old["id"])
     mfile = run_dir / "metrics.json"
-    scorer = _router_scorer(router, run_dir, ctx, _read(mfile) if mfile.is_file() else {})
+    scorer = _router_scorer(plugin, run_dir, ctx, _read(mfile) if mfile.is_file() else {},
+                            run_options(plugin, params))
     new_params = {**params, "rerouted_from": old["id"], "new_models": list(new_models)}
     meta = {"router": router, "profile_id": new_p["id"], "mode": mode, "query_text": qt, "encoder_id": new.encoder.id,
             "held_out": list(held), "label_source": None if sig is None else sig.source, "rerouted_from": old["id"]}

@@ -12,65 +12,23 @@ The device is a runtime setting, not part of the recipe: a run on CUDA and one o
 
 from __future__ import annotations
 
-import importlib
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from rpcli.core.data.schema import MODES
+from rpcli.core.registry import router as get_router
+from rpcli.core.registry import routers as registered_routers
 from rpcli.errors import ConfigError, TrainingDataError
 from rpcli.services.base import BuildResult, Session, build_artifact, check_modes, check_same_data
 
 if TYPE_CHECKING:  # annotations only: this module imports no numpy or torch
-    from rpcli.core.routers.run import RouteContext, RouterResult
+    from rpcli.core.plugin import Router
+
+RUNTIME_OPTS = ("device",)  # accepted in opts by routers that train with torch; never part of the recipe
 
 
-@dataclass(frozen=True)
-class RouterSpec:
-    name: str
-    trainable: bool
-    run: Callable[[RouteContext, dict, int], RouterResult]  # (ctx, opts, seed) -> RouterResult
-    defaults: dict = field(default_factory=dict)  # every option the router accepts (the recipe), with its default
-
-
-ROUTERS: dict[str, RouterSpec] = {}
-RUNTIME_OPTS = ("device",)  # accepted in opts for callers that pass it there; never part of the recipe
-
-
-def register_router(spec: RouterSpec) -> None:
-    ROUTERS[spec.name] = spec
-
-
-def _core(module: str, fn: str = "run") -> Callable:
-    """`rpcli.core.routers.<module>.<fn>`, imported on first use (torch and PyG load only for trained routers)."""
-    def run(ctx, opts, seed):
-        return getattr(importlib.import_module(f"rpcli.core.routers.{module}"), fn)(ctx, opts, seed)
-    return run
-
-
-_COMMON = {"epochs": None, "lr": 1e-4, "hidden": None, "batch_size": 32, "dropout": 0.1, "val_split": 0.1}
-register_router(RouterSpec("sim", trainable=False, run=_core("sim")))
-register_router(RouterSpec("mlp", trainable=True, run=_core("mlp"),
-                           defaults={**_COMMON, "epochs": 20, "hidden": 512, "out": 256, "layers": 2, "patience": 5}))
-register_router(RouterSpec("graph", trainable=True, run=_core("graph"),
-                           defaults={**_COMMON, "epochs": 100, "hidden": 256, "layers": 2, "heads": 4,
-                                     "transductive": False, "labels": "pairs", "patience": 0, "residual": False,
-                                     "member_sample": 0}))
-_KNN = {"card_weight": 0.0, "ridge": 1.0, "cold_bonus": 0.0}
-register_router(RouterSpec("prior", trainable=False, run=_core("knn"), defaults={**_KNN, "k": 0}))
-register_router(RouterSpec("knn", trainable=True, run=_core("knn"),
-                           defaults={**_KNN, "k": 20, "temperature": 0.0, "prior_weight": 4.0, "same_task": True,
-                                     "tune": False, "folds": 5, "min_cold_recall": 0.5}))
-_TUNE = {"tune": False, "folds": 5, "min_cold_recall": 0.5}
-register_router(RouterSpec("residual", trainable=True, run=_core("residual"),
-                           defaults={**_KNN, "l2": 0.1, **_TUNE}))
-register_router(RouterSpec("blend", trainable=True, run=_core("residual", "run_blend"),
-                           defaults={**_KNN, "blend": 0.5, "k": 10, "temperature": 0.0, "prior_weight": 8.0,
-                                     "l2": 0.1, **_TUNE}))
-# not seeded (deterministic), but they need the mode's training pairs
-NEEDS_TRAINING = ("prior", "knn", "residual", "blend")
-# Options added after runs were recorded: they enter the recipe only when they differ from these values, so the
-# ids of runs that do not use them stay as they were.
-LATE_OPTIONS = {"graph": {"member_sample": 0}}
+def router_names() -> list[str]:
+    """Every registered router, in display order (rpcli.core.registry)."""
+    return list(registered_routers())
 
 
 def training_signal(sess: Session, mode: str, models: list[str], query_text: str, labels: str = "pairs"):
@@ -87,13 +45,10 @@ def training_signal(sess: Session, mode: str, models: list[str], query_text: str
     return memo[key]
 
 
-def _opts(spec: RouterSpec, opts: dict) -> dict:
-    accepted = set(spec.defaults) | (set(RUNTIME_OPTS) if spec.trainable else set())
-    unknown = sorted(set(opts) - accepted)
-    if unknown:
-        raise ConfigError(f"router {spec.name!r} has no option(s) {unknown}"
-                          + (f"; it accepts {', '.join(sorted(accepted))}" if accepted else ""))
-    return {**spec.defaults, **{k: v for k, v in opts.items() if v is not None and k not in RUNTIME_OPTS}}
+def resolve_options(plugin: Router, opts: dict) -> dict:
+    """The router's options: `opts` over its defaults (runtime options dropped); ConfigError for unknown ones."""
+    accepted = set(RUNTIME_OPTS) if plugin.caps.device else set()
+    return plugin.resolve({k: v for k, v in opts.items() if k not in accepted})
 
 
 def router_cards(ds, mode: str) -> tuple[dict, list]:
@@ -118,16 +73,17 @@ def run_router_entry(sess: Session, router: str, profile_ref: str, mode: str, op
     from rpcli.core.routers.run import RouteContext, evaluate_run
     from rpcli.services.profiles import load_profile_entry
 
-    if router not in ROUTERS:
-        raise ConfigError(f"unknown router {router!r}; choose one of {', '.join(ROUTERS)}")
+    plugin = get_router(router)
     if mode not in MODES:
         raise ConfigError(f"unknown mode {mode!r}; choose standard or newllm")
     if query_text not in QUERY_TEXT_CHOICES:
         raise ConfigError(f"--query-text must be one of {', '.join(QUERY_TEXT_CHOICES)}")
-    spec = ROUTERS[router]
+    caps = plugin.caps
     raw = dict(opts or {})
+    if "device" in raw and not caps.device:
+        raw.pop("device")
     device = device or raw.get("device") or sess.device or "cpu"
-    opts = _opts(spec, raw)
+    opts = resolve_options(plugin, raw)
     ds = sess.dataset
     md = ds.mode(mode)
     pentry, names, vecs = load_profile_entry(sess, profile_ref)
@@ -137,10 +93,9 @@ def run_router_entry(sess: Session, router: str, profile_ref: str, mode: str, op
     if unknown:
         sess.progress.warn(f"profile models {unknown} are not routing candidates: choosing them scores 0")
     seeds = list(dict.fromkeys(int(s) for s in seeds)) if seeds else [0]
-    if not spec.trainable:
+    if not caps.seeded:
         seeds = [0]
-    params = {"router": router, "mode": mode, "query_text": query_text, "seeds": seeds,
-              **{k: v for k, v in opts.items() if LATE_OPTIONS.get(router, {}).get(k, object()) != v}}
+    params = {"router": router, "mode": mode, "query_text": query_text, "seeds": seeds, **plugin.recipe(opts)}
 
     labels = opts.get("labels", "pairs")
     sig = training_signal(sess, mode, names, query_text, labels=labels)
@@ -149,7 +104,7 @@ def run_router_entry(sess: Session, router: str, profile_ref: str, mode: str, op
         from rpcli.workspace.hashing import sha256_file
 
         params["train_file_sha256"] = sha256_file(ds.root / SCORE_ROWS_FILE)
-    if (spec.trainable or router in NEEDS_TRAINING) and (sig is None or len(sig) == 0):
+    if caps.training and (sig is None or len(sig) == 0):
         raise TrainingDataError(f"router {router!r} needs training data, but mode {mode!r} has "
                                 + ("no pairwise training file" if sig is None else "no usable training query"),
                                 hint=f"add route_data/pairwise_training_data_{mode}.json")
@@ -158,16 +113,16 @@ def run_router_entry(sess: Session, router: str, profile_ref: str, mode: str, op
                        test_texts=[qtext(r, query_text) for r in ds.test_rows], encoder=sess.encoder, train=sig,
                        held_out=held, seeds=seeds, device=device, progress=sess.progress,
                        test_tasks=[r.task_name for r in ds.test_rows])
-    if router in NEEDS_TRAINING:
+    if caps.cards:
         ctx.cards, ctx.card_models = router_cards(ds, mode)
     meta = None
-    if spec.trainable:
+    if caps.checkpoint:
         meta = {"router": router, "profile_id": pentry["id"], "mode": mode, "query_text": query_text,
                 "encoder_id": sess.encoder.id, "held_out": list(held), "label_source": sig.source}
 
     def builder(out_dir):
-        result = evaluate_run(ds, ctx, lambda seed: spec.run(ctx, opts, seed), out_dir, ckpt_meta=meta)
-        if spec.trainable:
+        result = evaluate_run(ds, ctx, lambda seed: plugin.run(ctx, opts, seed), out_dir, ckpt_meta=meta)
+        if caps.seeded or caps.device:
             result["info"]["device"] = device
         return result
 

@@ -63,32 +63,19 @@ def _profile_options() -> dict:
     }
 
 
-# Option types for router options whose registry default is None (the type cannot be read off the value).
-_NONE_TYPES = {"device": "str", "epochs": "int", "hidden": "int"}
-
-
-def _router_options(spec) -> dict:
+def _router_options(plugin) -> dict:
+    """A router's sweep options, read off its Config (rpcli.core.registry): its own, query_text, and seeds /
+    device as its capabilities say."""
     from rpcli.core.routers.query_text import QUERY_TEXT_CHOICES
-    from rpcli.core.routers.training import LABEL_SOURCES
-
-    from rpcli.services.routes import RUNTIME_OPTS
 
     out = {"query_text": Option("str", "formatted", choices=QUERY_TEXT_CHOICES)}
-    if spec.trainable:
+    if plugin.caps.seeded:
         out["seeds"] = Option("int-list", [0], minimum=0)
-        for k in RUNTIME_OPTS:  # where to train (not part of the recipe)
-            out[k] = Option(_NONE_TYPES.get(k, "str"), None, nullable=True)
-    for k, v in spec.defaults.items():
-        if v is None:
-            out[k] = Option(_NONE_TYPES.get(k, "str"), None, nullable=True)
-        elif isinstance(v, bool):
-            out[k] = Option("bool", v)
-        elif isinstance(v, int):
-            out[k] = Option("int", v, minimum=0)
-        elif isinstance(v, float):
-            out[k] = Option("float", v, minimum=0.0)
-        else:
-            out[k] = Option("str", v, choices=LABEL_SOURCES if k == "labels" else None)
+    if plugin.caps.seeded or plugin.caps.device:
+        out["device"] = Option("str", None, nullable=True)  # where to train (not part of the recipe)
+    for o in plugin.options():
+        lo = o.min if o.min is not None else (0 if o.type in ("int", "float") else None)
+        out[o.name] = Option(o.type, o.default, choices=o.choices, nullable=o.nullable, minimum=lo)
     return out
 
 
@@ -97,8 +84,8 @@ def option_catalog() -> Catalog:
     from rpcli.core.data.schema import MODES
     from rpcli.core.graph.spec import GRAPH_SPECS
     from rpcli.core.llm import BACKENDS
+    from rpcli.core.registry import routers
     from rpcli.services.profiles import METHODS
-    from rpcli.services.routes import ROUTERS
 
     table = _profile_options()
     methods = {}
@@ -118,7 +105,7 @@ def option_catalog() -> Catalog:
         graph_options={"max_queries_per_task": Option("int", None, nullable=True, minimum=1)},
         methods=methods, needs_graph={n: m.default_graph is not None for n, m in METHODS.items()},
         default_graph={n: m.default_graph for n, m in METHODS.items()},
-        routers={n: _router_options(s) for n, s in ROUTERS.items()})
+        routers={n: _router_options(r) for n, r in routers().items()})
 
 
 def _type_of(v) -> str:

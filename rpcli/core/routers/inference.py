@@ -50,41 +50,44 @@ import numpy as np
 
 from rpcli.errors import ConfigError
 
-FITTED = ("prior", "knn", "residual", "blend")  # refitted at load from the training signal and the run's config
-ROUTERS = ("sim", "mlp", "graph") + FITTED
-
-
 @dataclass
 class LoadedRouter:
-    """A run's router, ready to score queries. `models` is the candidate order (argmax ties go to the first)."""
+    """A run's router, ready to score queries. `models` is the candidate order (argmax ties go to the first).
+
+    What scores a query is the router plugin's `scorer` (rpcli.core.plugin.Router.load builds it): an object with
+    `scores(q, tasks)`, and optionally `query_dim`, `calibration_scores(q, tasks)`, `checkpoint()` and
+    `attention(q)`."""
 
     router: str
     models: list
     profile_vecs: np.ndarray  # [K, Dp]
     seed: int = 0
-    net: object = None  # the trained torch module (mlp, graph), eval mode
-    ckpt: dict = field(default_factory=dict, repr=False)  # the checkpoint as loaded (trained routers)
+    scorer: object = None
+    net: object = None  # the trained torch module (checkpointed torch routers), eval mode
+    ckpt: dict = field(default_factory=dict, repr=False)  # the checkpoint as loaded (checkpointed routers)
     device: str = "cpu"
     states_from: str | None = None  # graph: "checkpoint" or "training graph"
     n_train_members: int | None = None  # graph, recomputed states: training-split queries in the training graph
     _cache: dict = field(default_factory=dict, repr=False)  # what scoring needs that does not depend on the query
 
+    def __post_init__(self) -> None:
+        self.profile_vecs = np.asarray(self.profile_vecs, dtype=np.float32)
+        if self.profile_vecs.shape[0] != len(self.models):
+            raise ConfigError(f"{len(self.models)} candidates but {self.profile_vecs.shape[0]} profile vectors")
+
     @property
     def config(self) -> dict:
-        """The checkpoint's config (trained routers)."""
+        """The checkpoint's config (checkpointed routers)."""
         return dict(self.ckpt.get("config") or {})
 
     @property
     def query_dim(self) -> int:
         """The query embedding width the router takes."""
-        if self.router == "sim":
-            return int(self.profile_vecs.shape[1])
-        if self.router in FITTED:
-            return int(self._cache["dim"])
-        return int(self.config["q_in_dim"])
+        dim = getattr(self.scorer, "query_dim", None)
+        return int(self.profile_vecs.shape[1] if dim is None else dim)
 
     def _queries(self, query_vecs) -> np.ndarray:
-        q = np.asarray(query_vecs, dtype=np.float32)
+        q = np.asarray(query_vecs)
         if q.ndim == 1:
             q = q[None, :]
         if q.ndim != 2:
@@ -96,74 +99,45 @@ class LoadedRouter:
 
     def scores(self, query_vecs, tasks=None) -> np.ndarray:
         """[B, K] float64 scores of raw query embeddings [B, Dq] (a single [Dq] vector is one query). `tasks` [B]:
-        the queries' task names, used by the prior/knn/residual/blend routers only (None: free text; the prior
-        of a query is then the mix of its nearest training queries' task priors)."""
+        the queries' task names, for routers that use the task (None: free text)."""
         q = self._queries(query_vecs)
-        if self.router == "sim":
-            from rpcli.core.routers.sim import _unit
-
-            return _unit(q) @ self._cache["unit"].T
-        if self.router in FITTED:  # the embeddings as given (the run scored them unrounded)
-            raw = np.asarray(query_vecs, dtype=np.float64)
-            return _fitted_scores(self, raw[None, :] if raw.ndim == 1 else raw, tasks)
-        import torch
-
+        if tasks is not None:
+            tasks = [str(t) for t in tasks]
+            if len(tasks) != len(q):
+                raise ValueError(f"{len(tasks)} task names for {len(q)} queries")
         if len(q) == 0:
             return np.zeros((0, len(self.models)))
-        with torch.inference_mode():
-            if self.router == "mlp":
-                return self._mlp_scores(torch, q)
-            from rpcli.core.routers.graph import _unit
-
-            xq = torch.as_tensor(_unit(q), device=self.device)
-            return self.net.attached_logits(self._cache["states"], xq, self._cache["att"]).double().cpu().numpy()
-
-    def _mlp_scores(self, torch, q, batch: int = 4096) -> np.ndarray:
-        m = self._cache["m"]
-        out = [(self.net.embed_queries(torch.as_tensor(q[s0:s0 + batch], device=self.device)) @ m.T)
-               .double().cpu().numpy() for s0 in range(0, len(q), batch)]
-        return np.concatenate(out)
+        return np.asarray(self.scorer.scores(q, tasks), dtype=np.float64)
 
     def calibration_scores(self, train_vecs, train_tasks=None) -> np.ndarray:
-        """[Q, K] the scores the run's cost-quality calibration was fitted on: the training queries' scores
-        (prior/knn/residual/blend: with their tasks, each query not its own kNN neighbour, as the run scored
-        them)."""
-        if self.router not in FITTED:
-            return self.scores(train_vecs)
-        self._queries(train_vecs)
-        q = np.asarray(train_vecs, dtype=np.float64)
+        """[Q, K] the scores the run's cost-quality calibration was fitted on: the training queries' scores, as the
+        run scored them (the knn routers: each query not its own neighbour)."""
+        q = self._queries(train_vecs)
         tasks = None if train_tasks is None else [str(t) for t in train_tasks]
-        if "knn" in self._cache:
-            from rpcli.core.routers.knn import scores
-
-            return scores(self._cache["knn"], q, tasks, exclude=np.arange(len(q)))
-        from rpcli.core.routers.residual import score_any
-
-        cfg, fr, fk = self._cache["residual"]
-        return score_any(cfg, fr, fk, q, tasks, exclude=np.arange(len(q)))
+        fn = getattr(self.scorer, "calibration_scores", None)
+        if fn is None:
+            return self.scores(q, tasks)
+        return np.asarray(fn(q, tasks), dtype=np.float64)
 
     def choose(self, query_vecs) -> np.ndarray:
         """[B] index into `models` of the chosen candidate (the first among ties)."""
         return np.argmax(self.scores(query_vecs), axis=1)
 
+    @property
+    def has_attention(self) -> bool:
+        return hasattr(self.scorer, "attention")
+
     def attention(self, query_vecs) -> np.ndarray:
-        """graph only: [B, K] the last layer's attention of each query over the candidates' messages (mean over
-        heads; each row sums to 1 minus the weight the query gives itself)."""
-        import torch
-
-        from rpcli.core.routers.graph import _unit
-
-        if self.router != "graph":
-            raise ConfigError("attention weights exist for graph runs only")
-        q = self._queries(query_vecs)
-        with torch.inference_mode():
-            xq = torch.as_tensor(_unit(q), device=self.device)
-            return self.net.attached_attention(xq, self._cache["att"]).cpu().numpy().astype(np.float64)
+        """[B, K] the router's attention of each query over the candidates (GraphRouter: the last layer's, mean
+        over heads); ConfigError for a router without attention."""
+        if not self.has_attention:
+            raise ConfigError(f"the {self.router} router has no attention weights")
+        return np.asarray(self.scorer.attention(self._queries(query_vecs)), dtype=np.float64)
 
     def check_predictions(self, test_vecs, recorded: np.ndarray, atol: float = 2e-6, tasks=None) -> float:
         """The largest absolute difference between the scores of the test rows now and those the run recorded;
         raises ConfigError above `atol` (the recorded scores are rounded to 6 decimals). `tasks`: the test rows'
-        task names (the prior/knn/residual/blend routers scored them with their task)."""
+        task names (routers that use the task scored them with it)."""
         got = self.scores(test_vecs, tasks=tasks)
         rec = np.asarray(recorded, dtype=np.float64)
         if got.shape != rec.shape:
@@ -177,16 +151,10 @@ class LoadedRouter:
         return diff
 
     def checkpoint(self) -> dict | None:
-        """The router's checkpoint on the candidates it scores (trained routers; None for sim): the loaded one with
-        `model_names` = `models`, `trained_on_models` = the checkpoint's own and, graph, the model states it scores
-        with (so a run recorded with it loads them)."""
-        if self.router == "sim" or self.router in FITTED:
-            return None
-        ck = {**self.ckpt, "model_names": list(self.models),
-              "trained_on_models": list(self.ckpt.get("model_names", []))}
-        if self.router == "graph":
-            ck["model_states"] = [h.detach().cpu().clone() for h in self._cache["states"]]
-        return ck
+        """The router's checkpoint on the candidates it scores (None for routers without one): the loaded one with
+        `model_names` = `models`, `trained_on_models` = the checkpoint's own (and what it scores with)."""
+        fn = getattr(self.scorer, "checkpoint", None)
+        return fn() if fn is not None else None
 
 
 def checkpoint_file(run_dir: Path, seed: int, n_seeds: int) -> Path:
@@ -212,148 +180,35 @@ def recorded_scores(run_dir: Path, models: list, seed: int = 0, n_seeds: int = 1
 def load_router(run_dir, *, router: str, models: list, profile_vecs, seed: int = 0, n_seeds: int = 1,
                 train=None, train_vecs=None, test_vecs=None, device: str = "cpu",
                 new_candidates: bool = False, config: dict | None = None, cards: dict | None = None,
-                card_models: list | None = None, tasks: list | None = None) -> LoadedRouter:
-    """The router of the run in `run_dir` for `seed` (one of the run's `n_seeds` seeds).
+                card_models: list | None = None, tasks: list | None = None, opts: dict | None = None) -> LoadedRouter:
+    """The router of the run in `run_dir` for `seed` (one of the run's `n_seeds` seeds), through its plugin's
+    `load` (rpcli.core.plugin.Router.load).
 
     Args:
-        router: "sim", "mlp" or "graph" (the run's params["router"]).
+        router: the run's params["router"] (any registered router).
         models, profile_vecs: the candidates in profile order and their profile vectors [K, Dp].
-        train, train_vecs: graph, when its states are recomputed: the run's TrainingSignal (rebuilt from its
-            dataset, mode, query text and label source) and its query embeddings [Q, Dq] (raw, as the encoder
-            gives them; or a function returning them).
-        test_vecs: graph transductive, when its states are recomputed: the test rows' embeddings [N, Dq] (members
-            of its training graph; or a function returning them).
+        train, train_vecs: the run's TrainingSignal (rebuilt from its dataset, mode, query text and label source)
+            and its query embeddings [Q, Dq] (raw, as the encoder gives them; or a function returning them):
+            routers refitted at load, and graph runs whose states are recomputed.
+        test_vecs: the test rows' embeddings [N, Dq] (or a function returning them): transductive graph runs.
         new_candidates: `models` may differ from the candidates the router was trained on (see the module).
-        config, cards, card_models, tasks: prior/knn/residual/blend, refitted at load (deterministic, no
-            checkpoint): the seed's configuration as the run recorded it (metrics `train.config`, after `tune`),
-            the mode's cards without the leaky tasks (rpcli.services.routes.router_cards) and the routing tasks
-            (the test rows' tasks, in first-appearance order); `train`/`train_vecs` are required.
+        config: the seed's configuration as the run recorded it (metrics `train.config`, after tuning).
+        cards, card_models, tasks: the mode's cards without the leaky tasks (rpcli.services.routes.router_cards)
+            and the test rows' task names, for routers that read them.
+        opts: the run's options (its recipe); default: the router's defaults.
     """
-    if router not in ROUTERS:
-        raise ConfigError(f"cannot load a {router!r} router (known: {', '.join(ROUTERS)})")
+    from rpcli.core.registry import router as get_router
+    from rpcli.core.routers.run import RouteContext
+
+    plugin = get_router(router)
     vecs = np.asarray(profile_vecs, dtype=np.float32)
     if vecs.shape[0] != len(models):
         raise ConfigError(f"{len(models)} candidates but {vecs.shape[0]} profile vectors")
-    lr = LoadedRouter(router=router, models=list(models), profile_vecs=vecs, seed=int(seed), device=device)
-    if router in FITTED:
-        _fit_router(lr, config, train, train_vecs, cards, card_models, tasks)
-        return lr
-    if router == "sim":
-        from rpcli.core.routers.sim import _unit
-
-        lr._cache["unit"] = _unit(vecs)
-        return lr
-    import torch
-
-    path = checkpoint_file(Path(run_dir), seed, n_seeds)
-    if not path.is_file():
-        raise ConfigError(f"{path} is absent: the run has no checkpoint for seed {seed}",
-                          hint=f"rebuild it: rp route {router} ... --force")
-    if router == "mlp":
-        from rpcli.core.routers.mlp import load_checkpoint
-    else:
-        from rpcli.core.routers.graph import load_checkpoint
-    net, ck = load_checkpoint(path)
-    trained_on = list(ck.get("model_names", []))
-    if not new_candidates and trained_on != list(models):
-        raise ConfigError(f"{path} was trained on candidates {trained_on}, not {list(models)}")
-    if int(ck["config"]["m_in_dim"]) != vecs.shape[1]:
-        raise ConfigError(f"the {router} checkpoint {path} takes {ck['config']['m_in_dim']}-d profiles; the given "
-                          f"profile is {vecs.shape[1]}-d")
-    lr.net, lr.ckpt = net.to(device), ck
-    dev = torch.device(device)
-    with torch.no_grad():
-        if router == "mlp":
-            lr._cache["m"] = net.embed_models(torch.as_tensor(vecs, device=dev))
-            return lr
-        states = None if new_candidates else ck.get("model_states")
-        if states:
-            lr.states_from = "checkpoint"
-            states = [torch.as_tensor(h, device=dev) for h in states]
-        else:
-            lr.states_from = "training graph"
-            states = _graph_model_states(lr, train, train_vecs, test_vecs)
-        lr._cache["states"] = states
-        lr._cache["att"] = net.attached_cache(states)
-    return lr
-
-
-def _fit_router(lr: LoadedRouter, config, train, train_vecs, cards, card_models, tasks) -> None:
-    """Refit a prior/knn/residual/blend router from its training signal and recorded configuration."""
-    if config is None:
-        raise ConfigError(f"a {lr.router} run is refitted at load and needs its recorded configuration",
-                          hint="rerun it with --force")
-    train_vecs = train_vecs() if callable(train_vecs) else train_vecs
-    if train is None or train_vecs is None or len(train) == 0:
-        raise ConfigError(f"a {lr.router} run needs its training signal and training-query embeddings to be loaded")
-    if list(train.models) != list(lr.models):
-        raise ConfigError(f"the training signal's candidates {list(train.models)} are not {list(lr.models)}")
-    qv = np.asarray(train_vecs)
-    cm = list(card_models or lr.models)
-    lr._cache["dim"] = qv.shape[1]
-    if lr.router in ("prior", "knn"):
-        from rpcli.core.routers.knn import KNNConfig, fit
-
-        cfg = KNNConfig(**{k: v for k, v in config.items() if k in KNNConfig.__dataclass_fields__})
-        lr._cache["knn"] = fit(qv, train.labels, train.tasks, train.pairs, lr.models, cards or None, cm, cfg,
-                               tasks=list(dict.fromkeys(tasks or [])))
-        return
-    from rpcli.core.routers import residual as R
-
-    cls = R.BlendConfig if lr.router == "blend" else R.ResidualConfig
-    cfg = cls(**{k: v for k, v in config.items() if k in cls.__dataclass_fields__})
-    routing = list(dict.fromkeys(tasks or train.tasks))
-    _, _, fr, fk = R.build(None, cfg, 0, qv, train, lr.models, cards or None, cm, routing, [], "")
-    lr._cache["residual"] = (cfg, fr, fk)
-
-
-def _fitted_scores(lr: LoadedRouter, q: np.ndarray, tasks) -> np.ndarray:
-    q = np.asarray(q, dtype=np.float64)
-    if tasks is not None:
-        tasks = [str(t) for t in tasks]
-        if len(tasks) != len(q):
-            raise ValueError(f"{len(tasks)} task names for {len(q)} queries")
-    if "knn" in lr._cache:
-        from rpcli.core.routers.knn import scores
-
-        return scores(lr._cache["knn"], q, tasks)
-    from rpcli.core.routers.residual import score_any
-
-    cfg, fr, fk = lr._cache["residual"]
-    return score_any(cfg, fr, fk, q, tasks)
-
-
-def _graph_model_states(lr: LoadedRouter, train, train_vecs, test_vecs) -> list:
-    """The models' states entering each GAT layer and leaving the last ([L + 1] x [K, H]) on the run's training
-    graph: the member queries (the seed's training split, labeled queries only; transductive: every training query
-    and every test row) exchange messages with the models."""
-    import torch
-
-    from rpcli.core.routers.graph import _unit
-    from rpcli.core.routers.training import split_queries
-
-    train_vecs = train_vecs() if callable(train_vecs) else train_vecs
-    if train is None or train_vecs is None:
-        raise ConfigError("a graph run whose checkpoint has no model states needs its training signal and "
-                          "training-query embeddings to be loaded")
-    cfg = lr.config
-    labels = np.asarray(train.labels)
-    Q = labels.shape[0]
-    if len(train_vecs) != Q:
-        raise ConfigError(f"{len(train_vecs)} training-query embeddings for {Q} training queries")
-    tr_q, _ = split_queries(Q, float(cfg.get("val_split", 0.1)), lr.seed)
-    tr_q = tr_q[(~np.isnan(labels[tr_q])).any(axis=1)]
-    lr.n_train_members = int(tr_q.size)
-    member_vecs = np.asarray(train_vecs, dtype=np.float32)[tr_q]
-    if cfg.get("transductive"):
-        test_vecs = test_vecs() if callable(test_vecs) else test_vecs
-        if test_vecs is None:
-            raise ConfigError("a transductive graph run needs its test rows' embeddings to be loaded")
-        member_vecs = np.concatenate([np.asarray(train_vecs, dtype=np.float32), np.asarray(test_vecs, np.float32)])
-    dev = torch.device(lr.device)
-    xm = torch.as_tensor(lr.profile_vecs, device=dev)
-    xq = torch.as_tensor(_unit(member_vecs), device=dev)
-    return lr.net.model_states(xm, xq, torch.arange(len(member_vecs), device=dev))
+    ctx = RouteContext(mode="", models=list(models), profile_vecs=vecs, test_texts=[], encoder=None, train=train,
+                       seeds=list(range(n_seeds)), device=device, test_tasks=tasks, cards=cards,
+                       card_models=card_models, sources={"train": train_vecs, "test": test_vecs})
+    return plugin.load(run_dir, ctx, seed=seed, n_seeds=n_seeds, opts=opts,
+                       recorded={"config": config} if config is not None else None, new_candidates=new_candidates)
 
 
 def rank(scores, cal: dict | None = None, costs=None, lam: float | None = None, lo: float | None = None,

@@ -66,6 +66,8 @@ class RouteContext:
     cards: dict | None = None  # {model: {benchmark: score}} of the mode's model file (card scores that carry test
     #                            information dropped); the profile information of the knn and prior routers
     card_models: list | None = None  # every model of the mode's model file (the card space), in file order
+    sources: dict = field(default_factory=dict)  # "train" / "test": embeddings given instead of encoded (an array,
+    #                                              or a function returning one, called on first use)
     _cache: dict = field(default_factory=dict)
 
     def seed_file(self, name: str, seed: int) -> str:
@@ -77,6 +79,9 @@ class RouteContext:
 
     def test_vecs(self) -> np.ndarray:
         """[N, Dq] embeddings of the test queries."""
+        if "test" not in self._cache and self.sources.get("test") is not None:
+            src = self.sources["test"]
+            self._cache["test"] = src() if callable(src) else src
         if "test" not in self._cache:
             self._cache["test"] = self.encoder.encode(self.test_texts, progress=self.progress,
                                                       description="encoding test queries:")
@@ -84,6 +89,9 @@ class RouteContext:
 
     def train_vecs(self) -> np.ndarray:
         """[Q, Dq] embeddings of the training queries of `train`."""
+        if "train" not in self._cache and self.sources.get("train") is not None:
+            src = self.sources["train"]
+            self._cache["train"] = src() if callable(src) else src
         if "train" not in self._cache:
             if self.train is None:
                 raise RpError("this run has no training signal, so it has no training queries to encode")

@@ -1,0 +1,1 @@
+"""rp's profile methods: one module each, its object declared as an `rp.profiles` entry point."""
