@@ -71,7 +71,7 @@ def _router_options(plugin) -> dict:
     out = {"query_text": Option("str", "formatted", choices=QUERY_TEXT_CHOICES)}
     if plugin.caps.seeded:
         out["seeds"] = Option("int-list", [0], minimum=0)
-    if plugin.caps.seeded or plugin.caps.device:
+    if plugin.caps.device:
         out["device"] = Option("str", None, nullable=True)  # where to train (not part of the recipe)
     for o in plugin.options():
         lo = o.min if o.min is not None else (0 if o.type in ("int", "float") else None)
