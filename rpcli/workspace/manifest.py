@@ -212,17 +212,22 @@ def _conflict(ws: Workspace, meta: dict) -> WorkspaceError:
         hint="to keep the store, move manifest.json away (rp rewrites it); to keep your edit, move manifest.db away")
 
 
+def _open_store(path: Path):
+    """(connection, meta) of the store at `path`; a SQLite error becomes the store's WorkspaceError."""
+    try:
+        conn = _connect(path)
+        return conn, _meta(conn)
+    except sqlite3.Error as exc:
+        raise _store_error(path, exc) from None
+
+
 def _open_read(ws: Workspace):
     """(connection, meta) for reading the store, or (None, None) when manifest.json is to be read instead
     (no store yet, or an outside edit of the export that the store has not imported)."""
     path = store_path(ws)
     if not path.exists():
         return None, None
-    try:
-        conn = _connect(path)
-        meta = _meta(conn)
-    except sqlite3.Error as exc:
-        raise _store_error(path, exc) from None
+    conn, meta = _open_store(path)
     schema = meta.get("schema")
     if isinstance(schema, int) and schema > SCHEMA:
         conn.close()
@@ -265,11 +270,7 @@ def _open_write(ws: Workspace) -> sqlite3.Connection:
             _create_store(ws, _load_json(ws.manifest_path), _stamp(ws.manifest_path))
         else:
             _create_store(ws, empty_manifest(), None)
-    try:
-        conn = _connect(path)
-        meta = _meta(conn)
-    except sqlite3.Error as exc:
-        raise _store_error(path, exc) from None
+    conn, meta = _open_store(path)
     schema = meta.get("schema")
     if not isinstance(schema, int):
         conn.close()

@@ -59,6 +59,7 @@ from torch import nn
 from torch_geometric.nn import GATConv
 
 from rpcli.core.fit import Epoch, fit, seeded, state_copy, train_batches, train_threads
+from rpcli.core.routers.sim import unit_rows
 from rpcli.core.routers.training import TrainingSignal, split_queries
 from rpcli.errors import TrainingDataError
 
@@ -285,9 +286,9 @@ def bipartite_edges(k: int, members: np.ndarray, attached: np.ndarray):
     return torch.as_tensor(np.stack([s[order], d[order]]), dtype=torch.long)
 
 
-def _unit(a: np.ndarray) -> np.ndarray:
-    a = np.asarray(a, dtype=np.float32)
-    return a / np.clip(np.linalg.norm(a, axis=1, keepdims=True), 1e-12, None)
+def unit_f32(a) -> np.ndarray:
+    """float32 rows of unit L2 norm (the GraphRouter's query and model features)."""
+    return unit_rows(a, np.float32)
 
 
 def train_graph(sig: TrainingSignal, train_vecs: np.ndarray, test_vecs: np.ndarray, profile_vecs: np.ndarray,
@@ -323,7 +324,7 @@ def train_graph(sig: TrainingSignal, train_vecs: np.ndarray, test_vecs: np.ndarr
         def t(a):
             return torch.as_tensor(np.asarray(a, dtype=np.int64), device=dev)
 
-        xq = torch.as_tensor(np.concatenate([_unit(train_vecs), _unit(test_vecs)]), device=dev)
+        xq = torch.as_tensor(np.concatenate([unit_f32(train_vecs), unit_f32(test_vecs)]), device=dev)
         xm = torch.as_tensor(np.asarray(profile_vecs, dtype=np.float32), device=dev)
         mem_t, va_t, all_t = t(members), t(va_q), t(np.arange(Q + N))
         y = torch.as_tensor(np.nan_to_num(sig.labels, nan=0.0), dtype=torch.float32, device=dev)

@@ -23,11 +23,12 @@ in which CV fold).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from rpcli.core.routers.ability import Prior, task_prior
+from rpcli.core.routers.sim import unit_rows
 from rpcli.errors import ConfigError, TrainingDataError
 
 
@@ -55,21 +56,21 @@ def validate(cfg: KNNConfig) -> None:
         raise ConfigError("--temperature must be >= 0")
     if cfg.prior_weight <= 0:
         raise ConfigError("--prior-weight must be positive")
+    validate_card_options(cfg)
+
+
+def validate_card_options(cfg) -> None:
+    """The card, cold-start and CV options the routers beyond the study share."""
     if not 0 <= cfg.card_weight <= 1:
         raise ConfigError("--card-weight must be in [0, 1]")
+    if cfg.ridge <= 0:
+        raise ConfigError("--ridge must be positive")
     if not -1 <= cfg.cold_bonus <= 1:
         raise ConfigError("--cold-bonus must be in [-1, 1]")
     if cfg.folds < 2:
         raise ConfigError("--folds must be at least 2")
     if not 0 <= cfg.min_cold_recall <= 1:
         raise ConfigError("--min-cold-recall must be in [0, 1]")
-    if cfg.ridge <= 0:
-        raise ConfigError("--ridge must be positive")
-
-
-def _unit(a) -> np.ndarray:
-    a = np.asarray(a, dtype=np.float64)
-    return a / np.clip(np.linalg.norm(a, axis=1, keepdims=True), 1e-12, None)
 
 
 @dataclass
@@ -94,7 +95,7 @@ def fit(train_vecs, labels, train_tasks, pairs, models, cards, card_models, cfg:
                        card_models, cfg.card_weight, cfg.ridge)
     if cfg.cold_bonus:
         prior.value[:, ~prior.signal] += cfg.cold_bonus
-    return Fitted(vecs=_unit(train_vecs) if len(train_vecs) else np.zeros((0, 1)),
+    return Fitted(vecs=unit_rows(train_vecs) if len(train_vecs) else np.zeros((0, 1)),
                   labels=np.asarray(labels, dtype=np.float64), tasks=np.array(train_tasks, dtype=object),
                   prior=prior, cfg=cfg)
 
@@ -115,9 +116,9 @@ def scores(f: Fitted, query_vecs, query_tasks=None, exclude: np.ndarray | None =
             return np.tile(prior.value[-1], (n, 1))
         # free text (no task): the mean of the task priors of its TASK_NEIGHBOURS nearest training queries
         kk = min(TASK_NEIGHBOURS, Q)
-        idx = np.argpartition(-(_unit(query_vecs) @ f.vecs.T), kk - 1, axis=1)[:, :kk]
+        idx = np.argpartition(-(unit_rows(query_vecs) @ f.vecs.T), kk - 1, axis=1)[:, :kk]
         return prior.rows(f.tasks[idx].ravel()).reshape(n, kk, K).mean(1)
-    sims = _unit(query_vecs) @ f.vecs.T  # [N, Q]
+    sims = unit_rows(query_vecs) @ f.vecs.T  # [N, Q]
     if exclude is not None:
         ok = exclude >= 0
         sims[np.flatnonzero(ok), exclude[ok]] = -np.inf
@@ -142,24 +143,30 @@ def scores(f: Fitted, query_vecs, query_tasks=None, exclude: np.ndarray | None =
     return (num + cfg.prior_weight * pr) / (den + cfg.prior_weight)
 
 
+def run_inputs(ctx, routers: str, router: str):
+    """(training signal, training-query embeddings, cards or None, models with labels) of a run of the routers
+    beyond the study; TrainingDataError without training pairs, and the mode's held-out models refused."""
+    from rpcli.core.data.held_out import refuse_held_out
+
+    sig = ctx.train
+    if sig is None or len(sig) == 0:
+        raise TrainingDataError(f"the {routers} routers need the mode's training pairs, and there are none",
+                                hint="add route_data/pairwise_training_data_<mode>.json")
+    qv = ctx.train_vecs()
+    labeled = [m for j, m in enumerate(ctx.models) if (~np.isnan(sig.labels[:, j])).any()]
+    refuse_held_out(labeled, ctx.held_out, what=f"the {ctx.mode} labels of the {router} router", mode=ctx.mode)
+    return sig, qv, ctx.cards or None, labeled
+
+
 def run(ctx, opts: dict, seed: int):
     """The kNN (or prior, k = 0) router as a router run: test scores and leave-one-out training-query scores."""
     from rpcli.core.routers.run import RouterResult, config_from
 
     from dataclasses import replace
 
-    from rpcli.core.data.held_out import refuse_held_out
-
     cfg = config_from(KNNConfig, opts)
     validate(cfg)
-    sig = ctx.train
-    if sig is None or len(sig) == 0:
-        raise TrainingDataError("the knn and prior routers need the mode's training pairs, and there are none",
-                                hint="add route_data/pairwise_training_data_<mode>.json")
-    qv = ctx.train_vecs()
-    cards = ctx.cards or None
-    labeled = [m for j, m in enumerate(ctx.models) if (~np.isnan(sig.labels[:, j])).any()]
-    refuse_held_out(labeled, ctx.held_out, what=f"the {ctx.mode} labels of the knn router", mode=ctx.mode)
+    sig, qv, cards, labeled = run_inputs(ctx, "knn and prior", "knn")
     tuned = None
     if cfg.tune:
         routing = list(dict.fromkeys(ctx.test_tasks or sig.tasks))
@@ -257,26 +264,33 @@ def tune(vecs, labels, tasks, pairs, models, cards, card_models, routing_tasks, 
                    f"{min_cold_recall}, else the best recall"}
     cfg = replace(base, **chosen)
     if cold_start:
-        labels_a = np.asarray(labels, dtype=np.float64)
-        hide = [j for j in range(len(models)) if (~np.isnan(labels_a[:, j])).any()]
-        rows2 = []
-        for ridge in COLD_GRID["ridge"]:
-            for cb in COLD_GRID["cold_bonus"]:
-                c2 = replace(cfg, ridge=ridge, cold_bonus=cb)
-                fn = cv_score_fn(vecs, labels, tasks, pairs, models, cards, card_models, routing_tasks, c2)
-                r = cross_validate(groups, labels, fn, n_folds=n_folds, seed=seed, hide=hide)
-                rows2.append({"ridge": ridge, "cold_bonus": cb, "top1": round(r["top1"], 6),
-                              "cold_recall": None if r["recall"] is None else round(r["recall"], 6),
-                              "recall_n": r["recall_n"]})
-        ok = [i for i, r in enumerate(rows2) if r["cold_recall"] is not None and r["cold_recall"] >= min_cold_recall]
-        if ok:
-            b2 = max(ok, key=lambda i: (rows2[i]["top1"], -i))
-        else:
-            b2 = max(range(len(rows2)), key=lambda i: (rows2[i]["cold_recall"] or 0.0, rows2[i]["top1"], -i))
-        cfg = replace(cfg, ridge=rows2[b2]["ridge"], cold_bonus=rows2[b2]["cold_bonus"])
+        make_fn = (lambda c2: cv_score_fn(vecs, labels, tasks, pairs, models, cards, card_models, routing_tasks,
+                                          c2))
+        cfg, rows2 = cold_stage(make_fn, cfg, groups, labels, models, n_folds, seed, min_cold_recall)
         out["stage2"] = rows2
     out["config"] = {k: v for k, v in asdict(cfg).items() if k not in ("tune", "min_cold_recall", "folds")}
     return out
+
+
+def cold_stage(make_fn, cfg, groups, labels, models, n_folds, seed, min_cold_recall):
+    from rpcli.core.eval.cv import cross_validate
+
+    labels_a = np.asarray(labels, dtype=np.float64)
+    hide = [j for j in range(len(models)) if (~np.isnan(labels_a[:, j])).any()]
+    rows = []
+    for ridge in COLD_GRID["ridge"]:
+        for cb in COLD_GRID["cold_bonus"]:
+            c2 = replace(cfg, ridge=ridge, cold_bonus=cb)
+            r = cross_validate(groups, labels_a, make_fn(c2), n_folds=n_folds, seed=seed, hide=hide)
+            rows.append({"ridge": ridge, "cold_bonus": cb, "top1": round(r["top1"], 6),
+                         "cold_recall": None if r["recall"] is None else round(r["recall"], 6),
+                         "recall_n": r["recall_n"]})
+    ok = [i for i, r in enumerate(rows) if r["cold_recall"] is not None and r["cold_recall"] >= min_cold_recall]
+    if ok:
+        b = max(ok, key=lambda i: (rows[i]["top1"], -i))
+    else:
+        b = max(range(len(rows)), key=lambda i: (rows[i]["cold_recall"] or 0.0, rows[i]["top1"], -i))
+    return replace(cfg, ridge=rows[b]["ridge"], cold_bonus=rows[b]["cold_bonus"]), rows
 
 
 def fold_inputs(tr, hidden, vecs, labels, tasks, pairs, models, cards, routing):

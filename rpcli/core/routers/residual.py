@@ -24,10 +24,11 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from rpcli.core.routers.ability import Prior, task_prior
-from rpcli.core.routers.knn import KNNConfig, _unit, fold_inputs
+from rpcli.core.routers.knn import KNNConfig, cold_stage, fold_inputs, validate_card_options
+from rpcli.core.routers.sim import unit_rows
 from rpcli.core.routers.knn import fit as knn_fit
 from rpcli.core.routers.knn import scores as knn_scores
-from rpcli.errors import ConfigError, TrainingDataError
+from rpcli.errors import ConfigError
 
 
 @dataclass
@@ -59,16 +60,7 @@ class BlendConfig:
 def validate(cfg) -> None:
     if cfg.l2 <= 0:
         raise ConfigError("--l2 must be positive")
-    if not 0 <= cfg.card_weight <= 1:
-        raise ConfigError("--card-weight must be in [0, 1]")
-    if cfg.ridge <= 0:
-        raise ConfigError("--ridge must be positive")
-    if not -1 <= cfg.cold_bonus <= 1:
-        raise ConfigError("--cold-bonus must be in [-1, 1]")
-    if cfg.folds < 2:
-        raise ConfigError("--folds must be at least 2")
-    if not 0 <= cfg.min_cold_recall <= 1:
-        raise ConfigError("--min-cold-recall must be in [0, 1]")
+    validate_card_options(cfg)
     if isinstance(cfg, BlendConfig):
         if not 0 <= cfg.blend <= 1:
             raise ConfigError("--blend must be in [0, 1]")
@@ -123,7 +115,7 @@ def fit(train_vecs, labels, train_tasks, pairs, models, cards, card_models, cfg:
     tasks = list(dict.fromkeys(list(tasks or []) + train_tasks))
     prior = _prior(pairs, train_tasks, models, tasks, cards, card_models, cfg)
     L = np.asarray(labels, dtype=np.float64)
-    X = _unit(train_vecs)
+    X = unit_rows(train_vecs)
     W = residual_weights(X, L, prior.rows(train_tasks), [cfg.l2])[0]
     return Fitted(prior=prior, W=W, cfg=cfg)
 
@@ -140,7 +132,7 @@ def scores(f: Fitted, query_vecs, query_tasks=None, task_prior_rows=None) -> np.
         pr = f.prior.rows(query_tasks)
     else:
         pr = np.tile(f.prior.value[-1], (n, 1))
-    return pr + _unit(query_vecs) @ f.W
+    return pr + unit_rows(query_vecs) @ f.W
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -149,7 +141,6 @@ def scores(f: Fitted, query_vecs, query_tasks=None, task_prior_rows=None) -> np.
 L2_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 CARD_GRID = (0.0, 0.5, 1.0)
 BLEND_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)
-COLD_GRID = {"ridge": (0.3, 1.0), "cold_bonus": (0.0, 0.05, 0.1, 0.15, 0.2)}
 
 
 def cv_score_fn(vecs, labels, tasks, pairs, models, cards, card_models, routing_tasks, cfg, knn_cfg=None,
@@ -158,7 +149,7 @@ def cv_score_fn(vecs, labels, tasks, pairs, models, cards, card_models, routing_
     configuration, fitted on the training-fold queries only; a hidden model loses its pairs, labels and
     routing-task card scores."""
     vecs = np.asarray(vecs)
-    X = _unit(vecs)
+    X = unit_rows(vecs)
     labels = np.asarray(labels, dtype=np.float64)
     pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 3)
     tasks = [str(t) for t in tasks]
@@ -181,27 +172,6 @@ def cv_score_fn(vecs, labels, tasks, pairs, models, cards, card_models, routing_
         return (1.0 - cfg.blend) * kn + cfg.blend * res
 
     return fn
-
-
-def _cold_stage(make_fn, cfg, groups, labels, models, n_folds, seed, min_cold_recall):
-    from rpcli.core.eval.cv import cross_validate
-
-    labels_a = np.asarray(labels, dtype=np.float64)
-    hide = [j for j in range(len(models)) if (~np.isnan(labels_a[:, j])).any()]
-    rows = []
-    for ridge in COLD_GRID["ridge"]:
-        for cb in COLD_GRID["cold_bonus"]:
-            c2 = replace(cfg, ridge=ridge, cold_bonus=cb)
-            r = cross_validate(groups, labels_a, make_fn(c2), n_folds=n_folds, seed=seed, hide=hide)
-            rows.append({"ridge": ridge, "cold_bonus": cb, "top1": round(r["top1"], 6),
-                         "cold_recall": None if r["recall"] is None else round(r["recall"], 6),
-                         "recall_n": r["recall_n"]})
-    ok = [i for i, r in enumerate(rows) if r["cold_recall"] is not None and r["cold_recall"] >= min_cold_recall]
-    if ok:
-        b = max(ok, key=lambda i: (rows[i]["top1"], -i))
-    else:
-        b = max(range(len(rows)), key=lambda i: (rows[i]["cold_recall"] or 0.0, rows[i]["top1"], -i))
-    return replace(cfg, ridge=rows[b]["ridge"], cold_bonus=rows[b]["cold_bonus"]), rows
 
 
 def tune(vecs, labels, tasks, pairs, models, cards, card_models, routing_tasks, base, seed: int, n_folds: int = 5,
@@ -281,7 +251,7 @@ def tune(vecs, labels, tasks, pairs, models, cards, card_models, routing_tasks, 
             note(f"cv blend {w}: top-1 {r['top1']:.4f}")
         cfg = replace(cfg, blend=bw)
     if cold_start:
-        cfg, rows2 = _cold_stage(make, cfg, groups, labels, models, n_folds, seed, min_cold_recall)
+        cfg, rows2 = cold_stage(make, cfg, groups, labels, models, n_folds, seed, min_cold_recall)
         out["stage2"] = rows2
     out["config"] = {k: v for k, v in asdict(cfg).items() if k not in ("tune", "min_cold_recall", "folds")}
     return out
@@ -322,7 +292,7 @@ def task_mix(fr: Fitted, query_vecs, k: int = 10) -> np.ndarray | None:
     if train is None:
         return None
     vecs, ttasks = train
-    sims = _unit(query_vecs) @ vecs.T
+    sims = unit_rows(query_vecs) @ vecs.T
     kk = min(k, len(ttasks))
     idx = np.argpartition(-sims, kk - 1, axis=1)[:, :kk]
     rows = fr.prior.rows(np.asarray(ttasks, dtype=object)[idx].ravel()).reshape(len(query_vecs), kk, -1)
@@ -340,24 +310,18 @@ def build(ctx_like, cfg, seed: int, qv, sig, models, cards, card_models, routing
         cfg = replace(cfg, **{k: v for k, v in tuned["config"].items() if k in type(cfg).__dataclass_fields__},
                       tune=False)
     fr, fk = fit_any(qv, sig, models, cards, card_models, cfg, routing)
-    fr.train = (_unit(qv), list(sig.tasks))
+    fr.train = (unit_rows(qv), list(sig.tasks))
     return cfg, tuned, fr, fk
 
 
-def _run(ctx, opts: dict, seed: int, cls):
-    from rpcli.core.data.held_out import refuse_held_out
+def run_config(ctx, opts: dict, seed: int, cls):
+    """A residual (cls ResidualConfig) or blend (BlendConfig) router run."""
+    from rpcli.core.routers.knn import run_inputs
     from rpcli.core.routers.run import RouterResult, config_from
 
     cfg = config_from(cls, opts)
     validate(cfg)
-    sig = ctx.train
-    if sig is None or len(sig) == 0:
-        raise TrainingDataError("the residual and blend routers need the mode's training pairs, and there are none",
-                                hint="add route_data/pairwise_training_data_<mode>.json")
-    qv = ctx.train_vecs()
-    cards = ctx.cards or None
-    labeled = [m for j, m in enumerate(ctx.models) if (~np.isnan(sig.labels[:, j])).any()]
-    refuse_held_out(labeled, ctx.held_out, what=f"the {ctx.mode} labels of the residual router", mode=ctx.mode)
+    sig, qv, cards, _ = run_inputs(ctx, "residual and blend", "residual")
     routing = list(dict.fromkeys(ctx.test_tasks or sig.tasks))
     cfg, tuned, fr, fk = build(ctx, cfg, seed, qv, sig, ctx.models, cards, list(ctx.card_models or ctx.models),
                                routing, ctx.held_out, ctx.mode, progress=ctx.progress)
@@ -376,9 +340,9 @@ def _run(ctx, opts: dict, seed: int, cls):
 
 def run(ctx, opts: dict, seed: int):
     """The residual router as a router run."""
-    return _run(ctx, opts, seed, ResidualConfig)
+    return run_config(ctx, opts, seed, ResidualConfig)
 
 
 def run_blend(ctx, opts: dict, seed: int):
     """The blend router as a router run."""
-    return _run(ctx, opts, seed, BlendConfig)
+    return run_config(ctx, opts, seed, BlendConfig)

@@ -8,8 +8,9 @@ import numpy as np
 from rpcli.errors import ConfigError
 
 
-def _unit(a: np.ndarray) -> np.ndarray:
-    a = np.asarray(a, dtype=np.float64)
+def unit_rows(a, dtype=np.float64) -> np.ndarray:
+    """The rows of `a` scaled to unit L2 norm (a zero row stays zero), as `dtype`."""
+    a = np.asarray(a, dtype=dtype)
     return a / np.clip(np.linalg.norm(a, axis=1, keepdims=True), 1e-12, None)
 
 
@@ -19,7 +20,7 @@ def sim_scores(profile_vecs: np.ndarray, query_vecs: np.ndarray) -> np.ndarray:
         raise ConfigError(f"SimRouter needs profiles in the query encoder's space: the profile is "
                           f"{profile_vecs.shape[1]}-d but queries are {query_vecs.shape[1]}-d",
                           hint="build the profile with the same --encoder, or use a router that projects (mlp, graph)")
-    return _unit(query_vecs) @ _unit(profile_vecs).T
+    return unit_rows(query_vecs) @ unit_rows(profile_vecs).T
 
 
 def first_argmax(scores: np.ndarray) -> np.ndarray:

@@ -125,9 +125,9 @@ class ResidualFamily(FittedRouter):
         raise NotImplementedError
 
     def run(self, ctx, opts, seed):
-        from rpcli.core.routers.residual import _run
+        from rpcli.core.routers.residual import run_config
 
-        return _run(ctx, opts, seed, self.config_cls())
+        return run_config(ctx, opts, seed, self.config_cls())
 
     def refit(self, config, qv, ctx):
         from rpcli.core.routers import residual as R

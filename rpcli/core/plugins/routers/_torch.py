@@ -19,8 +19,9 @@ class TrainOptions:
 
 
 def load_net(run_dir, seed: int, n_seeds: int, name: str, ctx, new_candidates: bool, load_checkpoint):
-    """(net on ctx.device, checkpoint) of a seed's ckpt.pt, checked against the candidates and the profile width."""
-    from rpcli.core.routers.inference import checkpoint_file
+    """A LoadedRouter holding the net (on ctx.device) and checkpoint of a seed's ckpt.pt, checked against the
+    candidates and the profile width; its scorer is the caller's to set."""
+    from rpcli.core.routers.inference import LoadedRouter, checkpoint_file
 
     path = checkpoint_file(Path(run_dir), seed, n_seeds)
     if not path.is_file():
@@ -34,4 +35,7 @@ def load_net(run_dir, seed: int, n_seeds: int, name: str, ctx, new_candidates: b
     if int(ck["config"]["m_in_dim"]) != width:
         raise ConfigError(f"the {name} checkpoint {path} takes {ck['config']['m_in_dim']}-d profiles; the given "
                           f"profile is {width}-d")
-    return net.to(ctx.device), ck
+    lr = LoadedRouter(router=name, models=list(ctx.models), profile_vecs=ctx.profile_vecs, seed=int(seed),
+                      device=ctx.device)
+    lr.net, lr.ckpt = net.to(ctx.device), ck
+    return lr

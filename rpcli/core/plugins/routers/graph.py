@@ -44,9 +44,9 @@ class _Scorer:
         import numpy as np
         import torch
 
-        from rpcli.core.routers.graph import _unit
+        from rpcli.core.routers.graph import unit_f32
 
-        return torch.as_tensor(_unit(np.asarray(q, dtype=np.float32)), device=self.lr.device)
+        return torch.as_tensor(unit_f32(np.asarray(q, dtype=np.float32)), device=self.lr.device)
 
     def scores(self, q, tasks=None):
         import torch
@@ -73,7 +73,7 @@ def _model_states(lr, ctx) -> list:
     import numpy as np
     import torch
 
-    from rpcli.core.routers.graph import _unit
+    from rpcli.core.routers.graph import unit_f32
     from rpcli.core.routers.training import split_queries
 
     train = ctx.train
@@ -95,7 +95,7 @@ def _model_states(lr, ctx) -> list:
                                       np.asarray(ctx.test_vecs(), np.float32)])
     dev = torch.device(lr.device)
     xm = torch.as_tensor(lr.profile_vecs, device=dev)
-    xq = torch.as_tensor(_unit(member_vecs), device=dev)
+    xq = torch.as_tensor(unit_f32(member_vecs), device=dev)
     return lr.net.model_states(xm, xq, torch.arange(len(member_vecs), device=dev))
 
 
@@ -122,11 +122,8 @@ class GraphRouter(Router):
         import torch
 
         from rpcli.core.routers.graph import load_checkpoint
-        from rpcli.core.routers.inference import LoadedRouter
 
-        lr = LoadedRouter(router=self.name, models=list(ctx.models), profile_vecs=ctx.profile_vecs, seed=int(seed),
-                          device=ctx.device)
-        lr.net, lr.ckpt = load_net(run_dir, seed, n_seeds, self.name, ctx, new_candidates, load_checkpoint)
+        lr = load_net(run_dir, seed, n_seeds, self.name, ctx, new_candidates, load_checkpoint)
         dev = torch.device(lr.device)
         with torch.no_grad():
             states = None if new_candidates else lr.ckpt.get("model_states")

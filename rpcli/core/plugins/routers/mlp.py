@@ -59,12 +59,9 @@ class MLPRouter(Router):
         return run(ctx, opts, seed)
 
     def load(self, run_dir, ctx, *, seed=0, n_seeds=1, opts=None, recorded=None, new_candidates=False):
-        from rpcli.core.routers.inference import LoadedRouter
         from rpcli.core.routers.mlp import load_checkpoint
 
-        lr = LoadedRouter(router=self.name, models=list(ctx.models), profile_vecs=ctx.profile_vecs, seed=int(seed),
-                          device=ctx.device)
-        lr.net, lr.ckpt = load_net(run_dir, seed, n_seeds, self.name, ctx, new_candidates, load_checkpoint)
+        lr = load_net(run_dir, seed, n_seeds, self.name, ctx, new_candidates, load_checkpoint)
         lr.scorer = _Scorer(lr)
         return lr
 

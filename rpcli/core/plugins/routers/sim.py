@@ -7,17 +7,17 @@ from rpcli.core.plugin import Capabilities, NoOptions, Router
 
 class _Scorer:
     def __init__(self, vecs) -> None:
-        from rpcli.core.routers.sim import _unit
+        from rpcli.core.routers.sim import unit_rows
 
-        self.unit = _unit(vecs)
+        self.unit = unit_rows(vecs)
         self.query_dim = int(vecs.shape[1])
 
     def scores(self, q, tasks=None):
         import numpy as np
 
-        from rpcli.core.routers.sim import _unit
+        from rpcli.core.routers.sim import unit_rows
 
-        return _unit(np.asarray(q, dtype=np.float32)) @ self.unit.T
+        return unit_rows(np.asarray(q, dtype=np.float32)) @ self.unit.T
 
 
 class SimRouter(Router):
