@@ -16,6 +16,7 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from rpcli.core.progress import NullProgress, Progress
 from rpcli.errors import ConfigError
@@ -143,6 +144,31 @@ class StagedBuild:
     result: dict
     duration_s: float
     entry: dict  # the manifest entry without "outputs" (filled in when the files are in place)
+
+
+@dataclass
+class Recipe:
+    """Everything building one artifact takes, resolved and checked: its kind, recipe params (they enter the id),
+    recorded parents, and `builder(out_dir) -> {"metrics", "info"}` that writes its files. The entry points return
+    one (`graph_recipe`, `profile_recipe`, `run_recipe`); `build_recipe` reuses or builds it, and a sweep plans
+    (`plan_recipe`), stages (`build_into_staging`) and registers (`register_staged`) it as separate steps."""
+
+    kind: str
+    params: dict
+    parents: list
+    builder: Callable[[Path], dict]
+    uses_encoder: bool = True
+
+
+def plan_recipe(sess: Session, recipe: Recipe) -> ArtifactPlan:
+    """The id and key of a recipe (its parents must be recorded)."""
+    return plan_artifact(sess, recipe.kind, recipe.params, recipe.parents, uses_encoder=recipe.uses_encoder)
+
+
+def build_recipe(sess: Session, recipe: Recipe, *, force: bool = False) -> BuildResult:
+    """Reuse the recipe's artifact when recorded and intact; otherwise build and register it."""
+    return build_artifact(sess, recipe.kind, recipe.params, recipe.parents, recipe.builder, force=force,
+                          uses_encoder=recipe.uses_encoder)
 
 
 class ArtifactIntercepted(Exception):

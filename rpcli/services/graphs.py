@@ -6,11 +6,18 @@ from pathlib import Path
 
 from rpcli.core.data.schema import MODES
 from rpcli.errors import ConfigError
-from rpcli.services.base import BuildResult, Session, artifact_dir, build_artifact, resolve
+from rpcli.services.base import BuildResult, Recipe, Session, artifact_dir, build_artifact, build_recipe, resolve
 
 
 def build_graph_entry(sess: Session, kind: str, mode: str, *, max_queries_per_task: int | None = None,
                       force: bool = False) -> BuildResult:
+    """Build (or reuse) a graph of one of the five kinds."""
+    return build_recipe(sess, graph_recipe(sess, kind, mode, max_queries_per_task=max_queries_per_task),
+                        force=force)
+
+
+def graph_recipe(sess: Session, kind: str, mode: str, *, max_queries_per_task: int | None = None) -> Recipe:
+    """The recipe of a graph (checked; nothing built)."""
     from rpcli.core.graph.build import build_graph
     from rpcli.core.graph.spec import GRAPH_SPECS
     from rpcli.core.graph.store import save_graph
@@ -38,7 +45,7 @@ def build_graph_entry(sess: Session, kind: str, mode: str, *, max_queries_per_ta
         info["warnings"] = g.meta.get("warnings", [])
         return {"info": info}
 
-    return build_artifact(sess, "graph", params, [], builder, force=force)
+    return Recipe("graph", params, [], builder)
 
 
 def import_graph_entry(sess: Session, file: Path, mode: str, kind: str | None, force: bool = False) -> BuildResult:

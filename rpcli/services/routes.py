@@ -18,7 +18,7 @@ from rpcli.core.data.schema import MODES
 from rpcli.core.registry import router as get_router
 from rpcli.core.registry import routers as registered_routers
 from rpcli.errors import ConfigError, TrainingDataError
-from rpcli.services.base import BuildResult, Session, build_artifact, check_modes, check_same_data
+from rpcli.services.base import BuildResult, Recipe, Session, build_recipe, check_modes, check_same_data
 
 if TYPE_CHECKING:  # annotations only: this module imports no numpy or torch
     from rpcli.core.plugin import Router
@@ -68,6 +68,13 @@ def run_router_entry(sess: Session, router: str, profile_ref: str, mode: str, op
                      device: str | None = None) -> BuildResult:
     """Run (or reuse) a router on a profile. `opts` are the router's options (its recipe); `device` (default: the
     session's) only says where to train."""
+    return build_recipe(sess, run_recipe(sess, router, profile_ref, mode, opts, seeds=seeds, query_text=query_text,
+                                         device=device), force=force)
+
+
+def run_recipe(sess: Session, router: str, profile_ref: str, mode: str, opts: dict | None = None, *,
+               seeds: list[int] | None = None, query_text: str = "formatted", device: str | None = None) -> Recipe:
+    """The recipe of a router run (checked, its training signal resolved; nothing trained)."""
     from rpcli.core.routers.query_text import QUERY_TEXT_CHOICES
     from rpcli.core.routers.query_text import query_text as qtext
     from rpcli.core.routers.run import RouteContext, evaluate_run
@@ -126,4 +133,4 @@ def run_router_entry(sess: Session, router: str, profile_ref: str, mode: str, op
             result["info"]["device"] = device
         return result
 
-    return build_artifact(sess, "run", params, [pentry["id"]], builder, force=force)
+    return Recipe("run", params, [pentry["id"]], builder)

@@ -40,6 +40,7 @@ from torch import nn
 from torch_geometric.nn import HANConv
 
 from rpcli.core.fit import Epoch, fit, optimizer_step, seeded, train_threads
+from rpcli.core.progress import NullProgress
 from rpcli.errors import ConfigError
 
 from rpcli.core.profiles.trainable_config import CKPT_FILE, SELECT, TrainConfig, validate_config  # noqa: F401

@@ -45,6 +45,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -62,8 +63,8 @@ class LoadedRouter:
     models: list
     profile_vecs: np.ndarray  # [K, Dp]
     seed: int = 0
-    scorer: object = None
-    net: object = None  # the trained torch module (checkpointed torch routers), eval mode
+    scorer: Any = None  # the plugin's scorer (see the class docstring)
+    net: Any = None  # the trained torch module (checkpointed torch routers), eval mode
     ckpt: dict = field(default_factory=dict, repr=False)  # the checkpoint as loaded (checkpointed routers)
     device: str = "cpu"
     states_from: str | None = None  # graph: "checkpoint" or "training graph"

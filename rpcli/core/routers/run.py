@@ -56,7 +56,7 @@ class RouteContext:
     models: list  # profile key order = candidate order (argmax ties)
     profile_vecs: np.ndarray  # [K, D]
     test_texts: list  # [N]
-    encoder: TextEncoder  # .encode(texts, progress=, description=) -> [n, Dq]
+    encoder: TextEncoder | None  # .encode(texts, progress=, description=) -> [n, Dq]; None: `sources` give them
     train: TrainingSignal | None = None  # the mode's training signal (None when the mode has no training file)
     held_out: list = field(default_factory=list)
     seeds: list = field(default_factory=lambda: [0])
@@ -69,6 +69,11 @@ class RouteContext:
     sources: dict = field(default_factory=dict)  # "train" / "test": embeddings given instead of encoded (an array,
     #                                              or a function returning one, called on first use)
     _cache: dict = field(default_factory=dict)
+
+    def _encoder(self) -> TextEncoder:
+        if self.encoder is None:
+            raise RpError("this context has no encoder and was given no embeddings to use instead")
+        return self.encoder
 
     def seed_file(self, name: str, seed: int) -> str:
         """`name` for a single-seed run, `stem.seed{seed}.ext` when the run has several seeds."""
@@ -83,7 +88,7 @@ class RouteContext:
             src = self.sources["test"]
             self._cache["test"] = src() if callable(src) else src
         if "test" not in self._cache:
-            self._cache["test"] = self.encoder.encode(self.test_texts, progress=self.progress,
+            self._cache["test"] = self._encoder().encode(self.test_texts, progress=self.progress,
                                                       description="encoding test queries:")
         return self._cache["test"]
 
@@ -95,7 +100,7 @@ class RouteContext:
         if "train" not in self._cache:
             if self.train is None:
                 raise RpError("this run has no training signal, so it has no training queries to encode")
-            self._cache["train"] = self.encoder.encode(self.train.texts, progress=self.progress,
+            self._cache["train"] = self._encoder().encode(self.train.texts, progress=self.progress,
                                                        description="encoding training queries:")
         return self._cache["train"]
 
