@@ -161,14 +161,14 @@ def _interrupt(p, sig):
 
 def _no_lock(ws):
     """No lock is left; or, after SIGKILL under the lock, one of a dead process (which the next command takes over)."""
-    from rpcli.workspace.lock import WorkspaceLock, _pid_alive
+    from rpcli.workspace.lock import WorkspaceLock, pid_alive
 
     from rpcli.workspace.layout import Workspace
 
     lock = Workspace(ws).lock_path
     if lock.exists():
         pid = WorkspaceLock(lock).holder().pid
-        assert pid is not None and not _pid_alive(pid), f"a live process {pid} still holds the lock"
+        assert pid is not None and not pid_alive(pid), f"a live process {pid} still holds the lock"
 
 
 def _verify_then_fix(tiny, ws, sig):

@@ -101,7 +101,8 @@ class HFEncoder:
                          "window": max_length, "long_texts": "windowed"}
         self._tok = self._model = None
 
-    def _load_tokenizer(self):
+    def load_tokenizer(self):
+        """Load the tokenizer (once)."""
         if self._tok is None:
             from transformers import AutoTokenizer
             from transformers.utils import logging as hf_logging
@@ -111,15 +112,17 @@ class HFEncoder:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             self._tok = AutoTokenizer.from_pretrained(str(self.model_dir), local_files_only=True)
 
-    def _load(self):
+    def load(self):
+        """Load the tokenizer and the model (once); returns the model."""
         if self._model is None:
             import torch  # noqa: F401
             from transformers import AutoModel
 
-            self._load_tokenizer()
+            self.load_tokenizer()
             self._model = AutoModel.from_pretrained(str(self.model_dir), local_files_only=True).to(self.device).eval()
+        return self._model
 
-    def _chunks(self, texts: list[str]) -> list[tuple[int, list[int], bool]]:
+    def chunks(self, texts: list[str]) -> list[tuple[int, list[int], bool]]:
         """[(text index, token ids of one window, whether it is the text's last window)] in text order."""
         # The fast tokenizer splits a long text into consecutive windows (each with its special tokens).
         enc = self._tok(list(texts), truncation=True, max_length=self.max_length, return_overflowing_tokens=True,
@@ -138,9 +141,9 @@ class HFEncoder:
         import torch
 
         progress = progress or NullProgress()
-        self._load()
+        self.load()
         tok = self._tok
-        chunks = self._chunks(texts)
+        chunks = self.chunks(texts)
         sums = np.zeros((len(texts), self.dim), dtype=np.float64)
         counts = np.zeros(len(texts), dtype=np.float64)
         order = sorted(range(len(chunks)), key=lambda c: len(chunks[c][1]))  # length-sorted batches pad less
@@ -228,8 +231,7 @@ class OnnxEncoder:
     def _export_fp32(self, path: Path) -> None:
         import torch
 
-        self.torch_path._load()
-        model = self.torch_path._model.cpu()
+        model = self.torch_path.load().cpu()
 
         class Hidden(torch.nn.Module):
             def __init__(self, m):
@@ -292,13 +294,13 @@ class OnnxEncoder:
             so.inter_op_num_threads = 1
             so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
             self._session = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
-            self.torch_path._load_tokenizer()
+            self.torch_path.load_tokenizer()
 
     def encode(self, texts: list[str], progress=None) -> np.ndarray:
         """As HFEncoder.encode (windows of `max_length` tokens, mean pooling over all of them), run by ORT."""
         progress = progress or NullProgress()
         self._load()
-        chunks = self.torch_path._chunks(texts)
+        chunks = self.torch_path.chunks(texts)
         sums = np.zeros((len(texts), self.dim), dtype=np.float64)
         counts = np.zeros(len(texts), dtype=np.float64)
         order = sorted(range(len(chunks)), key=lambda c: len(chunks[c][1]))

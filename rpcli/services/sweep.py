@@ -35,7 +35,7 @@ from rpcli.services.base import (ArtifactIntercepted, ArtifactPlan, Session, Sta
                                  outputs_intact, register_staged)
 from rpcli.services.sweep_executors import LocalExecutor, RayExecutor
 from rpcli.workspace.hashing import sha256_text
-from rpcli.workspace.lock import _pid_alive  # one definition: a pid that no longer runs left its files behind
+from rpcli.workspace.lock import pid_alive  # one definition: a pid that no longer runs left its files behind
 from rpcli.workspace.manifest import load_manifest
 from rpcli.workspace.provenance import provenance, utc_now
 
@@ -138,7 +138,7 @@ def clean_stale_staging(ws) -> list[str]:
         return removed
     for p in ws.tmp_dir.iterdir():
         m = _STAGING_RE.match(p.name)
-        if m and not _pid_alive(int(m.group(1))):
+        if m and not pid_alive(int(m.group(1))):
             shutil.rmtree(p, ignore_errors=True)
             removed.append(p.name)
     try:
@@ -250,7 +250,7 @@ class SweepRunner:
         return self.sess.workspace.root / "sweeps" / f"{self.spec.name}.json"
 
     def write_record(self) -> None:
-        from rpcli.workspace.manifest import _write_atomic
+        from rpcli.workspace.manifest import write_atomic
 
         ds = self.sess.dataset
         if self._history is None:
@@ -272,7 +272,7 @@ class SweepRunner:
                "commit": _git_commit(), "jobs": self.jobs, "executor": self.executor_name,
                "data": {"root": str(ds.root), "hash": ds.data_hash},
                "artifacts": [st.row() for st in self.states], "history": self._history}
-        _write_atomic(self.record_path, json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+        write_atomic(self.record_path, json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
 
     # -- running -----------------------------------------------------------------------------------------------
 

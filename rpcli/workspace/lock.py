@@ -20,7 +20,8 @@ from rpcli.errors import WorkspaceLockedError
 NOTIFY_AFTER_S = 2.0  # a wait longer than this prints one line naming the holder
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid runs (one we may not signal counts as running)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -73,7 +74,7 @@ class WorkspaceLock:
                 fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
             except FileExistsError:
                 holder = self.holder()
-                if holder.pid is not None and not _pid_alive(holder.pid):
+                if holder.pid is not None and not pid_alive(holder.pid):
                     # The holder died without releasing: the lock is stale.
                     try:
                         self.path.unlink()

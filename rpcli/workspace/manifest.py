@@ -108,7 +108,8 @@ def _dump(doc: dict) -> str:
     return json.dumps({**doc, "written_by": WRITTEN_BY}, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str) -> None:
+    """Write text to path atomically: a fsynced temporary file beside it, then os.replace."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     with open(tmp, "w", encoding="utf-8") as fh:
@@ -307,7 +308,7 @@ def _replace_all(conn: sqlite3.Connection, doc: dict, meta: dict) -> None:
 def _export(ws: Workspace, conn: sqlite3.Connection) -> None:
     """Rewrite manifest.json from the store and record its stamp (the caller holds the lock)."""
     doc = _read_store(conn, store_path(ws))
-    _write_atomic(ws.manifest_path, _dump(doc))
+    write_atomic(ws.manifest_path, _dump(doc))
     _set_meta(conn, export_generation=_meta(conn).get("generation"), export_stamp=_stamp(ws.manifest_path))
 
 

@@ -13,14 +13,14 @@ import shutil
 
 from rpcli.workspace.hashing import sha256_file
 from rpcli.workspace.layout import KIND_DIRS, Workspace
-from rpcli.workspace.lock import WorkspaceLock, _pid_alive
+from rpcli.workspace.lock import WorkspaceLock, pid_alive
 from rpcli.workspace.manifest import load_manifest
 
 
 def _live_staging(name: str) -> bool:
     """Staging folders are named <id>.<pid> (or <id>.old.<pid>): one of a running process is not an orphan."""
     tail = name.rsplit(".", 1)[-1]
-    return tail.isdigit() and int(tail) != os.getpid() and _pid_alive(int(tail))
+    return tail.isdigit() and int(tail) != os.getpid() and pid_alive(int(tail))
 
 
 def _inside(rel) -> bool:

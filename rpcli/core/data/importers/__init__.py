@@ -44,8 +44,8 @@ from rpcli.core.data.importers.cards import (Card, Cards, cards_from_doc, load_s
 from rpcli.core.data.importers.convert import (DEFAULT_PAIRS_PER_TASK, DEFAULT_TEST_FRACTION, UNSPECIFIED_FAMILY,
                                                convert, pairwise_rule, split_queries, write_files)
 from rpcli.core.data.importers.readers import (CSV_META, CSV_TASK_KEYS, FORMATS, QUERY_KEYS, READERS, TASK_KEYS,
-                                               QueryInfo, Result, Table, _count, _dollars, _json_records, _score,
-                                               _text, read_scores, read_table, read_wide_csv)
+                                               QueryInfo, Result, Table, count_field, dollars_field, json_records,
+                                               read_scores, read_table, read_wide_csv, score_field, text_field)
 
 __all__ = [
     "FORMATS",
@@ -61,11 +61,11 @@ __all__ = [
     "read_wide_csv",
     "read_table",
     # the field checks, shared with rp model add (rpcli.services.models)
-    "_text",
-    "_score",
-    "_count",
-    "_dollars",
-    "_json_records",
+    "text_field",
+    "score_field",
+    "count_field",
+    "dollars_field",
+    "json_records",
     "Card",
     "Cards",
     "load_structured",

@@ -8,7 +8,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rpcli.core.data.importers.readers import _read_text
+from rpcli.core.data.importers.readers import read_text
 from rpcli.errors import DataFileError
 
 
@@ -38,7 +38,7 @@ def load_structured(path: Path):
     """A YAML or JSON file (by suffix; .json is JSON, anything else YAML, which also reads JSON)."""
     if not path.is_file():
         raise DataFileError(path, "file not found")
-    text = _read_text(path)
+    text = read_text(path)
     if path.suffix.lower() == ".json":
         try:
             return json.loads(text)

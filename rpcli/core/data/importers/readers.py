@@ -63,7 +63,8 @@ class Table:
         self.results[key] = r
 
 
-def _text(path, rec: dict, keys, where: str) -> str:
+def text_field(path, rec: dict, keys, where: str) -> str:
+    """The first of ``keys`` present in ``rec``, checked to be a non-empty text."""
     for k in keys:
         if k in rec:
             v = rec[k]
@@ -82,7 +83,8 @@ def _finite(v) -> bool:
         return False
 
 
-def _score(path, v, where: str, fld: str) -> float | None:
+def score_field(path, v, where: str, fld: str) -> float | None:
+    """A score checked to be a finite number in [0, 1] (None stays None)."""
     if v is None:
         return None
     if isinstance(v, bool) or not isinstance(v, (int, float)):
@@ -101,7 +103,8 @@ def _score(path, v, where: str, fld: str) -> float | None:
     return v
 
 
-def _count(path, v, where: str, fld: str) -> int | None:
+def count_field(path, v, where: str, fld: str) -> int | None:
+    """A token count checked to be a number >= 0, rounded to an int (None stays None)."""
     if v is None:
         return None
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not _finite(v) or v < 0:
@@ -110,7 +113,8 @@ def _count(path, v, where: str, fld: str) -> int | None:
     return int(round(float(v)))
 
 
-def _dollars(path, v, where: str, fld: str) -> float | None:
+def dollars_field(path, v, where: str, fld: str) -> float | None:
+    """A cost in dollars checked to be a finite number >= 0 (None stays None)."""
     if v is None:
         return None
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not _finite(v) or v < 0:
@@ -119,7 +123,8 @@ def _dollars(path, v, where: str, fld: str) -> float | None:
     return float(v)
 
 
-def _read_text(path: Path) -> str:
+def read_text(path: Path) -> str:
+    """The file's UTF-8 text (a DataFileError when it is not UTF-8 or cannot be read)."""
     try:
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -128,10 +133,10 @@ def _read_text(path: Path) -> str:
         raise DataFileError(path, f"cannot read the file: {exc.strerror or exc}") from None
 
 
-def _json_records(path: Path) -> list[tuple[str, object]]:
+def json_records(path: Path) -> list[tuple[str, object]]:
     """(record label, parsed record): a JSON list (labels #i), an object with a `records` list, a single object,
     or JSON lines (labels "line n")."""
-    text = _read_text(path)
+    text = read_text(path)
     if not text.strip():
         raise DataFileError(path, "the file is empty")
     try:
@@ -169,15 +174,15 @@ def read_scores(path: str | Path) -> Table:
     path = Path(path)
     if not path.is_file():
         raise DataFileError(path, "file not found")
-    recs = _json_records(path)
+    recs = json_records(path)
     if not recs:
         raise DataFileError(path, "the file has no records")
     tab = Table(path)
     for where, rec in recs:
         if not isinstance(rec, dict):
             raise DataFileError(path, f"expected a JSON object, found {type(rec).__name__}", record=where)
-        query = _text(path, rec, QUERY_KEYS, where)
-        task = _text(path, rec, TASK_KEYS, where)
+        query = text_field(path, rec, QUERY_KEYS, where)
+        task = text_field(path, rec, TASK_KEYS, where)
         metric = rec.get("metric") if isinstance(rec.get("metric"), str) else None
         info = QueryInfo(task, query, ground_truth=rec.get("ground_truth"), metric=metric,
                          qid=rec.get("id", rec.get("query_id", rec.get("sample_id"))))
@@ -195,19 +200,19 @@ def read_scores(path: str | Path) -> Table:
             for m, s in sc.items():
                 if not isinstance(m, str) or not m.strip():
                     raise DataFileError(path, "a model name is empty", record=where, field="scores")
-                tab.add(Result(task, query, m, _score(path, s, where, f"scores.{m}"),
-                               _count(path, per["prompt_tokens"].get(m), where, f"prompt_tokens.{m}"),
-                               _count(path, per["completion_tokens"].get(m), where, f"completion_tokens.{m}"),
-                               _dollars(path, per["cost"].get(m), where, f"cost.{m}"), where), info)
+                tab.add(Result(task, query, m, score_field(path, s, where, f"scores.{m}"),
+                               count_field(path, per["prompt_tokens"].get(m), where, f"prompt_tokens.{m}"),
+                               count_field(path, per["completion_tokens"].get(m), where, f"completion_tokens.{m}"),
+                               dollars_field(path, per["cost"].get(m), where, f"cost.{m}"), where), info)
         else:
-            model = _text(path, rec, ("model",), where)
+            model = text_field(path, rec, ("model",), where)
             if "score" not in rec:
                 raise DataFileError(path, "missing field (or give 'scores': {model: score})", record=where,
                                     field="score")
-            tab.add(Result(task, query, model, _score(path, rec["score"], where, "score"),
-                           _count(path, rec.get("prompt_tokens"), where, "prompt_tokens"),
-                           _count(path, rec.get("completion_tokens"), where, "completion_tokens"),
-                           _dollars(path, rec.get("cost"), where, "cost"), where), info)
+            tab.add(Result(task, query, model, score_field(path, rec["score"], where, "score"),
+                           count_field(path, rec.get("prompt_tokens"), where, "prompt_tokens"),
+                           count_field(path, rec.get("completion_tokens"), where, "completion_tokens"),
+                           dollars_field(path, rec.get("cost"), where, "cost"), where), info)
     return tab
 
 
@@ -223,8 +228,8 @@ def _csv_number(path, raw: str, where: str, col: str, kind: str):
         raise DataFileError(path, f"expected a number, found {raw[:40]!r}", record=where, field=col, hint=hint) \
             from None
     if kind == "score":
-        return _score(path, v, where, col)
-    return _dollars(path, v, where, col)
+        return score_field(path, v, where, col)
+    return dollars_field(path, v, where, col)
 
 
 def read_wide_csv(path: str | Path) -> Table:
@@ -232,7 +237,7 @@ def read_wide_csv(path: str | Path) -> Table:
     path = Path(path)
     if not path.is_file():
         raise DataFileError(path, "file not found")
-    _read_text(path)  # UTF-8 text, readable
+    read_text(path)  # UTF-8 text, readable
     with open(path, encoding="utf-8", newline="") as fh:
         reader = csv.reader(fh)
         try:

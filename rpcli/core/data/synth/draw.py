@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 
-class _Draw:
+class Draw:
     """Uniform draws for one generated item, taken from a numpy Generator in blocks."""
 
     __slots__ = ("_rng", "_u", "_i")
@@ -42,5 +42,6 @@ class _Draw:
         return self.f() < p
 
 
-def _rng(seed: int, *stream: int) -> np.random.Generator:
+def seeded_rng(seed: int, *stream: int) -> np.random.Generator:
+    """The numpy Generator of one stream: seeded by (seed, *stream), independent of every other stream."""
     return np.random.default_rng(np.random.SeedSequence([int(seed), *stream]))

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import numpy as np
 
-from rpcli.core.data.synth.draw import _rng
+from rpcli.core.data.synth.draw import seeded_rng
 from rpcli.core.data.synth.profile_files import write_profile_data
 from rpcli.core.data.synth.route_files import write_pairwise, write_query_jsonl, write_test_rows
 from rpcli.core.data.synth.stages import (
     SynthParamError, draw_latent, draw_queries, held_out_index, leak_test_queries, score_queries, tasks_and_domains)
-from rpcli.core.data.synth.tasks import _KEPT_TASK_PREF, _LEADERBOARD, DOMAIN_POOL, MAX_TASKS
+from rpcli.core.data.synth.tasks import DOMAIN_POOL, KEPT_TASK_PREF, LEADERBOARD, MAX_TASKS
 
 
 def _is_int(x) -> bool:
@@ -99,11 +99,11 @@ def generate_dataset(out_dir: str | Path, *, seed: int = 0, n_models: int = 12, 
     note("scoring queries with the item-response model")
     sc = score_queries(seed, archs, q, lat, C, noise)
     train_acc, held_idx = held_out_index(tasks, sc, C)
-    kept_task = _KEPT_TASK_PREF if _KEPT_TASK_PREF in tasks else tasks[0]
+    kept_task = KEPT_TASK_PREF if KEPT_TASK_PREF in tasks else tasks[0]
     leaked = leak_test_queries(seed, archs, q, sc, held_idx, C, train_queries_per_task)
 
     note("writing route_data/")
-    rr = _rng(seed, 50)
+    rr = seeded_rng(seed, 50)
     test_rows = write_test_rows(rdir, rr, archs, q, sc, cands)
     n_train_jsonl, n_test_jsonl = write_query_jsonl(rdir, rr, archs, q)
     pair_counts = write_pairwise(rdir, seed, archs, q, sc, cands, held_idx, leaked, pairs_per_task)
@@ -123,7 +123,7 @@ def generate_dataset(out_dir: str | Path, *, seed: int = 0, n_models: int = 12, 
         "n_auxiliary": len(lat.models) - C,
         "families": [f["arch"] for f in fam_seen],
         "routing_tasks": tasks,
-        "leaderboard_tasks": [t["name"] for t in _LEADERBOARD],
+        "leaderboard_tasks": [t["name"] for t in LEADERBOARD],
         "domains": domains,
         "n_test_rows": len(test_rows),
         "n_train_queries": sum(len(q.train[t]) for t in tasks),

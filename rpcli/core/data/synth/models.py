@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from rpcli.core.data.synth.vocab import _fmt_num
+from rpcli.core.data.synth.vocab import fmt_num
 
-_FAMILIES = [
+FAMILIES = [
     dict(key="acme", arch="AcmeForCausalLM", brand="Acme", org="acme-ai", license="apache-2.0",
          sizes=[0.5, 1.5, 3, 7, 14, 32, 72], versions=["2", "2.5", "3"], pattern="acme{ver}-{size}b-instruct",
          tags=["chat"], languages=["en", "zh"], tok=1.0, theme={"math": 0.45, "coding": 0.35},
@@ -45,24 +45,25 @@ _FAMILIES = [
               "under a research licence. The models use sliding-window attention and a large-vocabulary tokenizer. "
               "They aim at a balance of reasoning, coding and latency for agentic and API use."),
 ]
-_FOCUS = ["enterprise assistants", "on-device chat", "retrieval-augmented pipelines", "agentic tool use",
+FOCUS = ["enterprise assistants", "on-device chat", "retrieval-augmented pipelines", "agentic tool use",
           "multilingual customer support", "research prototyping", "low-latency API serving", "long-form writing"]
-_SERVICES = [("SynthCloud", "https://api.synthcloud.example/v1"), ("ModelHub", "https://inference.modelhub.example/v1")]
+SERVICES = [("SynthCloud", "https://api.synthcloud.example/v1"), ("ModelHub", "https://inference.modelhub.example/v1")]
 
 
 def _size_str(s) -> str:
-    return _fmt_num(s)
+    return fmt_num(s)
 
 
-def _make_models(rng: np.random.Generator, n_models: int, n_candidates: int) -> list[dict]:
-    order = rng.permutation(len(_FAMILIES)).tolist()
+def make_models(rng: np.random.Generator, n_models: int, n_candidates: int) -> list[dict]:
+    """Draw n_models models (name, family, size); the candidates come first, through the families in a random order."""
+    order = rng.permutation(len(FAMILIES)).tolist()
     models: list[dict] = []
     names: set = set()
     for i in range(n_models):
         if i < n_candidates:
-            fam = _FAMILIES[order[i % len(order)]]
+            fam = FAMILIES[order[i % len(order)]]
         else:
-            fam = _FAMILIES[int(rng.integers(len(_FAMILIES)))]
+            fam = FAMILIES[int(rng.integers(len(FAMILIES)))]
         name = None
         for attempt in range(30):
             size = fam["sizes"][int(rng.integers(len(fam["sizes"])))]

@@ -1,6 +1,6 @@
 """Writing profile_data/: benchmark scores, prices and descriptions of models, families, tasks and domains.
 
-Every draw here comes from one stream (``_rng(seed, 70)``), taken in the order of the functions below.
+Every draw here comes from one stream (``seeded_rng(seed, 70)``), taken in the order of the functions below.
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
-from rpcli.core.data.synth.draw import _rng
-from rpcli.core.data.synth.models import _FOCUS, _SERVICES
-from rpcli.core.data.synth.route_files import _write_json
-from rpcli.core.data.synth.stages import Latent, Scores, _sigmoid
-from rpcli.core.data.synth.tasks import _ALL_NULL_TASK, _DOMAIN_DESC, _LEADERBOARD, _UNUSED_TASKS
+from rpcli.core.data.synth.draw import seeded_rng
+from rpcli.core.data.synth.models import FOCUS, SERVICES
+from rpcli.core.data.synth.route_files import write_json
+from rpcli.core.data.synth.stages import Latent, Scores, sigmoid
+from rpcli.core.data.synth.tasks import ALL_NULL_TASK, DOMAIN_DESC, LEADERBOARD, UNUSED_TASKS
 
 
 def _r2(x) -> float:
@@ -33,8 +33,8 @@ class _Benchmarks:
 
 def _benchmarks(rd: np.random.Generator, lat: Latent, sc: Scores, tasks: list[str], C: int, held_idx: int,
                 kept_task: str) -> _Benchmarks:
-    M, T, L = len(lat.models), len(tasks), len(_LEADERBOARD)
-    lb_scores = 100 * _sigmoid(lat.skill[:, T:] - lat.lb_base[None, :]) + rd.normal(0.0, 1.5, (M, L))
+    M, T, L = len(lat.models), len(tasks), len(LEADERBOARD)
+    lb_scores = 100 * sigmoid(lat.skill[:, T:] - lat.lb_base[None, :]) + rd.normal(0.0, 1.5, (M, L))
     lb_scores = np.clip(lb_scores, 0.0, 100.0)
     routing_scores = np.zeros((M, T))
     for ti, t in enumerate(tasks):
@@ -71,8 +71,8 @@ def _prices(rd: np.random.Generator, models: list[dict], C: int) -> dict[str, tu
 def _features(rd: np.random.Generator, archs: list[dict], lat: Latent, prices: dict, C: int,
               quirk: int | None) -> dict[str, str]:
     """Each model's description: size, family, relative strengths and weakness, focus and (mostly) prices."""
-    T, L = len(archs), len(_LEADERBOARD)
-    all_phr = [a["phrase"] for a in archs] + [lb["phrase"] for lb in _LEADERBOARD]
+    T, L = len(archs), len(LEADERBOARD)
+    all_phr = [a["phrase"] for a in archs] + [lb["phrase"] for lb in LEADERBOARD]
     rel_skill = lat.skill - lat.skill.mean(axis=0, keepdims=True)  # strengths relative to the other models
     features = {}
     for m, mod in enumerate(lat.models):
@@ -84,7 +84,7 @@ def _features(rd: np.random.Generator, archs: list[dict], lat: Latent, prices: d
         art = "an" if mod["size"].startswith(("8", "11", "18")) else "a"
         text = (f"{mod['name']} is {art} {mod['size']} {kind} instruction-tuned model from the {fam['brand']} family "
                 f"({fam['arch']}). It is comparatively strong at {s1} and {s2}, while {w1} is a relative weakness. "
-                f"It is aimed at {_FOCUS[int(rd.integers(len(_FOCUS)))]}.")
+                f"It is aimed at {FOCUS[int(rd.integers(len(FOCUS)))]}.")
         if m < C and m != quirk:
             ip, op = prices[mod["name"]]
             text += f" It is offered at ${ip:.2f} per million input tokens and ${op:.2f} per million output tokens."
@@ -96,12 +96,12 @@ def write_profile_data(pdir: Path, seed: int, archs: list[dict], domains: list[s
                        domain_map: dict[str, list[str]], lat: Latent, sc: Scores, train_items: dict[str, list[dict]],
                        C: int, held_idx: int, kept_task: str, with_task_queries: bool) -> tuple[list[dict], int | None]:
     """Write every profile_data/ file. Returns the families in order of appearance and the price-quirk candidate."""
-    rd = _rng(seed, 70)
+    rd = seeded_rng(seed, 70)
     models = lat.models
     M = len(models)
     names = [m["name"] for m in models]
     tasks = [a["name"] for a in archs]
-    lb_names = [t["name"] for t in _LEADERBOARD]
+    lb_names = [t["name"] for t in LEADERBOARD]
     bm = _benchmarks(rd, lat, sc, tasks, C, held_idx, kept_task)
     odd_aux = int(C + rd.integers(M - C)) if M > C else None  # auxiliary with null size/parameters/licence
 
@@ -114,7 +114,7 @@ def write_profile_data(pdir: Path, seed: int, archs: list[dict], domains: list[s
             if newllm and m == held_idx and t != kept_task:
                 v = None
             ds[t] = v
-        ds[_ALL_NULL_TASK["name"]] = None
+        ds[ALL_NULL_TASK["name"]] = None
         return ds
 
     prices = _prices(rd, models, C)
@@ -134,7 +134,7 @@ def write_profile_data(pdir: Path, seed: int, archs: list[dict], domains: list[s
         if m == quirk:
             avg = None
         odd = m == odd_aux
-        svc = _SERVICES[m % 2] if priced else (None, None)
+        svc = SERVICES[m % 2] if priced else (None, None)
         rec = {
             "size": None if odd else mod["size"],
             "feature": features[mod["name"]],
@@ -158,23 +158,23 @@ def write_profile_data(pdir: Path, seed: int, archs: list[dict], domains: list[s
         return rec
 
     for mode in ("standard", "newllm"):
-        _write_json(pdir / f"model_feature_{mode}.json", {names[m]: record(m, mode == "newllm") for m in range(M)})
-    _write_json(pdir / "candidate_models.json", {names[c]: record(c, False, True) for c in range(C)})
+        write_json(pdir / f"model_feature_{mode}.json", {names[m]: record(m, mode == "newllm") for m in range(M)})
+    write_json(pdir / "candidate_models.json", {names[c]: record(c, False, True) for c in range(C)})
 
     fam_seen: list[dict] = []
     for mod in models:
         if mod["fam"]["arch"] not in [f["arch"] for f in fam_seen]:
             fam_seen.append(mod["fam"])
-    _write_json(pdir / "model_family_feature.json", {f["arch"]: f["desc"] for f in fam_seen})
-    task_desc = {lb["name"]: lb["desc"] for lb in _LEADERBOARD}
+    write_json(pdir / "model_family_feature.json", {f["arch"]: f["desc"] for f in fam_seen})
+    task_desc = {lb["name"]: lb["desc"] for lb in LEADERBOARD}
     task_desc.update({a["name"]: a["desc"] for a in archs})
-    task_desc[_ALL_NULL_TASK["name"]] = _ALL_NULL_TASK["desc"]
-    task_desc.update(_UNUSED_TASKS)
-    _write_json(pdir / "task_feature.json", task_desc)
-    _write_json(pdir / "domain_feature.json", {dm: _DOMAIN_DESC[dm] for dm in domains})
-    _write_json(pdir / "domain_task_map.json", domain_map)
+    task_desc[ALL_NULL_TASK["name"]] = ALL_NULL_TASK["desc"]
+    task_desc.update(UNUSED_TASKS)
+    write_json(pdir / "task_feature.json", task_desc)
+    write_json(pdir / "domain_feature.json", {dm: DOMAIN_DESC[dm] for dm in domains})
+    write_json(pdir / "domain_task_map.json", domain_map)
     if with_task_queries:
         tq = {t: [it["q"] for it in train_items[t]] for t in tasks}
         for mode in ("standard", "newllm"):
-            _write_json(pdir / f"task_queries_{mode}.json", tq)
+            write_json(pdir / f"task_queries_{mode}.json", tq)
     return fam_seen, quirk

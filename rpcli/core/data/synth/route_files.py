@@ -7,12 +7,13 @@ from pathlib import Path
 
 import numpy as np
 
-from rpcli.core.data.synth.draw import _rng
+from rpcli.core.data.synth.draw import seeded_rng
 from rpcli.core.data.synth.stages import Queries, Scores
-from rpcli.core.data.synth.tasks import _EXTRA_JSONL_TASK, _NO_FORMATTER
+from rpcli.core.data.synth.tasks import EXTRA_JSONL_TASK, NO_FORMATTER
 
 
-def _write_json(path: Path, obj) -> None:
+def write_json(path: Path, obj) -> None:
+    """Write obj as indented UTF-8 JSON with a trailing newline."""
     path.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
@@ -41,7 +42,7 @@ def write_test_rows(rdir: Path, rr: np.random.Generator, archs: list[dict], q: Q
         prompt, comp = sc.test_tok[t]
         for j, it in enumerate(q.test[t]):
             row = _base_row(t, a, it, upper=False)
-            if t not in _NO_FORMATTER:
+            if t not in NO_FORMATTER:
                 row["formatted_query"] = {"system": a["system"], "user": it["user"]}
             perf = {}
             for c in range(len(cands)):
@@ -58,7 +59,7 @@ def write_test_rows(rdir: Path, rr: np.random.Generator, archs: list[dict], q: Q
                                   "input_token": pt, "output_token": ct, "success": True, "task_performance": s}
             row["model_performance"] = perf
             test_rows.append(row)
-    _write_json(rdir / "routing_test_data.json", test_rows)
+    write_json(rdir / "routing_test_data.json", test_rows)
     return test_rows
 
 
@@ -68,14 +69,14 @@ def write_query_jsonl(rdir: Path, rr: np.random.Generator, archs: list[dict], q:
     train_rows = []
     for a in archs:
         train_rows.extend(_base_row(a["name"], a, it, upper=True) for it in q.train[a["name"]])
-    train_rows.extend(_base_row(_EXTRA_JSONL_TASK, extra_arch, it, upper=True) for it in q.extra_train)
+    train_rows.extend(_base_row(EXTRA_JSONL_TASK, extra_arch, it, upper=True) for it in q.extra_train)
     _write_jsonl(rdir / "default_query_train.jsonl", train_rows)
     jtest = []
     for a in archs:
         items = q.test[a["name"]]
         perm = rr.permutation(len(items)).tolist()
         jtest.extend(_base_row(a["name"], a, items[j], upper=True) for j in perm)
-    jtest.extend(_base_row(_EXTRA_JSONL_TASK, extra_arch, it, upper=True) for it in q.extra_test)
+    jtest.extend(_base_row(EXTRA_JSONL_TASK, extra_arch, it, upper=True) for it in q.extra_test)
     _write_jsonl(rdir / "default_query_test.jsonl", jtest)
     return len(train_rows), len(jtest)
 
@@ -100,7 +101,7 @@ def _select_pairs(rp: np.random.Generator, qidx: np.ndarray, k: int, leaked_here
 def write_pairwise(rdir: Path, seed: int, archs: list[dict], q: Queries, sc: Scores, cands: list[str],
                    held_idx: int, leaked: list[tuple[str, int, int]], pairs_per_task: int) -> dict:
     """pairwise_training_data_{standard,newllm}.json; newllm drops every pair with the held-out model."""
-    rp = _rng(seed, 60)
+    rp = seeded_rng(seed, 60)
     C = len(cands)
     pi, pj = np.triu_indices(C, k=1)
     pair_counts = {}
@@ -123,6 +124,6 @@ def write_pairwise(rdir: Path, seed: int, archs: list[dict], q: Queries, sc: Sco
                 row["better_model"] = cands[better]
                 row["worse_model"] = cands[worse]
                 rows.append(row)
-        _write_json(rdir / f"pairwise_training_data_{mode}.json", {"task_data_count": counts, "pairwise_data": rows})
+        write_json(rdir / f"pairwise_training_data_{mode}.json", {"task_data_count": counts, "pairwise_data": rows})
         pair_counts[mode] = dict(pairs=len(rows), pool=counts)
     return pair_counts

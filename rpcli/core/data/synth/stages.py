@@ -1,7 +1,7 @@
 """The drawing stages of generate_dataset, in order: tasks and domains, queries, models and latent skills, scores,
 the held-out model, and the train/test leakage.
 
-Each stage draws from its own numpy stream (``_rng(seed, stage, ...)``), so the files depend only on the
+Each stage draws from its own numpy stream (``seeded_rng(seed, stage, ...)``), so the files depend only on the
 parameters and the seed.
 """
 
@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rpcli.core.data.synth.draw import _Draw, _rng
-from rpcli.core.data.synth.models import _FAMILIES, _make_models
-from rpcli.core.data.synth.queries.knowledge import _gen_grad_science
-from rpcli.core.data.synth.tasks import _ALL_NULL_TASK, _ARCHETYPES, _LEADERBOARD, _NO_FORMATTER, DOMAIN_POOL
+from rpcli.core.data.synth.draw import Draw, seeded_rng
+from rpcli.core.data.synth.models import FAMILIES, make_models
+from rpcli.core.data.synth.queries.knowledge import gen_grad_science
+from rpcli.core.data.synth.tasks import ALL_NULL_TASK, ARCHETYPES, DOMAIN_POOL, LEADERBOARD, NO_FORMATTER
 from rpcli.errors import ConfigError
 
 
@@ -23,15 +23,16 @@ class SynthParamError(ConfigError, ValueError):
     """A parameter of generate_dataset that cannot give a dataset (also a ValueError, for library callers)."""
 
 
-def _sigmoid(x):
+def sigmoid(x):
+    """The logistic function 1 / (1 + exp(-x)), elementwise."""
     return 1.0 / (1.0 + np.exp(-x))
 
 
 def tasks_and_domains(n_tasks: int, n_domains: int) -> tuple[list[dict], list[str], dict[str, list[str]]]:
     """The routing-task archetypes, the domains and the domain -> task map (leaderboard and dangling tasks too)."""
-    archs = _ARCHETYPES[:n_tasks]
+    archs = ARCHETYPES[:n_tasks]
     if n_tasks < 6:  # one continuous-metric task only when n_tasks >= 6
-        archs = [a for a in _ARCHETYPES if a["metric"] != "commongen_coverage"][:n_tasks]
+        archs = [a for a in ARCHETYPES if a["metric"] != "commongen_coverage"][:n_tasks]
     domains = DOMAIN_POOL[:n_domains]
 
     def assign(ranking, two):
@@ -43,11 +44,11 @@ def tasks_and_domains(n_tasks: int, n_domains: int) -> tuple[list[dict], list[st
     for a in archs:
         for dm in assign(a["domains"], a["two"]):
             domain_map[dm].append(a["name"])
-    for lb in _LEADERBOARD:
+    for lb in LEADERBOARD:
         for dm in assign(lb["domains"], lb["two"]):
             domain_map[dm].append(lb["name"])
-    for dm in assign(_ALL_NULL_TASK["domains"], False):  # dangling: no model scores it, so no dataset node
-        domain_map[dm].append(_ALL_NULL_TASK["name"])
+    for dm in assign(ALL_NULL_TASK["domains"], False):  # dangling: no model scores it, so no dataset node
+        domain_map[dm].append(ALL_NULL_TASK["name"])
     return archs, domains, domain_map
 
 
@@ -69,7 +70,7 @@ def draw_queries(seed: int, archs: list[dict], n_train: int, n_test: int) -> Que
         items = []
         misses = 0
         while len(items) < n:
-            it = gen(_Draw(rng))
+            it = gen(Draw(rng))
             if it["q"] in seen:
                 misses += 1
                 if misses > 2000 + n:
@@ -85,16 +86,16 @@ def draw_queries(seed: int, archs: list[dict], n_train: int, n_test: int) -> Que
 
     test_items, train_items = {}, {}
     for ti, a in enumerate(archs):
-        rq = _rng(seed, 10, ti)
+        rq = seeded_rng(seed, 10, ti)
         if a["name"] in ("py_func", "concept_gen", "sql_gen"):
             pat = "{i}"
         else:
             pat = a["tid"]
         test_items[a["name"]] = gen_items(a["gen"], n_test, rq, pat, 1)
         train_items[a["name"]] = gen_items(a["gen"], n_train, rq, pat, 1 + n_test)
-    rq = _rng(seed, 11)
-    extra_test = gen_items(_gen_grad_science, n_test, rq, None, 0)
-    extra_train = gen_items(_gen_grad_science, n_train, rq, None, 0)
+    rq = seeded_rng(seed, 11)
+    extra_test = gen_items(gen_grad_science, n_test, rq, None, 0)
+    extra_train = gen_items(gen_grad_science, n_train, rq, None, 0)
     return Queries(test_items, train_items, extra_test, extra_train)
 
 
@@ -112,14 +113,14 @@ class Latent:
 
 
 def draw_latent(seed: int, archs: list[dict], n_models: int, n_candidates: int) -> Latent:
-    rm = _rng(seed, 20)
-    models = _make_models(rm, n_models, n_candidates)
-    M, T, L = len(models), len(archs), len(_LEADERBOARD)
-    fam_keys = [f["key"] for f in _FAMILIES]
+    rm = seeded_rng(seed, 20)
+    models = make_models(rm, n_models, n_candidates)
+    M, T, L = len(models), len(archs), len(LEADERBOARD)
+    fam_keys = [f["key"] for f in FAMILIES]
     fam_idx = np.array([fam_keys.index(m["fam"]["key"]) for m in models])
-    cats_all = [a["cat"] for a in archs] + [lb["cat"] for lb in _LEADERBOARD]
+    cats_all = [a["cat"] for a in archs] + [lb["cat"] for lb in LEADERBOARD]
     general = rm.normal(0.0, 0.5, M)
-    theme = np.array([[f["theme"].get(c, 0.0) for c in cats_all] for f in _FAMILIES])
+    theme = np.array([[f["theme"].get(c, 0.0) for c in cats_all] for f in FAMILIES])
     fam_eff = theme + rm.normal(0.0, 0.45, theme.shape)
     size_coef = rm.uniform(0.15, 0.35, T + L)
     logp = np.log2(np.array([m["params"] for m in models]) / 8.0)
@@ -128,7 +129,7 @@ def draw_latent(seed: int, archs: list[dict], n_models: int, n_candidates: int) 
     sub_eff = rm.normal(0.0, 0.4, (M, T, 4))
     verbosity = np.exp(rm.normal(0.0, 0.3, M))
     task_base = np.array([-math.log(a["acc"] / (1 - a["acc"])) for a in archs]) + rm.normal(0, 0.2, T)
-    lb_base = np.array([-math.log(lb["base"] / (1 - lb["base"])) for lb in _LEADERBOARD])
+    lb_base = np.array([-math.log(lb["base"] / (1 - lb["base"])) for lb in LEADERBOARD])
     return Latent(models, skill, sub_eff, verbosity, task_base, lb_base)
 
 
@@ -145,7 +146,7 @@ class Scores:
 
 def score_queries(seed: int, archs: list[dict], q: Queries, lat: Latent, C: int, noise: float) -> Scores:
     """The item-response model: p = sigmoid(skill + sub-topic effect - difficulty + noise * N(0, 1))."""
-    rs = _rng(seed, 30)
+    rs = seeded_rng(seed, 30)
     out = Scores({}, {}, {}, {})
     for ti, a in enumerate(archs):
         t = a["name"]
@@ -155,11 +156,11 @@ def score_queries(seed: int, archs: list[dict], q: Queries, lat: Latent, C: int,
         sub = np.array([it["sub"] for it in items], dtype=int)
         diff = lat.task_base[ti] + 1.5 * (cx - 0.5) + rs.normal(0.0, 2.3, len(items))
         base_logit = lat.skill[:, ti][:, None] + lat.sub_eff[:, ti, :][:, sub] - diff[None, :]  # [M, Q]
-        p = _sigmoid(base_logit[:C] + noise * rs.normal(0.0, 1.0, (C, len(items))))
+        p = sigmoid(base_logit[:C] + noise * rs.normal(0.0, 1.0, (C, len(items))))
         p = np.clip(p, 1e-9, 1.0 - 1e-9)
         if a["metric"] == "commongen_coverage":
             n_words = np.array([len(it["ans"]) for it in items])
-            v = _sigmoid(np.log(p / (1 - p)) + rs.normal(0.0, 0.4, p.shape))
+            v = sigmoid(np.log(p / (1 - p)) + rs.normal(0.0, 0.4, p.shape))
             k = rs.binomial(np.broadcast_to(n_words, p.shape), 0.3 + 0.7 * v)
             k = np.maximum(k, np.floor(0.2 * n_words).astype(int) + 1)
             sc = k / n_words[None, :]
@@ -168,13 +169,13 @@ def score_queries(seed: int, archs: list[dict], q: Queries, lat: Latent, C: int,
         out.test[t] = sc[:, :nte]
         out.train[t] = sc[:, nte:]
         # expected (noise-free) accuracy on the training queries, for every model (auxiliaries' scores)
-        pe = _sigmoid(base_logit[:, nte:])
+        pe = sigmoid(base_logit[:, nte:])
         if a["metric"] == "commongen_coverage":
             pe = 0.3 + 0.7 * pe
         out.train_p_aux[t] = pe.mean(axis=1)
         # token counts on the test rows
         lo, hi = a["tok"]
-        texts = [(a["system"] or "") + it["user"] if a["name"] not in _NO_FORMATTER else it["q"]
+        texts = [(a["system"] or "") + it["user"] if a["name"] not in NO_FORMATTER else it["q"]
                  for it in items[:nte]]
         plen = np.array([len(x) for x in texts], dtype=float)
         tokf = np.array([m["fam"]["tok"] for m in lat.models[:C]])
@@ -199,7 +200,7 @@ def leak_test_queries(seed: int, archs: list[dict], q: Queries, sc: Scores, held
     """Copy a few test queries (and their scores) over training queries, like the real data's leakage.
 
     Changes q.train and sc.train in place; returns the (task, test index, train index) of every copy."""
-    rl = _rng(seed, 40)
+    rl = seeded_rng(seed, 40)
     tasks = [a["name"] for a in archs]
     leak_tasks = [t for t, a in zip(tasks, archs) if a["metric"] == "code_eval"] or list(tasks)
     leaked: list[tuple[str, int, int]] = []

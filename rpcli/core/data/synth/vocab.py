@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rpcli.core.data.synth.draw import _Draw
+from rpcli.core.data.synth.draw import Draw
 
 LETTERS = "ABCDE"
 
@@ -10,15 +10,15 @@ _FEM = ["Alice", "Maya", "Sofia", "Priya", "Elena", "Hannah", "Grace", "Ines", "
         "Tara", "Yuki", "Zoe", "Amara", "Clara", "Freya", "Ivy", "Lucia", "Mei", "Nadia", "Sana", "Vera"]
 _MASC = ["Ben", "Carlos", "David", "Ethan", "Felix", "George", "Hugo", "Ivan", "Jamal", "Kenji", "Liam", "Marco",
          "Noah", "Omar", "Pavel", "Rahul", "Samuel", "Tomas", "Victor", "Wei", "Arjun", "Diego", "Emil", "Lars"]
-_LAST = ["Abbott", "Brennan", "Castillo", "Dumont", "Eriksen", "Fontaine", "Galloway", "Hartmann", "Ibarra",
+LAST = ["Abbott", "Brennan", "Castillo", "Dumont", "Eriksen", "Fontaine", "Galloway", "Hartmann", "Ibarra",
          "Jansen", "Kowalski", "Lindqvist", "Moreau", "Nakamura", "Okafor", "Petrov", "Quinlan", "Rossi", "Sandoval",
          "Takahashi", "Ulrich", "Vasquez", "Whitaker", "Yilmaz", "Zeller", "Achebe", "Bianchi", "Delacroix",
          "Fairbanks", "Grimaldi"]
-_SYL1 = ["Bel", "Cor", "Dra", "Eld", "Fen", "Gal", "Hal", "Ist", "Jor", "Kel", "Lun", "Mar", "Nor", "Ost", "Pel",
+SYL1 = ["Bel", "Cor", "Dra", "Eld", "Fen", "Gal", "Hal", "Ist", "Jor", "Kel", "Lun", "Mar", "Nor", "Ost", "Pel",
          "Quen", "Ros", "Sel", "Tor", "Val", "Wyn", "Zar", "Alt", "Bran"]
-_SYL2 = ["a", "e", "i", "o", "u", "ar", "en", "or", "is", "an"]
-_SYL3 = ["dor", "heim", "mont", "via", "stad", "grad", "port", "ford", "land", "mere", "wick", "burg"]
-_WORDS = ["apple", "river", "stone", "cloud", "garden", "silver", "window", "rocket", "forest", "candle", "harbor",
+SYL2 = ["a", "e", "i", "o", "u", "ar", "en", "or", "is", "an"]
+SYL3 = ["dor", "heim", "mont", "via", "stad", "grad", "port", "ford", "land", "mere", "wick", "burg"]
+WORDS = ["apple", "river", "stone", "cloud", "garden", "silver", "window", "rocket", "forest", "candle", "harbor",
           "pencil", "marble", "thunder", "meadow", "lantern", "copper", "violet", "island", "orbit", "falcon",
           "prism", "quartz", "saddle", "tunnel", "velvet", "willow", "zephyr", "anchor", "beacon", "canyon",
           "dragon", "ember", "feather", "glacier", "hollow", "ivory", "jungle", "kettle", "ladder", "mirror",
@@ -30,40 +30,47 @@ _NOUN = ["Harbor", "Orchard", "Lantern", "Meridian", "Tide", "Garden", "Empire",
          "Sanctuary"]
 
 
-def _person(d: _Draw):
+def person(d: Draw):
+    """A random first name with its pronoun and possessive: (name, 'she'/'he', 'her'/'his')."""
     if d.chance(0.5):
         return d.pick(_FEM), "she", "her"
     return d.pick(_MASC), "he", "his"
 
 
-def _full_name(d: _Draw) -> str:
-    return f"{d.pick(_FEM + _MASC)} {d.pick(_LAST)}"
+def full_name(d: Draw) -> str:
+    """A random first and last name."""
+    return f"{d.pick(_FEM + _MASC)} {d.pick(LAST)}"
 
 
-def _place(d: _Draw) -> str:
-    return d.pick(_SYL1) + d.pick(_SYL2) + d.pick(_SYL3)
+def place_name(d: Draw) -> str:
+    """A made-up place name of three syllables."""
+    return d.pick(SYL1) + d.pick(SYL2) + d.pick(SYL3)
 
 
-def _title(d: _Draw) -> str:
+def title(d: Draw) -> str:
+    """A made-up title of a book, film or work."""
     r = d.f()
     if r < 0.4:
         return f"The {d.pick(_ADJ)} {d.pick(_NOUN)}"
     if r < 0.7:
-        return f"{d.pick(_NOUN)} of {_place(d)}"
+        return f"{d.pick(_NOUN)} of {place_name(d)}"
     return f"The {d.pick(_NOUN)} and the {d.pick(_NOUN)}"
 
 
-def _ordinal(n: int) -> str:
+def ordinal(n: int) -> str:
+    """The ordinal word of 1..10 ('first' .. 'tenth')."""
     return {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth", 6: "sixth", 7: "seventh", 8: "eighth",
             9: "ninth", 10: "tenth"}[n]
 
 
-def _fmt_num(x: float) -> str:
+def fmt_num(x: float) -> str:
+    """A number with at most two decimals, trailing zeros dropped ('0' for zero)."""
     s = f"{x:.2f}".rstrip("0").rstrip(".")
     return s if s not in ("-0", "") else "0"
 
 
-def _mc(d: _Draw, correct: str, distractors, n: int = 4):
+def mc(d: Draw, correct: str, distractors, n: int = 4):
+    """Up to n options: distinct distractors and the correct answer at a random place; (options, its letter)."""
     uniq = []
     for x in distractors:
         if x != correct and x not in uniq:
@@ -82,7 +89,8 @@ def _user_paren_mc(q: str, opts) -> str:
     return "Question: " + q + "\n\n" + "\n".join(f"({LETTERS[i]}) {o}" for i, o in enumerate(opts))
 
 
-def _mc_item(d, q, opts, letter, sub, cx, kind="list", user_style="list", labels_key="label"):
+def mc_item(d, q, opts, letter, sub, cx, kind="list", user_style="list", labels_key="label"):
+    """One multiple-choice item (question, options, answer letter, a wrong letter) as a generator's dict."""
     if kind == "list":
         choices = repr(list(opts))
     else:

@@ -12,7 +12,7 @@ from rpcli.errors import UnknownNameError
 from rpcli.workspace.leaderboard import MICRO  # noqa: F401 - dollars -> micro-dollars, one definition
 
 
-def _f(x: Any) -> float | None:
+def float_or_none(x: Any) -> float | None:
     """Python float, or None for None/NaN/inf."""
     if x is None:
         return None
@@ -20,7 +20,8 @@ def _f(x: Any) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def _as_2d(name: str, a: Any, n: int | None = None, k: int | None = None) -> np.ndarray:
+def as_2d(name: str, a: Any, n: int | None = None, k: int | None = None) -> np.ndarray:
+    """``a`` as a float64 [N, K] array, checked against the expected row and column counts."""
     arr = np.asarray(a, dtype=np.float64)
     if arr.ndim != 2:
         raise ValueError(f"{name} must be a 2-D array [N, K], got shape {arr.shape}")
@@ -31,10 +32,11 @@ def _as_2d(name: str, a: Any, n: int | None = None, k: int | None = None) -> np.
     return arr
 
 
-def _prepare(scores: Any, costs: Any, tasks: Any, models: Sequence[str]):
-    s = _as_2d("scores", scores)
+def prepare(scores: Any, costs: Any, tasks: Any, models: Sequence[str]):
+    """The checked inputs of a metric: (scores [N, K], costs [N, K], task names, model names)."""
+    s = as_2d("scores", scores)
     n, k = s.shape
-    c = _as_2d("costs", costs, n, k)
+    c = as_2d("costs", costs, n, k)
     t = [str(x) for x in (list(tasks) if not isinstance(tasks, np.ndarray) else tasks.tolist())]
     if len(t) != n:
         raise ValueError(f"tasks has {len(t)} entries, expected {n}")
@@ -44,14 +46,15 @@ def _prepare(scores: Any, costs: Any, tasks: Any, models: Sequence[str]):
     return s, c, t, m
 
 
-def _model_index(models: Sequence[str], name: str, what: str = "model") -> int:
+def model_index(models: Sequence[str], name: str, what: str = "model") -> int:
+    """The column of model ``name`` (an UnknownNameError naming the candidates when absent)."""
     try:
         return list(models).index(name)
     except ValueError:
         raise UnknownNameError(f"Unknown {what} '{name}'. Candidates: {', '.join(models)}") from None
 
 
-def _task_groups(tasks: Sequence[str]) -> tuple[list[str], np.ndarray]:
+def task_groups(tasks: Sequence[str]) -> tuple[list[str], np.ndarray]:
     """Unique task names in order of first appearance, and each row's group index."""
     order: dict[str, int] = {}
     idx = np.empty(len(tasks), dtype=np.int64)
@@ -60,7 +63,7 @@ def _task_groups(tasks: Sequence[str]) -> tuple[list[str], np.ndarray]:
     return list(order), idx
 
 
-def _group_mean(values: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
+def group_mean(values: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
     """Mean of ``values`` per group (NaN for empty groups)."""
     counts = np.bincount(groups, minlength=n_groups).astype(np.float64)
     sums = np.bincount(groups, weights=values, minlength=n_groups)
@@ -68,7 +71,8 @@ def _group_mean(values: np.ndarray, groups: np.ndarray, n_groups: int) -> np.nda
         return sums / counts
 
 
-def _group_nanmean(values: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
+def group_nanmean(values: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
+    """Mean of the non-NaN ``values`` per group (NaN for groups without any)."""
     ok = ~np.isnan(values)
     counts = np.bincount(groups[ok], minlength=n_groups).astype(np.float64)
     sums = np.bincount(groups[ok], weights=values[ok], minlength=n_groups)
@@ -76,12 +80,13 @@ def _group_nanmean(values: np.ndarray, groups: np.ndarray, n_groups: int) -> np.
         return sums / counts
 
 
-def _nanmean_or_none(x: np.ndarray) -> float | None:
+def nanmean_or_none(x: np.ndarray) -> float | None:
+    """Mean of the non-NaN entries as a python float, or None when there are none."""
     x = x[~np.isnan(x)]
     return float(x.mean()) if x.size else None
 
 
-def _row_max(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def row_max(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Row max over non-NaN scores (NaN for all-NaN rows) and the mask of rows with any score."""
     has_any = ~np.all(np.isnan(s), axis=1)
     filled = np.where(np.isnan(s), -np.inf, s)
@@ -90,7 +95,7 @@ def _row_max(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mx, has_any
 
 
-def _bootstrap_ci(values: np.ndarray, n_boot: int, seed: int) -> list[float] | None:
+def bootstrap_ci(values: np.ndarray, n_boot: int, seed: int) -> list[float] | None:
     """Percentile 95% interval of the mean of ``values`` over ``n_boot`` resamples of the rows."""
     n = values.shape[0]
     if n_boot <= 0 or n == 0:
@@ -106,12 +111,14 @@ def _bootstrap_ci(values: np.ndarray, n_boot: int, seed: int) -> list[float] | N
     return [float(lo), float(hi)]
 
 
-def _entropy(p: np.ndarray) -> float:
+def entropy(p: np.ndarray) -> float:
+    """Shannon entropy (nats) of the distribution ``p`` (zero entries ignored)."""
     p = p[p > 0]
     return float(-(p * np.log(p)).sum()) + 0.0 if p.size else 0.0
 
 
-def _pick_perf_cost(s: np.ndarray, c: np.ndarray, choice: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def pick_perf_cost(s: np.ndarray, c: np.ndarray, choice: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the score (NaN -> 0) and the cost of the chosen column."""
     rows = np.arange(s.shape[0])
     perf = s[rows, choice]
     return np.where(np.isnan(perf), 0.0, perf), c[rows, choice]

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from rpcli.core.eval.metrics._common import _f
+from rpcli.core.eval.metrics._common import float_or_none
 from rpcli.errors import RpError
 
 
@@ -125,7 +125,7 @@ def per_task_best_from_profile_scores(detailed_scores: Mapping[str, Mapping[str,
 
     def score(model: str, task: str) -> float | None:
         v = (detailed_scores.get(model) or {}).get(task)
-        return _f(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+        return float_or_none(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 
     def mean_of(model: str, keys: Iterable[str]) -> float | None:
         vals = [x for x in (score(model, key) for key in keys) if x is not None]

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from rpcli.core.eval.metrics._common import _as_2d, _f, _nanmean_or_none
+from rpcli.core.eval.metrics._common import as_2d, float_or_none, nanmean_or_none
 from rpcli.errors import RpError
 from rpcli.workspace.leaderboard import pareto_front  # the one Pareto front (stdlib), shared with the dashboard
 
@@ -16,7 +16,7 @@ def _fill_costs(c: np.ndarray) -> np.ndarray:
     """Unknown costs -> the column's mean known cost (error if a column has no known cost)."""
     if not np.isnan(c).any():
         return c
-    col = np.array([_nanmean_or_none(c[:, j]) if c.shape[0] else None for j in range(c.shape[1])], dtype=object)
+    col = np.array([nanmean_or_none(c[:, j]) if c.shape[0] else None for j in range(c.shape[1])], dtype=object)
     if any(x is None for x in col):
         raise RpError("A candidate has no known cost on any row; a cost-quality curve needs every model's cost.",
                       hint="Give the model a price.")
@@ -38,8 +38,8 @@ def default_lambdas(pred_quality: Any, costs: Any, n_points: int = 40) -> list[f
     Returns:
         Sorted list of floats starting with 0.0.
     """
-    q = _as_2d("pred_quality", pred_quality)
-    c = _fill_costs(_as_2d("costs", costs, *q.shape))
+    q = as_2d("pred_quality", pred_quality)
+    c = _fill_costs(as_2d("costs", costs, *q.shape))
     n, k = q.shape
     if n == 0 or k < 2 or n_points < 2:
         return [0.0]
@@ -82,10 +82,10 @@ def cost_quality_curve(pred_quality: Any, scores: Any, costs: Any,
     Returns:
         ``[{lambda, avg_cost, avg_performance}]`` in the order of ``lambdas`` (avg_cost in dollars per query).
     """
-    q = _as_2d("pred_quality", pred_quality)
+    q = as_2d("pred_quality", pred_quality)
     n, k = q.shape
-    s0 = np.nan_to_num(_as_2d("scores", scores, n, k), nan=0.0)
-    c = _fill_costs(_as_2d("costs", costs, n, k))
+    s0 = np.nan_to_num(as_2d("scores", scores, n, k), nan=0.0)
+    c = _fill_costs(as_2d("costs", costs, n, k))
     lams = default_lambdas(q, c) if lambdas is None else [float(x) for x in lambdas]
     qv = np.where(np.isnan(q), -np.inf, q)
     rows = np.arange(n)
@@ -108,7 +108,7 @@ def _xy(points: Iterable[Any]) -> list[tuple[float, float, Any]]:
             x, y = p.get("avg_cost"), p.get("avg_performance")
         else:
             x, y = p[0], p[1]
-        x, y = _f(x), _f(y)
+        x, y = float_or_none(x), float_or_none(y)
         if x is not None and y is not None:
             out.append((x, y, p))
     return out

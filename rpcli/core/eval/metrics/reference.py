@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from rpcli.core.eval.metrics._common import _f, MICRO, _model_index, _nanmean_or_none, _prepare, _task_groups
+from rpcli.core.eval.metrics._common import MICRO, float_or_none, model_index, nanmean_or_none, prepare, task_groups
 from rpcli.errors import RpError
 
 
@@ -16,9 +16,9 @@ def _row(name: str, kind: str, perf: float | None, cost: float | None, note: str
     row = {
         "name": name,
         "kind": kind,
-        "avg_performance": _f(perf),
-        "avg_cost": _f(cost),
-        "avg_cost_micro": _f(cost * MICRO) if cost is not None and math.isfinite(cost) else None,
+        "avg_performance": float_or_none(perf),
+        "avg_cost": float_or_none(cost),
+        "avg_cost_micro": float_or_none(cost * MICRO) if cost is not None and math.isfinite(cost) else None,
         "note": note,
     }
     row.update(extra)
@@ -44,7 +44,7 @@ def _eval_choice(s0: np.ndarray, c: np.ndarray, ch: np.ndarray) -> tuple[float |
     if n == 0:
         return None, None
     rows = np.arange(n)
-    return float(s0[rows, ch].mean()), _nanmean_or_none(c[rows, ch])
+    return float(s0[rows, ch].mean()), nanmean_or_none(c[rows, ch])
 
 
 def _per_task_choice(mapping: Mapping[str, int], tasks: Sequence[str]) -> np.ndarray:
@@ -80,7 +80,7 @@ def reference_rows(scores: Any, costs: Any, tasks: Any, models: Sequence[str], *
         UnknownNameError: when a held-out, train_bsm or train_task_best name is not a candidate.
         RpError: when a test task has no training pick and no train_bsm is given.
     """
-    s, c, t, m = _prepare(scores, costs, tasks, models)
+    s, c, t, m = prepare(scores, costs, tasks, models)
     n, k = s.shape
     s0 = np.nan_to_num(s, nan=0.0)
     all_cols = np.ones(k, dtype=bool)
@@ -99,7 +99,7 @@ def reference_rows(scores: Any, costs: Any, tasks: Any, models: Sequence[str], *
     if held:
         allowed = all_cols.copy()
         for h in held:
-            allowed[_model_index(m, h, "held-out model")] = False
+            allowed[model_index(m, h, "held-out model")] = False
         if allowed.any():
             ch = _oracle_choice(s0, c, allowed, cost_aware=False)
             p, co = _eval_choice(s0, c, ch)
@@ -114,22 +114,22 @@ def reference_rows(scores: Any, costs: Any, tasks: Any, models: Sequence[str], *
     known = ~np.all(np.isnan(c), axis=1)
     if known.any():
         row_cost[known] = np.nanmean(c[known], axis=1)
-    rows.append(_row("random", "reference", p, _nanmean_or_none(row_cost),
+    rows.append(_row("random", "reference", p, nanmean_or_none(row_cost),
                      "analytic expectation of a uniform random pick (mean over models, never sampled)"))
 
     single_perf = s0.mean(axis=0) if n else np.full(k, np.nan)
-    single_cost = [_nanmean_or_none(c[:, j]) for j in range(k)]
+    single_cost = [nanmean_or_none(c[:, j]) for j in range(k)]
     if k and n:
         b = int(np.argmax(single_perf))
         rows.append(_row("best-single (test)", "reference", float(single_perf[b]), single_cost[b],
                          "the single model that is best on the test rows (hindsight)", model=m[b]))
     if train_bsm is not None:
-        b = _model_index(m, str(train_bsm), "model (train_bsm)")
+        b = model_index(m, str(train_bsm), "model (train_bsm)")
         rows.append(_row("best-single (train)", "reference", float(single_perf[b]) if n else None,
                          single_cost[b], "the single model with the best training signal, evaluated on test",
                          model=m[b]))
 
-    task_names, g = _task_groups(t)
+    task_names, g = task_groups(t)
     if n and k:
         nt = len(task_names)
         sums = np.zeros((nt, k))
@@ -146,9 +146,9 @@ def reference_rows(scores: Any, costs: Any, tasks: Any, models: Sequence[str], *
         mapping = {}
         for tn in task_names:
             if tn in train_task_best:
-                mapping[tn] = _model_index(m, str(train_task_best[tn]), f"model (train pick for task '{tn}')")
+                mapping[tn] = model_index(m, str(train_task_best[tn]), f"model (train pick for task '{tn}')")
             elif train_bsm is not None:
-                mapping[tn] = _model_index(m, str(train_bsm), "model (train_bsm)")
+                mapping[tn] = model_index(m, str(train_bsm), "model (train_bsm)")
             else:
                 raise RpError(f"No training pick for test task '{tn}'.",
                               hint="Give train_bsm as the fallback, or a pick for every test task.")

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 
 from rpcli.core.eval.metrics._common import (
-    _as_2d, _bootstrap_ci, _entropy, _f, _group_mean, _group_nanmean, MICRO, _model_index, _nanmean_or_none,
-    _pick_perf_cost, _prepare, _row_max, _task_groups)
+    MICRO, as_2d, bootstrap_ci, entropy, float_or_none, group_mean, group_nanmean, model_index, nanmean_or_none,
+    pick_perf_cost, prepare, row_max, task_groups)
 
 
 def evaluate_selection(choice: Any, scores: Any, costs: Any, tasks: Any, models: Sequence[str], *,
@@ -51,7 +51,7 @@ def evaluate_selection(choice: Any, scores: Any, costs: Any, tasks: Any, models:
         ValueError: on inconsistent shapes or out-of-range choices.
         UnknownNameError: when a held-out name is not a candidate.
     """
-    s, c, t, m = _prepare(scores, costs, tasks, models)
+    s, c, t, m = prepare(scores, costs, tasks, models)
     n, k = s.shape
     ch = np.asarray(choice)
     if ch.shape != (n,):
@@ -84,7 +84,7 @@ def evaluate_selection(choice: Any, scores: Any, costs: Any, tasks: Any, models:
     all_zero_or_none = np.all(~scored | (s == 0), axis=1)
     hit_rp = hit | all_zero_or_none
 
-    rmax, has_any = _row_max(s)
+    rmax, has_any = row_max(s)
     best = has_any & ~missing & (raw == rmax)
     disc = np.any(scored & (s == 0), axis=1) & np.any(scored & (s == 1), axis=1)
     n_best_rows = int(has_any.sum())
@@ -94,26 +94,26 @@ def evaluate_selection(choice: Any, scores: Any, costs: Any, tasks: Any, models:
     oracle = float(oracle_row.mean()) if n else None
     avg = float(perf.mean()) if n else None
 
-    task_names, g = _task_groups(t)
+    task_names, g = task_groups(t)
     nt = len(task_names)
     counts = np.bincount(g, minlength=nt)
-    t_perf = _group_mean(perf, g, nt)
-    t_hit = _group_mean(hit.astype(np.float64), g, nt)
-    t_best = _group_nanmean(np.where(has_any, best.astype(np.float64), np.nan), g, nt)
-    t_cost = _group_nanmean(cost, g, nt)
+    t_perf = group_mean(perf, g, nt)
+    t_hit = group_mean(hit.astype(np.float64), g, nt)
+    t_best = group_nanmean(np.where(has_any, best.astype(np.float64), np.nan), g, nt)
+    t_cost = group_nanmean(cost, g, nt)
     per_task = {
         name: {
             "n": int(counts[j]),
-            "avg_performance": _f(t_perf[j]),
-            "hit_rate": _f(t_hit[j]),
-            "best_pick_rate": _f(t_best[j]),
-            "avg_cost": _f(t_cost[j]),
+            "avg_performance": float_or_none(t_perf[j]),
+            "hit_rate": float_or_none(t_hit[j]),
+            "best_pick_rate": float_or_none(t_best[j]),
+            "avg_cost": float_or_none(t_cost[j]),
         }
         for j, name in enumerate(task_names)
     }
 
     share = np.bincount(ch, minlength=k).astype(np.float64) / n if n else np.zeros(k)
-    avg_cost = _nanmean_or_none(cost)
+    avg_cost = nanmean_or_none(cost)
 
     gap_closed = None
     if bsm_performance is not None and avg is not None and oracle is not None:
@@ -122,47 +122,47 @@ def evaluate_selection(choice: Any, scores: Any, costs: Any, tasks: Any, models:
 
     out: dict[str, Any] = {
         "n_rows": int(n),
-        "avg_performance": _f(avg),
-        "avg_performance_ci95": _bootstrap_ci(perf, int(bootstrap), int(seed)),
-        "macro_avg_performance": _f(np.mean(t_perf)) if nt else None,
+        "avg_performance": float_or_none(avg),
+        "avg_performance_ci95": bootstrap_ci(perf, int(bootstrap), int(seed)),
+        "macro_avg_performance": float_or_none(np.mean(t_perf)) if nt else None,
         "per_task": per_task,
-        "hit_rate": _f(hit.mean()) if n else None,
-        "hit_rate_rp": _f(hit_rp.mean()) if n else None,
-        "best_pick_rate": _f(best[has_any].mean()) if n_best_rows else None,
+        "hit_rate": float_or_none(hit.mean()) if n else None,
+        "hit_rate_rp": float_or_none(hit_rp.mean()) if n else None,
+        "best_pick_rate": float_or_none(best[has_any].mean()) if n_best_rows else None,
         "n_best_pick_rows": n_best_rows,
-        "best_pick_rate_discriminative": _f(best[disc].mean()) if n_disc else None,
+        "best_pick_rate_discriminative": float_or_none(best[disc].mean()) if n_disc else None,
         "n_discriminative": n_disc,
-        "avg_cost": _f(avg_cost),
-        "avg_cost_micro": _f(avg_cost * MICRO) if avg_cost is not None else None,
+        "avg_cost": float_or_none(avg_cost),
+        "avg_cost_micro": float_or_none(avg_cost * MICRO) if avg_cost is not None else None,
         "n_cost_missing": n_cost_missing,
         "selection_share": {name: float(share[j]) for j, name in enumerate(m)},
-        "selection_entropy": _entropy(share),
-        "oracle": _f(oracle),
-        "regret": _f(oracle - avg) if oracle is not None and avg is not None else None,
-        "gap_closed": _f(gap_closed),
+        "selection_entropy": entropy(share),
+        "oracle": float_or_none(oracle),
+        "regret": float_or_none(oracle - avg) if oracle is not None and avg is not None else None,
+        "gap_closed": float_or_none(gap_closed),
         "n_missing": n_missing,
         "warnings": warnings,
     }
 
     held = [str(h) for h in held_out]
     if held:
-        held_idx = [_model_index(m, h, "held-out model") for h in held]
+        held_idx = [model_index(m, h, "held-out model") for h in held]
         rs = None
         if router_scores is not None:
-            rs = _as_2d("router_scores", router_scores, n, k)
+            rs = as_2d("router_scores", router_scores, n, k)
         blocks = {h: _newllm_metrics(h, j, ch, s, rmax, has_any) for h, j in zip(held, held_idx)}
         if rs is not None:
             masked = np.where(np.isnan(rs), -np.inf, rs)
             masked[:, held_idx] = -np.inf
             if len(held_idx) < k:
                 ch_wo = masked.argmax(axis=1)
-                perf_wo, _ = _pick_perf_cost(s, c, ch_wo)
+                perf_wo, _ = pick_perf_cost(s, c, ch_wo)
                 a_wo = float(perf_wo.mean()) if n else None
             else:
                 a_wo = None
             for blk in blocks.values():
-                blk["avg_performance_without_new"] = _f(a_wo)
-                blk["gain_from_new"] = _f(avg - a_wo) if a_wo is not None and avg is not None else None
+                blk["avg_performance_without_new"] = float_or_none(a_wo)
+                blk["gain_from_new"] = float_or_none(avg - a_wo) if a_wo is not None and avg is not None else None
         out["newllm"] = blocks[held[0]]
         if len(held) > 1:
             out["newllm_by_model"] = blocks

@@ -5,30 +5,30 @@ Each generator returns the item dict described in rpcli.core.data.synth.queries.
 
 from __future__ import annotations
 
-from rpcli.core.data.synth.draw import _Draw
-from rpcli.core.data.synth.vocab import _WORDS
+from rpcli.core.data.synth.draw import Draw
+from rpcli.core.data.synth.vocab import WORDS
 
 # --- code ops shared by py_func (mbpp-like) and code_complete (human_eval-like) ---
 
 
-def _rand_list(d: _Draw, lo=-20, hi=99, n_lo=3, n_hi=8):
+def _rand_list(d: Draw, lo=-20, hi=99, n_lo=3, n_hi=8):
     return [d.int(lo, hi) for _ in range(d.int(n_lo, n_hi))]
 
 
-def _rand_word_str(d: _Draw):
-    return " ".join(d.sample(_WORDS, d.int(1, 4)))
+def _rand_word_str(d: Draw):
+    return " ".join(d.sample(WORDS, d.int(1, 4)))
 
 
-def _rand_dict(d: _Draw, lo=0, hi=999, initial=None):
-    keys = d.sample(_WORDS, d.int(2, 5))
+def _rand_dict(d: Draw, lo=0, hi=999, initial=None):
+    keys = d.sample(WORDS, d.int(2, 5))
     if initial is not None and d.chance(0.7):
-        starts = [w for w in _WORDS if w.startswith(initial) and w not in keys]
+        starts = [w for w in WORDS if w.startswith(initial) and w not in keys]
         if starts:
             keys.insert(d.int(0, len(keys)), d.pick(starts))
     return {k: d.int(lo, hi) for k in keys}
 
 
-def _code_op(d: _Draw) -> dict:
+def _code_op(d: Draw) -> dict:
     """One programming problem: description, function name, typed signature, tests, solution snippets."""
     op = d.int(0, 15)
     if op == 0:
@@ -74,7 +74,7 @@ def _code_op(d: _Draw) -> dict:
                     sol=f"return VAR.replace('{c}', '').replace('{c2}', '').{case}()",
                     bad=f"return VAR.replace('{c}', '').{case}()", cx=0.3)
     elif op == 5:
-        src = d.pick(_WORDS)
+        src = d.pick(WORDS)
         a = d.int(0, len(src) - 2)
         w = src[a:a + d.int(2, 3)]
         n = d.int(5, 200)
@@ -84,24 +84,24 @@ def _code_op(d: _Draw) -> dict:
                     inputs=lambda: (_rand_word_str(d) + " " + src,), fn=f, sol=f"return VAR[:{n}].count('{w}')",
                     bad=f"return VAR.count('{w}')", cx=0.2)
     elif op == 6:
-        w1, w2 = d.pick(_WORDS), d.pick(_WORDS)
+        w1, w2 = d.pick(WORDS), d.pick(WORDS)
         f = lambda s: s.startswith(w1) and s.endswith(w2)  # noqa: E731
 
         def inp():
-            mid = " ".join(d.sample(_WORDS, d.int(0, 2)))
+            mid = " ".join(d.sample(WORDS, d.int(0, 2)))
             if d.chance(0.5):
                 return (f"{w1} {mid} {w2}".replace("  ", " "),)
-            return (f"{d.pick(_WORDS)} {mid} {w2}".replace("  ", " "),)
+            return (f"{d.pick(WORDS)} {mid} {w2}".replace("  ", " "),)
         spec = dict(sub=1, text=f"check whether a string starts with '{w1}' and ends with '{w2}'",
                     fname="check_ends", sig="text: str", ret="bool", inputs=inp, fn=f,
                     sol=f"return VAR.startswith('{w1}') and VAR.endswith('{w2}')",
                     bad=f"return VAR.startswith('{w1}') or VAR.endswith('{w2}')", cx=0.3)
     elif op == 7:
-        w1, w2 = d.sample(_WORDS, 2)
+        w1, w2 = d.sample(WORDS, 2)
         f = lambda s: s.replace(w1, w2)  # noqa: E731
         spec = dict(sub=1, text=f"replace every occurrence of the word '{w1}' in a string with '{w2}'",
                     fname="replace_word", sig="text: str", ret="str",
-                    inputs=lambda: (" ".join(d.sample(_WORDS[:20] + [w1, w1], d.int(2, 5))),), fn=f,
+                    inputs=lambda: (" ".join(d.sample(WORDS[:20] + [w1, w1], d.int(2, 5))),), fn=f,
                     sol=f"return VAR.replace('{w1}', '{w2}')", bad=f"return VAR.replace('{w1}', '{w2}', 1)", cx=0.25)
     elif op == 8:
         a = d.int(2, 150)
@@ -191,7 +191,8 @@ _MBPP_PREFIX = ["Write a function to ", "Write a python function to ", "Write a 
                 "Write a Python function to ", "Create a function to ", "Implement a function to "]
 
 
-def _gen_py_func(d: _Draw) -> dict:
+def gen_py_func(d: Draw) -> dict:
+    """A python function task (MBPP style) with its test asserts."""
     spec = _code_op(d)
     q = d.pick(_MBPP_PREFIX) + spec["text"] + "."
     fn = spec["fname"]
@@ -207,7 +208,8 @@ _HE_VERBS = {"count": "Count", "return": "Return", "remove": "Remove", "check": 
              "find": "Find", "compute": "Compute"}
 
 
-def _gen_code_complete(d: _Draw) -> dict:
+def gen_code_complete(d: Draw) -> dict:
+    """A function-completion task (HumanEval style) with its test asserts."""
     spec = _code_op(d)
     text = spec["text"]
     first, rest = text.split(" ", 1)
@@ -234,7 +236,8 @@ _AGG = [("AVG", "the average {col}"), ("SUM", "the total {col}"), ("MAX", "the l
         ("MIN", "the smallest {col}"), ("COUNT", "the count of non-null {col} values")]
 
 
-def _gen_sql(d: _Draw) -> dict:
+def gen_sql(d: Draw) -> dict:
+    """A SQL query task over a small table, with its reference query."""
     sub = d.int(0, 3)
     table, nums, groups = _TABLES[sub]
     agg, aw = d.pick(_AGG)

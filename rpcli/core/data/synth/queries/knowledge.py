@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import math
 
-from rpcli.core.data.synth.draw import _Draw
+from rpcli.core.data.synth.draw import Draw
 from rpcli.core.data.synth.vocab import (
-    _fmt_num, _full_name, _mc, _mc_item, _ordinal, _person, _place, _SYL1, _SYL2, _SYL3, _title)
+    SYL1, SYL2, SYL3, fmt_num, full_name, mc, mc_item, ordinal, person, place_name, title)
 
 _TITLES = ["king", "queen", "chancellor", "governor", "prime minister", "duke", "archbishop", "president"]
 _EVENTS = ["Revolution", "Gold Rush", "Railway Strike", "Famine", "Reform Movement", "Civil War", "Trade Embargo",
@@ -25,51 +25,52 @@ _CONTINENTS = ["Africa", "Asia", "Europe", "South America", "North America", "Oc
 _LANDFORM = ["highlands", "plateau", "desert", "delta", "peninsula", "volcanic range", "lake district"]
 
 
-def _gen_factoid(d: _Draw) -> dict:
+def gen_factoid(d: Draw) -> dict:
+    """A short factoid question (dates, people, places) with its answer."""
     sub = d.int(0, 3)
     year = d.int(1610, 2015)
     if sub == 0:
         t = d.int(0, 2)
         if t == 0:
-            q = f"Which {d.pick(_TITLES)} of {_place(d)} signed the Treaty of {_place(d)} in {year}?"
-            a, w = _full_name(d), _full_name(d)
+            q = f"Which {d.pick(_TITLES)} of {place_name(d)} signed the Treaty of {place_name(d)} in {year}?"
+            a, w = full_name(d), full_name(d)
         elif t == 1:
-            q = f"In what year did the {_place(d)} {d.pick(_EVENTS)} begin?"
+            q = f"In what year did the {place_name(d)} {d.pick(_EVENTS)} begin?"
             a, w = str(year), str(year + d.int(1, 30))
         else:
-            q = f"Who led the {_place(d)} expedition that reached the {d.pick(_GEO)} in {year}?"
-            a, w = _full_name(d), _full_name(d)
+            q = f"Who led the {place_name(d)} expedition that reached the {d.pick(_GEO)} in {year}?"
+            a, w = full_name(d), full_name(d)
     elif sub == 1:
         t = d.int(0, 1)
         if t == 0:
             q = (f"Which {d.pick(_SCI_ROLE)} first isolated the compound "
-                 f"{d.pick(_COMPOUND_A)}{d.pick(_COMPOUND_B)} at the {_place(d)} laboratory in {year}?")
+                 f"{d.pick(_COMPOUND_A)}{d.pick(_COMPOUND_B)} at the {place_name(d)} laboratory in {year}?")
         else:
-            genus = d.pick(_SYL1) + d.pick(["ia", "ella", "opsis", "anthus", "odon", "ura"])
+            genus = d.pick(SYL1) + d.pick(["ia", "ella", "opsis", "anthus", "odon", "ura"])
             q = (f"Which naturalist first described the {d.pick(_ORGANISM)} {genus} "
-                 f"{d.pick(_SYL2)}{d.pick(_SYL3)}ensis, collected near {_place(d)}?")
-        a, w = _full_name(d), _full_name(d)
+                 f"{d.pick(SYL2)}{d.pick(SYL3)}ensis, collected near {place_name(d)}?")
+        a, w = full_name(d), full_name(d)
     elif sub == 2:
         t = d.int(0, 2)
         if t == 0:
-            q = f"What is the capital city of the province of {_place(d)}?"
-            a, w = _place(d), _place(d)
+            q = f"What is the capital city of the province of {place_name(d)}?"
+            a, w = place_name(d), place_name(d)
         elif t == 1:
-            q = f"Which river flows through the city of {_place(d)} before emptying into the {d.pick(_SEAS)}?"
-            a, w = f"the {_place(d)} River", f"the {_place(d)} River"
+            q = f"Which river flows through the city of {place_name(d)} before emptying into the {d.pick(_SEAS)}?"
+            a, w = f"the {place_name(d)} River", f"the {place_name(d)} River"
         else:
-            q = f"On which continent are the {_place(d)} {d.pick(_LANDFORM)} located?"
+            q = f"On which continent are the {place_name(d)} {d.pick(_LANDFORM)} located?"
             a = d.pick(_CONTINENTS)
             w = d.pick([c for c in _CONTINENTS if c != a])
     else:
         t = d.int(0, 2)
         if t == 0:
-            q = f"Who wrote the {year} novel '{_title(d)}'?"
+            q = f"Who wrote the {year} novel '{title(d)}'?"
         elif t == 1:
-            q = f"Which painter created the work '{_title(d)}', completed in {year}?"
+            q = f"Which painter created the work '{title(d)}', completed in {year}?"
         else:
-            q = f"Who composed the opera '{_title(d)}', first performed in {_place(d)} in {year}?"
-        a, w = _full_name(d), _full_name(d)
+            q = f"Who composed the opera '{title(d)}', first performed in {place_name(d)} in {year}?"
+        a, w = full_name(d), full_name(d)
     cx = min(1.0, max(0.0, (2015 - year) / 400 * 0.6 + d.f() * 0.4))
     return {"q": q, "gt": a, "choices": None, "tid": None, "user": q, "sub": sub, "cx": cx, "ans": a, "wrong": w}
 
@@ -82,25 +83,26 @@ _SPORT_COMP = ["world cup", "continental championship", "national league", "olym
 _OFFICE = ["president", "prime minister", "mayor", "chief justice", "governor", "foreign minister"]
 
 
-def _gen_open_qa(d: _Draw) -> dict:
+def gen_open_qa(d: Draw) -> dict:
+    """An open question (who/where/when) with its answer."""
     sub = d.int(0, 3)
     if sub == 0:
-        q = f"who plays {d.pick(_ROLES)} in {d.pick(_SHOW_KIND)} {_title(d)}"
-        a, w = _full_name(d), _full_name(d)
+        q = f"who plays {d.pick(_ROLES)} in {d.pick(_SHOW_KIND)} {title(d)}"
+        a, w = full_name(d), full_name(d)
         if d.chance(0.4):
             q += f" season {d.int(1, 9)}"
     elif sub == 1:
         yr = d.int(1920, 2022)
-        q = f"when did {_place(d)} win the {d.pick(_SPORT_COMP)} for the first time"
+        q = f"when did {place_name(d)} win the {d.pick(_SPORT_COMP)} for the first time"
         a, w = str(yr), str(yr + d.int(1, 12))
     elif sub == 2:
         n = d.int(1, 10)
-        q = f"who was the {_ordinal(n)} {d.pick(_OFFICE)} of {_place(d)}"
-        a, w = _full_name(d), _full_name(d)
+        q = f"who was the {ordinal(n)} {d.pick(_OFFICE)} of {place_name(d)}"
+        a, w = full_name(d), full_name(d)
     else:
         yr = d.int(1955, 2022)
-        q = f"who sang {_title(d).lower()} in {yr}"
-        a, w = _full_name(d), _full_name(d)
+        q = f"who sang {title(d).lower()} in {yr}"
+        a, w = full_name(d), full_name(d)
     q = q.lower()
     cx = d.f()
     return {"q": q, "gt": a, "choices": None, "tid": None, "user": q, "sub": sub, "cx": cx, "ans": a, "wrong": w}
@@ -132,7 +134,8 @@ _LAW_PARTY = ["a landowner", "an employer", "a shipping company", "a tenant", "a
               "a hospital", "a farmer", "a software vendor", "a bakery owner"]
 
 
-def _gen_academic_mc(d: _Draw) -> dict:
+def gen_academic_mc(d: Draw) -> dict:
+    """An academic multiple-choice question (MMLU style)."""
     sub = d.int(0, 3)
     if sub == 0:  # physics
         if d.chance(0.5):
@@ -140,17 +143,17 @@ def _gen_academic_mc(d: _Draw) -> dict:
             F = d.int(5, 2000)
             q = f"A {d.pick(_OBJECTS)} of mass {m} kg is pushed with a net force of {F} N. What is its acceleration?"
             c = F / m
-            opts, letter = _mc(d, f"{_fmt_num(c)} m/s^2", [f"{_fmt_num(F * m)} m/s^2", f"{_fmt_num(m / F)} m/s^2",
-                                                           f"{_fmt_num(2 * c)} m/s^2", f"{_fmt_num(c / 2)} m/s^2"])
+            opts, letter = mc(d, f"{fmt_num(c)} m/s^2", [f"{fmt_num(F * m)} m/s^2", f"{fmt_num(m / F)} m/s^2",
+                                                           f"{fmt_num(2 * c)} m/s^2", f"{fmt_num(c / 2)} m/s^2"])
             cx = 0.3 + 0.4 * (F % m != 0)
         else:
             t = d.int(1, 40) / 2
-            q = (f"A {d.pick(_OBJECTS)} is dropped from rest from a cliff near {_place(d)} and falls for "
-                 f"{_fmt_num(t)} s. "
+            q = (f"A {d.pick(_OBJECTS)} is dropped from rest from a cliff near {place_name(d)} and falls for "
+                 f"{fmt_num(t)} s. "
                  f"Ignoring air resistance, how far does it fall? (g = 9.8 m/s^2)")
             c = 4.9 * t * t
-            opts, letter = _mc(d, f"{_fmt_num(c)} m", [f"{_fmt_num(9.8 * t)} m", f"{_fmt_num(2 * c)} m",
-                                                       f"{_fmt_num(9.8 * t * t)} m", f"{_fmt_num(c / 4)} m"])
+            opts, letter = mc(d, f"{fmt_num(c)} m", [f"{fmt_num(9.8 * t)} m", f"{fmt_num(2 * c)} m",
+                                                       f"{fmt_num(9.8 * t * t)} m", f"{fmt_num(c / 4)} m"])
             cx = 0.5 + t / 80
     elif sub == 1:  # economics
         if d.chance(0.5):
@@ -160,25 +163,25 @@ def _gen_academic_mc(d: _Draw) -> dict:
                 qq = d.int(1, 90)
             q = (f"If the price of {d.pick(_GOODS)} rises by {p}% and the quantity demanded falls by {qq}%, "
                  f"what is the price elasticity of demand?")
-            opts, letter = _mc(d, f"{-qq / p:.2f}", [f"{-p / qq:.2f}", f"{qq / p:.2f}", f"{-(qq + p) / 100:.2f}",
+            opts, letter = mc(d, f"{-qq / p:.2f}", [f"{-p / qq:.2f}", f"{qq / p:.2f}", f"{-(qq + p) / 100:.2f}",
                                                       f"{p / qq:.2f}"])
             cx = 0.4
         else:
             fc = d.int(10, 500) * 100
             vc = d.int(1, 90)
             n = d.int(10, 2000)
-            q = (f"A firm in {_place(d)} has fixed costs of ${fc} and a constant variable cost of ${vc} per unit. "
+            q = (f"A firm in {place_name(d)} has fixed costs of ${fc} and a constant variable cost of ${vc} per unit. "
                  f"What is its average total cost of producing {n} units?")
             c = (fc + vc * n) / n
-            opts, letter = _mc(d, f"${c:.2f}", [f"${fc / n:.2f}", f"${vc:.2f}", f"${(fc + vc) / n:.2f}",
+            opts, letter = mc(d, f"${c:.2f}", [f"${fc / n:.2f}", f"${vc:.2f}", f"${(fc + vc) / n:.2f}",
                                                 f"${c * 1.5:.2f}"])
             cx = 0.6
     elif sub == 2:  # biology
         if d.chance(0.5):
             func = d.pick(list(_ORGANELLE))
             q = (f"Which organelle is primarily responsible for {func} in a {d.pick(_CELLS)} cell of "
-                 f"a species found near {_place(d)}?")
-            opts, letter = _mc(d, _ORGANELLE[func], list(_ORGANELLE.values()))
+                 f"a species found near {place_name(d)}?")
+            opts, letter = mc(d, _ORGANELLE[func], list(_ORGANELLE.values()))
             cx = 0.2
         else:
             N = d.int(2, 99) * 100
@@ -186,16 +189,16 @@ def _gen_academic_mc(d: _Draw) -> dict:
             q = (f"In a population of {N} {d.pick(_CREATURES)} in Hardy-Weinberg equilibrium, the frequency of the "
                  f"recessive allele is {qf}. How many individuals are expected to be heterozygous?")
             c = 2 * qf * (1 - qf) * N
-            opts, letter = _mc(d, _fmt_num(c), [_fmt_num(qf * qf * N), _fmt_num((1 - qf) ** 2 * N),
-                                                _fmt_num(qf * (1 - qf) * N), _fmt_num(2 * qf * N)])
+            opts, letter = mc(d, fmt_num(c), [fmt_num(qf * qf * N), fmt_num((1 - qf) ** 2 * N),
+                                                fmt_num(qf * (1 - qf) * N), fmt_num(2 * qf * N)])
             cx = 0.75
     else:  # law
         doc = d.pick(list(_DOCTRINES))
-        q = (f"Under the doctrine of {doc}, a court in {_place(d)} would most likely hold that "
+        q = (f"Under the doctrine of {doc}, a court in {place_name(d)} would most likely hold that "
              f"{d.pick(_LAW_PARTY)} is")
-        opts, letter = _mc(d, _DOCTRINES[doc], [v for k, v in _DOCTRINES.items() if k != doc])
+        opts, letter = mc(d, _DOCTRINES[doc], [v for k, v in _DOCTRINES.items() if k != doc])
         cx = 0.5 + d.f() * 0.3
-    return _mc_item(d, q, opts, letter, sub, cx, kind="list", user_style="list")
+    return mc_item(d, q, opts, letter, sub, cx, kind="list", user_style="list")
 
 
 _EARTH = [("the rocks along the riverbank are smooth and rounded", "erosion by moving water"),
@@ -218,19 +221,20 @@ _METALS = ["copper", "steel", "aluminum", "silver", "iron", "brass"]
 _MEDIA = ["a cup of water", "a bowl of oil", "a jar of sand", "a pot of soup"]
 
 
-def _gen_science_mc(d: _Draw) -> dict:
+def gen_science_mc(d: Draw) -> dict:
+    """A grade-school science multiple-choice question (ARC style)."""
     sub = d.int(0, 3)
     if sub == 0:
         obs, proc = d.pick(_EARTH)
-        q = f"A student in {_place(d)} notices that {obs}. Which process best explains this observation?"
-        opts, letter = _mc(d, proc, [p for _, p in _EARTH])
+        q = f"A student in {place_name(d)} notices that {obs}. Which process best explains this observation?"
+        opts, letter = mc(d, proc, [p for _, p in _EARTH])
         cx = 0.3
     elif sub == 1:
         org, hab, trait, ben = d.pick(_LIFE)
         adj = d.pick(["small", "young", "wild", "common", "native"])
-        q = (f"{adj.capitalize()} {org} living in {hab} near {_place(d)} have {trait}. "
+        q = (f"{adj.capitalize()} {org} living in {hab} near {place_name(d)} have {trait}. "
              f"How does this trait most likely help them survive?")
-        opts, letter = _mc(d, ben, [b for _, _, _, b in _LIFE])
+        opts, letter = mc(d, ben, [b for _, _, _, b in _LIFE])
         cx = 0.25
     elif sub == 2:
         metal = d.pick(_METALS)
@@ -244,22 +248,22 @@ def _gen_science_mc(d: _Draw) -> dict:
         obj = med.split(" of ")[-1]
         s2o, o2s = f"Heat moves from the spoon to the {obj}.", f"Heat moves from the {obj} to the spoon."
         hot_to_cold, other = (s2o, o2s) if t1 > t2 else (o2s, s2o)
-        opts, letter = _mc(d, hot_to_cold, [other, f"Cold moves from the {obj} to the spoon.",
+        opts, letter = mc(d, hot_to_cold, [other, f"Cold moves from the {obj} to the spoon.",
                                             "No energy is transferred between them.",
                                             f"The spoon and the {obj} both get warmer."])
         cx = 0.45 - abs(t1 - t2) / 400
     else:
         dist = d.int(5, 900)
         days = d.int(2, 300)
-        q = (f"A space probe launched from {_place(d)} travels {dist} million kilometres in {days} days. "
+        q = (f"A space probe launched from {place_name(d)} travels {dist} million kilometres in {days} days. "
              f"What is its average speed?")
         c = dist / days
-        opts, letter = _mc(d, f"{c:.2f} million km per day", [f"{days / dist:.2f} million km per day",
+        opts, letter = mc(d, f"{c:.2f} million km per day", [f"{days / dist:.2f} million km per day",
                                                              f"{dist * days:.0f} million km per day",
                                                              f"{c * 24:.2f} million km per day",
                                                              f"{c / 2:.2f} million km per day"])
         cx = 0.55
-    return _mc_item(d, q, opts, letter, sub, max(0.0, cx + 0.2 * d.f()), kind="dict", user_style="paren")
+    return mc_item(d, q, opts, letter, sub, max(0.0, cx + 0.2 * d.f()), kind="dict", user_style="paren")
 
 
 _GOALS = [("bake a cake", "preheat the oven"), ("go swimming", "put on a swimsuit"), ("mail a letter", "buy a stamp"),
@@ -290,38 +294,40 @@ _RELATIVES = [("sister", "she"), ("brother", "he"), ("aunt", "she"), ("uncle", "
               ("grandfather", "he"), ("son", "he"), ("daughter", "she")]
 
 
-def _gen_commonsense_mc(d: _Draw) -> dict:
+def gen_commonsense_mc(d: Draw) -> dict:
+    """A commonsense multiple-choice question about everyday situations."""
     sub = d.int(0, 2)
-    name, pro, _ = _person(d)
+    name, pro, _ = person(d)
     if d.chance(0.6):
         rel, pro = d.pick(_RELATIVES)
         name = f"{name}'s {rel}"
     if sub == 0:
         goal, act = d.pick(_GOALS)
         q = f"{name} wanted to {goal} {d.pick(_TIMES)}, so what did {pro} most likely do first?"
-        opts, letter = _mc(d, act, [a for g, a in _GOALS if g != goal], n=5)
+        opts, letter = mc(d, act, [a for g, a in _GOALS if g != goal], n=5)
     elif sub == 1:
         obj, place = d.pick(_KEEP)
-        q = f"Where would {name} from {_place(d)} most likely keep a {obj}?"
-        opts, letter = _mc(d, place, [p for o, p in _KEEP if o != obj], n=5)
+        q = f"Where would {name} from {place_name(d)} most likely keep a {obj}?"
+        opts, letter = mc(d, place, [p for o, p in _KEEP if o != obj], n=5)
     else:
         ev, feel = d.pick(_FEEL)
         q = f"{name} {ev} {d.pick(_TIMES)}. How did {pro} most likely feel?"
-        opts, letter = _mc(d, feel, [f for e, f in _FEEL if e != ev], n=5)
-    return _mc_item(d, q, opts, letter, sub, d.f(), kind="dict", user_style="paren")
+        opts, letter = mc(d, feel, [f for e, f in _FEEL if e != ev], n=5)
+    return mc_item(d, q, opts, letter, sub, d.f(), kind="dict", user_style="paren")
 
 
 _GASES = ["nitrogen", "argon", "helium", "oxygen", "neon", "carbon dioxide"]
 
 
-def _gen_grad_science(d: _Draw) -> dict:
+def gen_grad_science(d: Draw) -> dict:
+    """A graduate-level science multiple-choice question (the extra task of the jsonl files)."""
     sub = d.int(0, 3)
     if sub == 0:
         P, V, T = d.int(1, 50) / 2, d.int(1, 400) / 4, d.int(200, 900)
         c = P * V / (0.082057 * T)
-        q = (f"A sample of {d.pick(_GASES)} at {T} K and {_fmt_num(P)} atm occupies {_fmt_num(V)} L. Assuming ideal "
+        q = (f"A sample of {d.pick(_GASES)} at {T} K and {fmt_num(P)} atm occupies {fmt_num(V)} L. Assuming ideal "
              f"behaviour, how many moles of gas are present?")
-        opts, letter = _mc(d, f"{c:.3g} mol", [f"{c * 2:.3g} mol", f"{c / 2:.3g} mol", f"{c * 10:.3g} mol",
+        opts, letter = mc(d, f"{c:.3g} mol", [f"{c * 2:.3g} mol", f"{c / 2:.3g} mol", f"{c * 10:.3g} mol",
                                                f"{P * V / (8.314 * T):.3g} mol"])
     elif sub == 1:
         lam = d.int(100, 2000)
@@ -329,7 +335,7 @@ def _gen_grad_science(d: _Draw) -> dict:
         src = d.pick(["a laser", "a distant star", "an LED", "a hydrogen lamp", "a synchrotron", "a fluorescent dye",
                       "a quantum dot", "an X-ray tube", "a sodium lamp", "a nebula"])
         q = f"A photon emitted by {src} has a wavelength of {lam} nm. What is its energy?"
-        opts, letter = _mc(d, f"{c:.3g} eV", [f"{c * 10:.3g} eV", f"{c / 10:.3g} eV", f"{lam / 1239.84:.3g} eV",
+        opts, letter = mc(d, f"{c:.3g} eV", [f"{c * 10:.3g} eV", f"{c / 10:.3g} eV", f"{lam / 1239.84:.3g} eV",
                                               f"{c * 2:.3g} eV"])
     elif sub == 2:
         m, e = d.int(10, 99) / 10, d.int(1, 6)
@@ -338,11 +344,11 @@ def _gen_grad_science(d: _Draw) -> dict:
         acid = d.pick(["hydrochloric acid", "hydrobromic acid", "hydroiodic acid", "nitric acid", "perchloric acid"])
         q = (f"A {d.int(5, 500)} mL sample of {m} x 10^-{e} M aqueous {acid} is prepared. "
              f"What is the pH of the solution?")
-        opts, letter = _mc(d, f"{c:.2f}", [f"{14 - c:.2f}", f"{c + 1:.2f}", f"{e:.2f}", f"{c - 0.5:.2f}"])
+        opts, letter = mc(d, f"{c:.2f}", [f"{14 - c:.2f}", f"{c + 1:.2f}", f"{e:.2f}", f"{c - 0.5:.2f}"])
     else:
         t = d.int(2, 500)
         k = d.int(2, 8)
         q = (f"At {d.int(250, 800)} K a first-order reaction has a half-life of {t} s. What fraction of the reactant "
              f"remains after {t * k} s?")
-        opts, letter = _mc(d, f"1/{2 ** k}", [f"1/{2 * k}", f"1/{k}", f"1/{2 ** (k + 1)}", f"1/{k * k}"])
-    return _mc_item(d, q, opts, letter, sub, 0.7 + 0.3 * d.f(), kind="list", user_style="list")
+        opts, letter = mc(d, f"1/{2 ** k}", [f"1/{2 * k}", f"1/{k}", f"1/{2 ** (k + 1)}", f"1/{k * k}"])
+    return mc_item(d, q, opts, letter, sub, 0.7 + 0.3 * d.f(), kind="list", user_style="list")

@@ -5,8 +5,8 @@ Each generator returns the item dict described in rpcli.core.data.synth.queries.
 
 from __future__ import annotations
 
-from rpcli.core.data.synth.draw import _Draw
-from rpcli.core.data.synth.vocab import _fmt_num, _full_name, _LAST, LETTERS, _mc, _mc_item, _ordinal, _person, _place
+from rpcli.core.data.synth.draw import Draw
+from rpcli.core.data.synth.vocab import LAST, LETTERS, fmt_num, full_name, mc, mc_item, ordinal, person, place_name
 
 _CONCEPTS = [
     ["ball", "kick", "goal", "referee", "jersey", "stadium", "sprint", "racket", "serve", "net", "coach", "whistle",
@@ -21,7 +21,8 @@ _CONCEPTS = [
 _COMMON_CONCEPTS = ["dog", "child", "smile", "hold", "carry", "sit", "watch", "run", "throw", "wear", "open", "water"]
 
 
-def _gen_concept_gen(d: _Draw) -> dict:
+def gen_concept_gen(d: Draw) -> dict:
+    """A concept-to-sentence task (CommonGen style): write a sentence using the given words."""
     sub = d.int(0, 3)
     n = d.int(4, 12)
     n_common = d.int(0, min(3, n - 3))
@@ -59,7 +60,8 @@ _GRID_CATS = [
 ]
 
 
-def _gen_logic_grid(d: _Draw) -> dict:
+def gen_logic_grid(d: Draw) -> dict:
+    """A logic-grid puzzle (houses and attributes) as a multiple-choice question."""
     n = d.int(2, 5)
     n_cat = d.int(2, 4)
     cats = d.sample(range(len(_GRID_CATS)), n_cat)
@@ -82,10 +84,10 @@ def _gen_logic_grid(d: _Draw) -> dict:
         (r1, h1), (r2, h2) = d.sample(refs, 2)
         kind = d.int(0, 4)
         if kind == 0:
-            c = f"{r1} lives in the {_ordinal(h1 + 1)} house."
+            c = f"{r1} lives in the {ordinal(h1 + 1)} house."
         elif kind == 1:
             other = d.pick([h for h in range(n) if h != h1])
-            c = f"{r1} does not live in the {_ordinal(other + 1)} house."
+            c = f"{r1} does not live in the {ordinal(other + 1)} house."
         elif kind == 2 and abs(h1 - h2) == 1:
             c = f"{r1} and {r2} live directly next to each other."
         elif kind == 3 and h2 == h1 + 1:
@@ -119,15 +121,16 @@ _MONTHS = ["January", "February", "March", "April", "May", "June", "July", "Augu
 _TEAMS = ["Rovers", "Mariners", "Falcons", "United", "Wanderers", "Athletic", "Comets", "Rangers"]
 
 
-def _gen_reading_qa(d: _Draw) -> dict:
+def gen_reading_qa(d: Draw) -> dict:
+    """A short passage and a question about it."""
     sub = d.int(0, 3)
-    name, pro, pos = _person(d)
-    full = f"{name} {d.pick(_LAST)}"
+    name, pro, pos = person(d)
+    full = f"{name} {d.pick(LAST)}"
     Pro = pro.capitalize()
     if sub == 0:
         year, a, b = d.int(1900, 1990), d.int(18, 30), d.int(2, 15)
-        p1, p2 = _place(d), _place(d)
-        org = f"{d.pick(_LAST)} {d.pick(_ORGTYPE)}"
+        p1, p2 = place_name(d), place_name(d)
+        org = f"{d.pick(LAST)} {d.pick(_ORGTYPE)}"
         staff = d.int(3, 900)
         passage = (f"{full} was born in {p1} in {year}. {Pro} trained as a {d.pick(_JOBS)} and moved to {p2} in "
                    f"{year + a}. {b} years later {pro} founded the {org}, which employed {staff} people by "
@@ -135,7 +138,7 @@ def _gen_reading_qa(d: _Draw) -> dict:
         qs = [(f"In which year did {full} move to {p2}?", str(year + a), str(year + a + b)),
               (f"Where was {full} born?", p1, p2), (f"What did {full} found?", f"the {org}", p2)]
     elif sub == 1:
-        org = _place(d)
+        org = place_name(d)
         year = d.int(1995, 2024)
         r0, r = d.int(5, 400), d.int(5, 400)
         prod = d.pick(_PRODUCTS)
@@ -152,24 +155,24 @@ def _gen_reading_qa(d: _Draw) -> dict:
     elif sub == 2:
         ph = d.pick(_PHENOM)
         mins = d.int(2, 240)
-        obs = _place(d)
+        obs = place_name(d)
         date = f"{d.pick(_MONTHS)} {d.int(1, 28)}, {d.int(1980, 2024)}"
         passage = (f"Researchers at the {obs} Observatory recorded a {ph} lasting {mins} minutes on {date}. "
                    f"The team, led by {full}, used a {d.pick(_INSTR)} to track it.")
-        qs = [(f"Who led the team at the {obs} Observatory?", full, _full_name(d)),
+        qs = [(f"Who led the team at the {obs} Observatory?", full, full_name(d)),
               (f"How long did the {ph} recorded at the {obs} Observatory last?", f"{mins} minutes",
                f"{mins + 10} minutes"),
               (f"On what date was the {ph} recorded?", date, f"{d.pick(_MONTHS)} {d.int(1, 28)}")]
     else:
         t1, t2 = d.sample(_TEAMS, 2)
-        city = _place(d)
+        city = place_name(d)
         year = d.int(1950, 2024)
         s1 = d.int(1, 6)
         s2 = d.int(0, s1 - 1)
         minute = d.int(2, 90)
         passage = (f"In the {year} {city} Cup final, the {city} {t1} beat the {t2} {s1} to {s2}. {full} scored the "
                    f"winning goal in the {minute}th minute.")
-        qs = [(f"Who scored the winning goal in the {year} {city} Cup final?", full, _full_name(d)),
+        qs = [(f"Who scored the winning goal in the {year} {city} Cup final?", full, full_name(d)),
               (f"What was the final score of the {year} {city} Cup final?", f"{s1} to {s2}", f"{s2} to {s1}"),
               (f"In which minute was the winning goal of the {year} {city} Cup final scored?", f"{minute}th minute",
                f"{minute + 3}th minute")]
@@ -199,13 +202,14 @@ _NUM_ANALOGY_FMT = ["{a} is to {b} as {c} is to", "Complete the number analogy: 
                     "Which number completes the analogy? {a} : {b} :: {c} : ?"]
 
 
-def _gen_analogy(d: _Draw) -> dict:
+def gen_analogy(d: Draw) -> dict:
+    """An analogy multiple-choice question (word or number relations)."""
     if d.chance(0.25):
         sub = d.int(0, 1)
         rel = d.pick(list(_REL)[sub * 2: sub * 2 + 2])
         (a, b), (c, e) = d.sample(_REL[rel], 2)
         others = [y for r, ps in _REL.items() for x, y in ps if y != e]
-        opts, letter = _mc(d, e, d.sample(others, 6))
+        opts, letter = mc(d, e, d.sample(others, 6))
         q = d.pick(_ANALOGY_FMT).format(a=a, b=b, c=c)
         cx = 0.3
     else:
@@ -219,11 +223,11 @@ def _gen_analogy(d: _Draw) -> dict:
 
         def g(x):
             v = f(x) + add
-            return _fmt_num(v)
+            return fmt_num(v)
 
         e = g(c)
-        cands = [_fmt_num(f2(c) + add) for _, f2 in _NUMREL] + [_fmt_num(f(c) + add + 1), _fmt_num(f(c) + add - 1)]
-        opts, letter = _mc(d, e, cands)
+        cands = [fmt_num(f2(c) + add) for _, f2 in _NUMREL] + [fmt_num(f(c) + add + 1), fmt_num(f(c) + add - 1)]
+        opts, letter = mc(d, e, cands)
         q = d.pick(_NUM_ANALOGY_FMT).format(a=a, b=g(a), c=c)
         cx = 0.5 + (add > 0) * 0.3
-    return _mc_item(d, q, opts, letter, sub, min(1.0, cx + 0.2 * d.f()), kind="list", user_style="list")
+    return mc_item(d, q, opts, letter, sub, min(1.0, cx + 0.2 * d.f()), kind="list", user_style="list")

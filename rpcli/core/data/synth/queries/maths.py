@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import math
 
-from rpcli.core.data.synth.draw import _Draw
-from rpcli.core.data.synth.vocab import _full_name, _person, _place
+from rpcli.core.data.synth.draw import Draw
+from rpcli.core.data.synth.vocab import full_name, person, place_name
 
 _SHOP_ITEMS = ["notebooks", "apples", "pencils", "candles", "socks", "mugs", "plant pots", "tennis balls", "comics"]
 _VEHICLES = ["train", "bus", "truck", "ferry", "car", "motorcycle"]
@@ -16,9 +16,10 @@ _BAKED = ["cookies", "muffins", "cupcakes", "rolls", "scones", "brownies"]
 _THINGS = ["bicycle", "guitar", "tablet", "camping trip", "pair of boots", "telescope", "video game console"]
 
 
-def _gen_word_math(d: _Draw) -> dict:
+def gen_word_math(d: Draw) -> dict:
+    """A grade-school word problem (GSM8K style) with its worked solution and answer."""
     sub = d.int(0, 3)
-    name, pro, pos = _person(d)
+    name, pro, pos = person(d)
     Pro = pro.capitalize()
     if sub == 0:
         i1, i2 = d.sample(_SHOP_ITEMS, 2)
@@ -36,7 +37,7 @@ def _gen_word_math(d: _Draw) -> dict:
     elif sub == 1:
         v, t, v2, t2 = d.int(20, 80), d.int(1, 9), d.int(20, 80), d.int(1, 9)
         tot = v * t + v2 * t2
-        q = (f"A {d.pick(_VEHICLES)} leaves {_place(d)} and travels at {v} miles per hour for {t} hours, then at "
+        q = (f"A {d.pick(_VEHICLES)} leaves {place_name(d)} and travels at {v} miles per hour for {t} hours, then at "
              f"{v2} miles per hour for {t2} hours. How many miles does it travel in total?")
         gt = (f"In the first part it travels {v} * {t} = <<{v}*{t}={v * t}>>{v * t} miles.\n"
               f"In the second part it travels {v2} * {t2} = <<{v2}*{t2}={v2 * t2}>>{v2 * t2} miles.\n"
@@ -78,7 +79,8 @@ _BOXED = "\nAfter careful thought, put your final answer in \\boxed{...}."
 _TRIPLES = [(3, 4, 5), (5, 12, 13), (8, 15, 17), (7, 24, 25), (20, 21, 29), (9, 40, 41)]
 
 
-def _gen_contest_math(d: _Draw) -> dict:
+def gen_contest_math(d: Draw) -> dict:
+    """A contest-style math problem (MATH style) with its boxed answer."""
     sub = d.int(0, 3)
     if sub == 0:
         if d.chance(0.5):
@@ -105,7 +107,7 @@ def _gen_contest_math(d: _Draw) -> dict:
         else:
             n = d.int(6, 30)
             k = d.int(2, min(8, n - 1))
-            who = _full_name(d)
+            who = full_name(d)
             body = f"How many {k}-member committees can be chosen from {n} people if {who} must be included?"
             ans = math.comb(n - 1, k - 1)
             cx = 0.35 + k / 20
@@ -144,8 +146,8 @@ def _gen_contest_math(d: _Draw) -> dict:
                 ans = a * s * b * s // 2 if (a * s * b * s) % 2 == 0 else a * s * b * s / 2
             cx = 0.5 + s / 200
     if d.chance(0.3):
-        name, pro, _ = _person(d)
-        body = f"{name} is practising for a mathematics contest in {_place(d)}. " + body
+        name, pro, _ = person(d)
+        body = f"{name} is practising for a mathematics contest in {place_name(d)}. " + body
     q = body + _BOXED
     ans_s = str(ans)
     wrong = str(ans + d.pick([-2, -1, 1, 3, 7])) if isinstance(ans, int) else str(ans + 1)
