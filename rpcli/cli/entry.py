@@ -9,6 +9,9 @@ package, the terminal width, whether stdout is a terminal and the colour variabl
 COLUMNS, TERMINAL_WIDTH, ...). A
 cached help is printed as it was rendered, with the same exit code; anything else (or a cache that cannot be
 read or written) goes through the app as before. Only the standard library is imported on the cached path.
+Installed plugins (rpcli.core.registry) are not part of the key because they cannot change this text: the root
+help lists the command groups, and a plugin only adds `rp route NAME` / `rp profile NAME`, whose help is rendered
+live (tests/test_plugins.py checks that the text cached before an install is the text rendered after it).
 """
 
 from __future__ import annotations
@@ -89,9 +92,10 @@ def main() -> None:
         return
     real, tee = sys.stdout, _Tee(sys.stdout)
     sys.stdout = tee
-    code: object = 0
+    code: object = "crashed"  # a rendering that raised (a plugin's command that cannot be built) is never kept
     try:
         app_main()
+        code = 0
     except SystemExit as e:
         code = e.code
         raise

@@ -12,6 +12,7 @@ from rpcli.cli import compare as compare_cmd
 from rpcli.cli import data as data_cmd
 from rpcli.cli import graph as graph_cmd
 from rpcli.cli import model as model_cmd
+from rpcli.cli import plugins as plugins_cmd
 from rpcli.cli import profile as profile_cmd
 from rpcli.cli import report as report_cmd
 from rpcli.cli import route as route_cmd
@@ -75,6 +76,7 @@ app.command("compare")(compare_cmd.compare)
 app.command("report")(report_cmd.report)
 app.command("serve")(serve_cmd.serve)
 app.command("sweep")(sweep_cmd.sweep)
+app.command("plugins")(plugins_cmd.plugins)
 
 
 def main() -> None:

@@ -142,11 +142,42 @@ def _router_command(plugin):
     return command
 
 
-def _register_commands() -> None:
-    from rpcli.core.registry import routers
+def _broken_command(name: str, message: str | None = None):
+    """`rp route NAME` for a router plugin that cannot be used: any arguments, one clear error naming it."""
 
-    for name, plugin in routers().items():
-        app.command(name, help=None, short_help=plugin.summary or None)(_router_command(plugin))
+    def command(ctx: typer.Context) -> None:
+        from rpcli.core.registry import router
+        from rpcli.errors import ConfigError
+
+        with cli_errors():
+            if message:
+                raise ConfigError(message, hint="fix or uninstall that plugin; `rp plugins` lists every plugin")
+            router(name)  # raises the registry's message: the plugin, its distribution and its error
+
+    command.__name__ = f"route_broken_{name.replace('-', '_')}"
+    return command
+
+
+_ANY_ARGS = {"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []}
+
+
+def _register_commands() -> None:
+    from rpcli.core.registry import problems, routers, source_of
+
+    table = routers()
+    for name, plugin in table.items():
+        try:
+            command = _router_command(plugin)
+        except Exception as exc:  # noqa: BLE001 - one plugin's odd options must not take `rp route` down
+            src = source_of("router", name)
+            msg = (f"the router plugin {name!r} ({src['target']}, from {src['source']}) cannot be turned into a "
+                   f"command: {type(exc).__name__}: {exc}")
+            app.command(name, hidden=True, context_settings=_ANY_ARGS)(_broken_command(name, msg))
+            continue
+        app.command(name, help=None, short_help=plugin.summary or None)(command)
+    for p in problems("router"):
+        if p.name not in table and p.name not in ("query", "batch"):
+            app.command(p.name, hidden=True, context_settings=_ANY_ARGS)(_broken_command(p.name))
 
 
 _register_commands()

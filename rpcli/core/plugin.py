@@ -93,13 +93,17 @@ class Router:
 
     def resolve(self, opts: dict | None) -> dict:
         """Every option, `opts` over the defaults (None values left to their default); ConfigError for an option
-        the router does not have."""
+        the router does not have. An int given for a float option becomes a float, as the command line and a sweep
+        file make it (so `shrink=8` in the Python API records the same recipe, and id, as `--shrink 8`)."""
         known = self.defaults()
         opts = {k: v for k, v in (opts or {}).items() if v is not None}
         unknown = sorted(set(opts) - set(known))
         if unknown:
             raise ConfigError(f"router {self.name!r} has no option(s) {unknown}"
                               + (f"; it accepts {', '.join(sorted(known))}" if known else "; it takes none"))
+        floats = {o.name for o in self.options() if o.type == "float"}
+        opts = {k: float(v) if k in floats and isinstance(v, int) and not isinstance(v, bool) else v
+                for k, v in opts.items()}
         return {**known, **opts}
 
     def recipe(self, opts: dict) -> dict:
@@ -109,7 +113,7 @@ class Router:
 
     def config(self, opts: dict):
         """The Config instance of resolved options (keys it does not know are ignored)."""
-        fields = self.Config.__dataclass_fields__
+        fields = {o.name for o in self.options()}
         return self.Config(**{k: v for k, v in opts.items() if k in fields})
 
     def label(self, params: dict) -> str:
@@ -203,7 +207,12 @@ class ProfileMethod:
     """A profile method plugin: `build(env, graph, names, opts, out_dir, runtime) -> (vectors [len(names), D],
     info)`. `env` has .encoder (.encode, .dim, .id), .device, .progress, .workspace; `graph` is the parent graph
     (None when `default_graph` is None); `opts` the resolved options (the recipe); `runtime` objects that are not
-    part of the recipe."""
+    part of the recipe.
+
+    The options say what to build, and enter the recipe (params, hence the id) as resolved. A method some of whose
+    options say how to build instead overrides `prepare`, which turns the options into the recipe and the runtime
+    objects (text-gnn: its LLM settings build a backend, whose identity enters the recipe and which reaches `build`
+    as a runtime object), and `cli_hints` presents such options on the command line."""
 
     name: ClassVar[str] = ""
     Config: ClassVar[type] = NoOptions
@@ -214,12 +223,37 @@ class ProfileMethod:
     description: ClassVar[str] = ""
     example: ClassVar[str] = ""
     order: ClassVar[int] = 1000
+    cli_hints: ClassVar[dict[str, dict]] = {}  # {option: {"envvar": "RP_LLM_MODEL", "panel": "LLM backend",
+    #   "short": "-K", "file": True, "device": True}}: read from an environment variable, listed under a help panel,
+    #   given a short flag, an existing file, a torch device (checked before anything is built). Presentation only.
 
     def options(self) -> list:
         return options_of(self.Config)
 
     def defaults(self) -> dict:
         return defaults_of(self.Config)
+
+    def resolve(self, opts: dict | None) -> dict:
+        """Every option, `opts` over the defaults (None values left to their default; an int given for a float
+        option becomes a float, as on the command line); ConfigError for an option the method does not have."""
+        known = self.defaults()
+        opts = {k: v for k, v in (opts or {}).items() if v is not None}
+        unknown = sorted(set(opts) - set(known))
+        if unknown:
+            raise ConfigError(f"profile method {self.name!r} has no option(s) {unknown}"
+                              + (f"; it accepts {', '.join(sorted(known))}" if known else "; it takes none"))
+        floats = {o.name for o in self.options() if o.type == "float"}
+        opts = {k: float(v) if k in floats and isinstance(v, int) and not isinstance(v, bool) else v
+                for k, v in opts.items()}
+        return {**known, **opts}
+
+    def prepare(self, env, opts: dict) -> tuple[dict, dict]:
+        """(recipe, runtime objects) of a build from its resolved options. Default: the options are the recipe."""
+        return dict(opts), {}
+
+    def learns_from_scores(self, recipe: dict) -> bool:
+        """Whether a build of this recipe learns from score edges (then the held-out model's are hidden from it)."""
+        return self.learns_scores
 
     def label(self, params: dict) -> str:
         diff = non_default(self.Config, params)

@@ -30,6 +30,9 @@ from rpcli.errors import ConfigError
 ROUTER_GROUP = "rp.routers"
 PROFILE_GROUP = "rp.profiles"
 GROUPS = {"router": ROUTER_GROUP, "profile": PROFILE_GROUP}
+# rp's own subcommands of `rp route` and `rp profile`: a plugin of that name could never be reached
+RESERVED = {"router": ("query", "batch"), "profile": ("import", "ls", "show")}
+OWN_DISTRIBUTION = "rpcli"  # its entry points win a name clash: a plugin cannot replace a built-in
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -114,7 +117,8 @@ def options_of(config_cls) -> list[OptionSpec]:
         elif f.default_factory is not dataclasses.MISSING:
             default = f.default_factory()
         else:
-            raise ConfigError(f"{config_cls.__name__}.{f.name} has no default: every option needs one")
+            raise ConfigError(f"{getattr(config_cls, '__name__', config_cls)}.{f.name} has no default: every option "
+                              "needs one")
         meta = f.metadata.get("rp") or OptionMeta()
         tname, nullable = _type_name(hints.get(f.name, type(default)), default)
         out.append(OptionSpec(name=f.name, type=tname, default=default, nullable=nullable or default is None,
@@ -177,7 +181,20 @@ def _check(kind: str, obj) -> None:
         raise ConfigError(f"{obj!r} is not a {base.__module__}.{base.__name__}")
     if not isinstance(getattr(obj, "name", None), str) or not obj.name.strip() or obj.name.startswith("-"):
         raise ConfigError(f"{obj!r} has no valid name")
-    options_of(obj.Config)  # a Config that cannot be read fails here, at registration
+    if obj.name in RESERVED[kind]:
+        raise ConfigError(f"the name {obj.name!r} is taken by `rp {'route' if kind == 'router' else 'profile'} "
+                          f"{obj.name}`: choose another")
+    for attr in ("summary", "description", "example"):
+        if not isinstance(getattr(obj, attr, ""), str):
+            raise ConfigError(f"{type(obj).__name__}.{attr} must be a string")
+    if kind == "router":
+        from rpcli.core.plugin import Capabilities
+
+        if not isinstance(obj.caps, Capabilities):
+            raise ConfigError(f"{type(obj).__name__}.caps must be a rpcli.core.plugin.Capabilities")
+    for o in options_of(obj.Config):  # a Config that cannot be read fails here, at registration
+        if o.choices and o.default is not None and str(o.default) not in {str(c) for c in o.choices}:
+            raise ConfigError(f"option {o.name!r}: its default {o.default!r} is not one of its choices {o.choices}")
 
 
 def _load(kind: str) -> None:
@@ -187,7 +204,12 @@ def _load(kind: str) -> None:
     from importlib.metadata import entry_points
 
     table = _REG.objects.setdefault(kind, {})
-    for ep in sorted(entry_points(group=GROUPS[kind]), key=lambda e: e.name):
+
+    def own_last(ep) -> tuple:
+        dist = getattr(ep, "dist", None)
+        return ep.name, getattr(dist, "name", None) != OWN_DISTRIBUTION
+
+    for ep in sorted(entry_points(group=GROUPS[kind]), key=own_last):
         dist = getattr(ep, "dist", None)
         source = f"{dist.name} {dist.version}" if dist is not None else "?"
         if ep.name in table and (kind, ep.name) in _REG.sources:
@@ -202,7 +224,7 @@ def _load(kind: str) -> None:
             _check(kind, obj)
             if obj.name != ep.name:
                 raise ConfigError(f"the entry point is named {ep.name!r} but the object calls itself {obj.name!r}")
-        except Exception as exc:  # noqa: BLE001 - a broken plugin must never break the other commands
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - a broken plugin must never break the other commands
             _REG.problems.append(Problem(kind, ep.name, ep.value, source, f"{type(exc).__name__}: {exc}"))
             continue
         table[obj.name] = obj
@@ -247,11 +269,11 @@ def profile_methods() -> dict:
     return _ordered("profile")
 
 
-def problems() -> list[Problem]:
-    """The plugins that could not be loaded (after routers() / profile_methods() have looked)."""
-    _load("router")
-    _load("profile")
-    return list(_REG.problems)
+def problems(kind: str | None = None) -> list[Problem]:
+    """The plugins that could not be loaded (of one kind, "router" or "profile", or of both)."""
+    for k in (kind,) if kind else GROUPS:
+        _load(k)
+    return [p for p in _REG.problems if kind is None or p.kind == kind]
 
 
 def source_of(kind: str, name: str) -> dict:
@@ -287,8 +309,9 @@ def catalog() -> dict:
     for kind, table, key in (("router", routers(), "routers"), ("profile", profile_methods(), "profiles")):
         for name, obj in table.items():
             rec = {"name": name, **source_of(kind, name), "summary": getattr(obj, "summary", ""),
-                   "options": [{"name": o.name, "type": o.type, "default": o.default, "help": o.help}
-                               for o in options_of(obj.Config)]}
+                   "options": [{"name": o.name, "type": o.type, "default": o.default, "help": o.help,
+                                "flag": o.cli_flag() if o.cli else None, "choices": o.choices, "min": o.min,
+                                "max": o.max} for o in options_of(obj.Config)]}
             if kind == "router":
                 rec["capabilities"] = dataclasses.asdict(obj.caps)
             else:

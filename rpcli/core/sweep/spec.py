@@ -222,6 +222,7 @@ def parse_sweep(text: str, file: str, catalog: Catalog, default_name: str = "swe
         if method is None:
             c.fail(p, "has no `method`", hint="one of " + ", ".join(catalog.methods))
         if method not in catalog.methods:
+            _refuse_broken_plugin(c, p + ("method",), "profile", method)
             c.fail(p + ("method",), f"unknown profile method {method!r}{did_you_mean(str(method), catalog.methods)}",
                    hint="choose one of " + ", ".join(catalog.methods))
         opts = {k: v for k, v in e.items() if k not in PROFILE_KEYS}
@@ -256,6 +257,7 @@ def parse_sweep(text: str, file: str, catalog: Catalog, default_name: str = "swe
         if router is None:
             c.fail(p, "has no `router`", hint="one of " + ", ".join(catalog.routers))
         if router not in catalog.routers:
+            _refuse_broken_plugin(c, p + ("router",), "router", router)
             c.fail(p + ("router",), f"unknown router {router!r}{did_you_mean(str(router), catalog.routers)}",
                    hint="choose one of " + ", ".join(catalog.routers))
         sel = None
@@ -277,6 +279,16 @@ def parse_sweep(text: str, file: str, catalog: Catalog, default_name: str = "swe
         routers.append(Entry(router, label, axes, profiles=sel, line=c.line(p)))
     return SweepSpec(file=file, name=name, description=desc, modes=modes, graph_options=graph_options,
                      profiles=profiles, routers=routers, plugins=plugins, text=text)
+
+
+def _refuse_broken_plugin(c, path: tuple, kind: str, name) -> None:
+    """An entry naming an installed plugin that failed to load fails with the registry's message (the plugin,
+    its distribution and its error) rather than as an unknown name."""
+    from rpcli.core.registry import problems
+
+    for p in problems(kind):
+        if p.name == name:
+            c.fail(path, p.message(), hint="fix or uninstall that plugin; `rp plugins` lists every plugin")
 
 
 def _str_list(c: _Ctx, d: dict, key: str, choices, default=None, path: tuple = ()) -> list:
