@@ -41,6 +41,19 @@ ROUTER_DEFAULTS = {
     "mlp": {"query_text": "formatted", "epochs": 20, "hidden": 512, "lr": 0.0001, "patience": 5, "device": None},
     "graph": {"query_text": "formatted", "epochs": 100, "hidden": 256, "residual": False, "device": None},
 }
+# The profile methods' defaults as `rp profile` declares them (the CLI's option defaults).
+PROFILE_DEFAULTS = {
+    "index": {"seed": 56},
+    "flat": {"top_k": 5, "seed": 42, "context": "random"},
+    "text-gnn": {"K": 4, "top_k": 5, "score_aware": False, "query_similarity": False, "dedup_domains": False},
+    "emb-gnn": {"K": 2, "norm": "sym", "normalize": False, "self_loops": False, "per_node_mean": False},
+    "trainable": {"hidden": 256, "heads": 4, "layers": 2, "epochs": 100, "lr": 0.0001, "node_mask_rate": 0.3,
+                  "edge_mask_rate": 0.3, "edge_loss_w": 1.0, "out_dim": None, "select": "train-loss", "seed": 42},
+}
+# Shaped like rpcli.core.registry.label_defaults(), as the services pass it to build_report.
+LABEL_DEFAULTS = {"routers": ROUTER_DEFAULTS, "profiles": PROFILE_DEFAULTS, "router_order": ["sim", "mlp", "graph"],
+                  "method_order": list(PROFILE_DEFAULTS), "router_titles": {"sim": "Sim", "mlp": "MLP",
+                                                                            "graph": "Graph"}}
 COMMAND = "rp -d ../shared/data/routeprofile report --paper"
 
 

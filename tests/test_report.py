@@ -18,7 +18,7 @@ import statistics
 from pathlib import Path
 
 import pytest
-from report_fixture import (COMMAND, DATA_HASH, DATASET, ROUTER_DEFAULTS, manifest, references, sweep_record,
+from report_fixture import (COMMAND, DATA_HASH, DATASET, LABEL_DEFAULTS, manifest, references, sweep_record,
                             write_workspace)
 from typer.testing import CliRunner
 
@@ -41,7 +41,7 @@ def check_golden(name: str, text: str) -> None:
 
 def build(doc=None, **kw):
     kw.setdefault("paper", True)
-    kw.setdefault("router_defaults", ROUTER_DEFAULTS)
+    kw.setdefault("defaults", LABEL_DEFAULTS)
     return R.build_report(doc or manifest(), references(), dataset=kw.pop("dataset", DATASET), command=COMMAND, **kw)
 
 
@@ -369,12 +369,15 @@ def test_hidden_held_out_scores_do_not_make_a_design_row():
 def test_member_sample_columns_are_compared_with_the_paper_and_named():
     """A GraphRouter column that differs from the defaults only in member_sample (a speed option) keeps the option
     in its name and is still compared with the paper; any other option makes it a column of its own, uncompared."""
+    from rpcli.workspace.labels import router_options
     from rpcli.workspace.report.build import _column_keys
 
-    defaults = {"graph": {"epochs": 100, "hidden": 256, "member_sample": 0}}
-    runs = [{"router": "graph", "router_params": {"epochs": 100, "hidden": 256, "member_sample": 256}},
-            {"router": "graph", "router_params": {"epochs": 100, "hidden": 128, "member_sample": 0}},
-            {"router": "graph", "router_params": {"epochs": 100, "hidden": 256, "member_sample": 0}}]
+    # the columns are built from the leaderboard rows' `options` (rpcli.workspace.labels.router_options)
+    defaults = {"routers": {"graph": {"epochs": 100, "hidden": 256, "member_sample": 0}},
+                "router_titles": {"graph": "Graph"}}
+    params = [{"epochs": 100, "hidden": 256, "member_sample": 256}, {"epochs": 100, "hidden": 128, "member_sample": 0},
+              {"epochs": 100, "hidden": 256, "member_sample": 0}]
+    runs = [{"router": "graph", "options": router_options({"router": "graph", **p}, defaults)} for p in params]
     _column_keys(runs, defaults)
     assert [r["column_base"] for r in runs] == [True, False, True]
     assert "member_sample=256" in runs[0]["column"] and "hidden=128" in runs[1]["column"]

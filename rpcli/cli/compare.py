@@ -32,11 +32,12 @@ def compare(ctx: typer.Context,
     """
     if sum((plain, as_json, as_csv)) > 1:
         raise typer.BadParameter("choose one of --plain, --json and --csv", param_hint="--plain/--json/--csv")
-    if mode not in ("both", "standard", "newllm"):
-        raise typer.BadParameter("choose standard, newllm or both", param_hint="--mode")
+    from rpcli.workspace.leaderboard import MODES
+
+    if mode not in ("both", *MODES):
+        raise typer.BadParameter(f"choose {', '.join(MODES)} or both", param_hint="--mode")
     sess = session(ctx)
     from rpcli.services.compare import compare_rows
-    from rpcli.workspace.leaderboard import MODES
 
     modes = MODES if mode == "both" else (mode,)
     if not (plain or as_json or as_csv) and _stdout_is_terminal():
@@ -61,15 +62,17 @@ def _stdout_is_terminal() -> bool:
 
 def _open_dashboard(sess, modes: tuple, *, allow_mixed: bool, show_singles: bool) -> None:
     """The app reads the runs from the manifest itself (and again whenever it changes); the reference rows need
-    the dataset, so they are computed here once, single models included (the plot shows them)."""
-    from rpcli.services.compare import dataset_summary, reference_rows
+    the dataset and the labels the registry's defaults, so they are computed here once, single models included
+    (the plot shows them)."""
+    from rpcli.services.compare import dataset_summary, label_defaults, reference_rows
     from rpcli.tui.app import Dashboard
 
     with cli_errors():
         references = reference_rows(sess, modes, include_singles=True)
         dataset = dataset_summary(sess)
+        defaults = label_defaults()  # plain data: the dashboard never imports the registry
     Dashboard(sess.workspace, references, dataset=dataset, allow_mixed=allow_mixed, show_singles=show_singles,
-              modes=modes).run()
+              modes=modes, defaults=defaults).run()
 
 
 def _print_table(sess, rows: list[dict], modes: tuple) -> None:

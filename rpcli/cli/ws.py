@@ -117,15 +117,17 @@ def ls(ctx: typer.Context,
         return
     from rich.table import Table
 
-    from rpcli.workspace.leaderboard import profile_label
+    from rpcli.services.compare import label_defaults
+    from rpcli.workspace.leaderboard import profile_label, router_label
 
+    defaults = label_defaults()
     t = Table()
     for c in ("id", "kind", "mode", "what", "parents", "metric", "created"):
         t.add_column(c)
     for e in rows:
         p = e.get("params", {})
-        what = (p.get("kind") if e["kind"] == "graph" else profile_label(e) if e["kind"] == "profile"
-                else p.get("router"))
+        what = (p.get("kind") if e["kind"] == "graph" else profile_label(e, defaults) if e["kind"] == "profile"
+                else router_label(p, defaults))
         metric = fmt(e.get("metrics", {}).get("avg_performance")) if e["kind"] == "run" else ""
         t.add_row(e["id"], e["kind"], p.get("mode", "-"), str(what), ",".join(e.get("parents", [])), metric,
                   e.get("created_at", ""))

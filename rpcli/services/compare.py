@@ -1,5 +1,6 @@
-"""rp compare: what the leaderboard needs from the dataset (the reference rows, computed by the core) and the
-board itself (rpcli.workspace.leaderboard.board, the same function the dashboard calls on every reload)."""
+"""rp compare: what the leaderboard needs from the dataset (the reference rows, computed by the core) and from the
+registry (the label defaults), and the board itself (rpcli.workspace.leaderboard.board, the same function the
+dashboard calls on every reload)."""
 
 from __future__ import annotations
 
@@ -109,6 +110,15 @@ def _view_cache_file(sess: Session) -> Path | None:
     return sess.workspace.root / "cache" / "view" / f"{h.hexdigest()[:32]}.json"
 
 
+def label_defaults() -> dict:
+    """The label data of the results view (rpcli.core.registry.label_defaults): every router's and profile
+    method's option defaults, their display order and the routers' titles. The workspace layer and the dashboard
+    cannot import the registry, so the front ends pass this to them as plain data."""
+    from rpcli.core.registry import label_defaults as registry_defaults
+
+    return registry_defaults()
+
+
 def reference_rows(sess: Session, modes=MODES, include_singles: bool = False) -> list[dict]:
     """The reference rows (and with ``include_singles`` the single models) of each mode the dataset has."""
     view = dataset_view(sess)
@@ -124,8 +134,8 @@ def compare_rows(sess: Session, modes=MODES, allow_mixed: bool = False, include_
     test rows, paired bootstrap 95% interval; rpcli.core.eval.paired), cached per run in cache/paired."""
     view = dataset_view(sess)
     manifest = load_manifest(sess.workspace)
-    b = board(reference_rows(sess, modes, include_singles), manifest,
-              data_hash=view["data_hash"], allow_mixed=allow_mixed, modes=modes, data_name=view["root"])
+    b = board(reference_rows(sess, modes, include_singles), manifest, data_hash=view["data_hash"],
+              allow_mixed=allow_mixed, modes=modes, data_name=view["root"], defaults=label_defaults())
     if b.notice:
         sess.progress.warn(b.notice)
     rows = sort_rows(b.rows)

@@ -97,8 +97,7 @@ def build(sess: Session, *, command: str, paper: bool = False, sweep: str | list
         WorkspaceError: the workspace holds no run at all (exit 3).
         RunNotComparableError: runs exist, but none (or not the sweep's) were evaluated on this dataset.
     """
-    from rpcli.services.compare import compare_rows
-    from rpcli.core.registry import label_defaults
+    from rpcli.services.compare import compare_rows, label_defaults
 
     sweeps = [sweep] if isinstance(sweep, str) else list(sweep or [])
     recs = [resolve_sweep(sess, name) for name in sweeps]
@@ -123,9 +122,8 @@ def build(sess: Session, *, command: str, paper: bool = False, sweep: str | list
             f"none of the {len(runs)} run(s) in {sess.workspace.root} was evaluated on {ds.root}; they ran on "
             + ", ".join(roots), hint=f"pass -d {roots[0]}" if len(roots) == 1 else "pass -d for one of them")
     references = [r for r in compare_rows(sess, include_singles=False) if r.get("kind") != "run"]
-    defaults = label_defaults()["routers"]
     in_data = [e for e in runs if e.get("data_hash") == ds.data_hash]
     stats = paired_stats(sess, in_data) if any(
-        (e.get("params") or {}).get("router") not in R.ROUTER_ORDER for e in in_data) else {}
+        not R.is_study_router((e.get("params") or {}).get("router")) for e in in_data) else {}
     return R.build_report(doc, references, dataset=dataset_info(sess, data_label), command=command, paper=paper,
-                          sweep=rec, router_defaults=defaults, run_stats=stats, more_sweeps=recs[1:])
+                          sweep=rec, defaults=label_defaults(), run_stats=stats, more_sweeps=recs[1:])

@@ -62,7 +62,8 @@ class Dashboard(App):
 
     def __init__(self, workspace: Workspace, references: list[dict] | tuple = (), *, dataset: dict | None = None,
                  data_hash: str | None = None, allow_mixed: bool = False, show_singles: bool = False,
-                 modes: tuple[str, ...] = MODES, reload_interval: float | None = 2.0) -> None:
+                 modes: tuple[str, ...] = MODES, reload_interval: float | None = 2.0,
+                 defaults: dict | None = None) -> None:
         """
         Args:
             workspace: the workspace whose manifest lists the runs.
@@ -75,6 +76,9 @@ class Dashboard(App):
             show_singles: list single models in the leaderboards too (the plot always shows them).
             modes: the leaderboard tabs.
             reload_interval: seconds between manifest mtime checks; None disables reloading.
+            defaults: the label data (rpcli.core.registry.label_defaults(), passed in by `rp compare`: the app
+                never imports the registry): labels name every option that differs from it, and routers and
+                methods follow its order. Without it, labels name every recorded option that is on.
         """
         super().__init__()
         self.workspace = workspace
@@ -85,6 +89,7 @@ class Dashboard(App):
         self.show_singles = show_singles
         self.modes = tuple(m for m in MODES if m in modes) or MODES
         self.reload_interval = reload_interval
+        self.defaults = defaults
         self.released = is_released(self.dataset)
         self.doc: dict = {"entries": {}}
         self.rows: list[dict] = []
@@ -113,7 +118,7 @@ class Dashboard(App):
                 yield Static(id="pivot-caption", classes="caption")
                 yield PivotTable(id="pivot-table")
                 yield Static(id="pivot-note", classes="legend")
-        yield FilterInput(placeholder="filter: router:sim profile:K=2 graph:task, or any words (Esc clears)",
+        yield FilterInput(placeholder="filter: router:sim hops:2 graph:task, or any words (Esc clears)",
                           id="filter", classes="-hidden")
         yield Static(id="status")
         yield Footer()
@@ -164,7 +169,8 @@ class Dashboard(App):
         self._stamp = message.stamp
         try:
             rows, notice = board(self.references, message.doc, data_hash=self.data_hash,
-                                 allow_mixed=self.allow_mixed, modes=self.modes, data_name=self.dataset.get("root"))
+                                 allow_mixed=self.allow_mixed, modes=self.modes, data_name=self.dataset.get("root"),
+                                 defaults=self.defaults)
         except Exception as exc:  # noqa: BLE001 - a malformed record must not crash the dashboard
             self.post_message(ManifestLoadFailed(f"malformed manifest entry: {type(exc).__name__}: {exc}",
                                                  "`rp ls runs` lists the runs and `rp show <id>` shows one"))
@@ -210,7 +216,7 @@ class Dashboard(App):
         self.query_one("#heatmap", TaskHeatmap).show(heat)
         self.query_one("#tasks-caption", Static).update(
             self._caption("avg performance per task; colour from the task's worst run (red) to its best (green)", m))
-        piv = pivot(self.rows, m, released=self.released, query=self.query)
+        piv = pivot(self.rows, m, released=self.released, query=self.query, defaults=self.defaults)
         self.query_one("#pivot-table", PivotTable).show(piv)
         self.query_one("#pivot-caption", Static).update(
             self._caption("design space: profile method x hops down, router across", m))
@@ -379,7 +385,7 @@ class Dashboard(App):
         key = message.key
         if key in self.doc.get("entries", {}):
             try:
-                detail = run_detail(self.doc, key)
+                detail = run_detail(self.doc, key, self.defaults)
             except Exception as exc:  # noqa: BLE001 - a malformed record becomes a notification
                 self.notify(f"cannot show {key}: {type(exc).__name__}: {exc}", title="Run", severity="error")
                 return

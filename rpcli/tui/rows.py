@@ -1,17 +1,19 @@
 """Plain data behind the dashboard's own views: the leaderboard tabs, the design-space pivot, the plot series, the
 per-task heatmap and the run detail. Pure functions of (leaderboard rows, manifest dict): no Textual, no I/O, so
 they are unit-tested directly. The rows, labels, formatter and Pareto front are rpcli.workspace.leaderboard's, the
-module `rp compare` prints from too.
+module `rp compare` prints from too; the order of routers and methods comes from the label defaults the app was
+given (rpcli.workspace.labels).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from rpcli.workspace import paper
+from rpcli.workspace.labels import method_order, order_key, router_label, router_order, run_label
 from rpcli.workspace.leaderboard import (MICRO, ORACLES, filter_rows, fmt, mode_runs, pareto_front, plot_point,
                                          profile_label, row_backend, sort_rows_by)
 
-METHOD_ORDER = ("index", "flat", "text-gnn", "emb-gnn", "trainable")
-ROUTER_ORDER = ("sim", "mlp", "graph")
 NOT_COMPARABLE = "no LLM text, not comparable"
 
 
@@ -27,19 +29,17 @@ def view_rows(rows: list[dict], mode: str, *, query: str = "", sort_key: str = "
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def _order(seq, preferred):
-    return sorted(seq, key=lambda x: (preferred.index(x) if x in preferred else len(preferred), str(x)))
-
-
 def _design(run: dict) -> tuple:
     """A run's pivot row: (method, hops, backend text). Text-gnn runs of different backends or LLMs never share
     a row."""
     return run.get("profile_method") or "?", run.get("hops"), row_backend(run).text()
 
 
-def pivot(rows: list[dict], mode: str, *, released: bool = False, query: str = "") -> dict:
-    """Profile method x hops (x text-gnn backend) down, router across; each cell is the best avg_performance of
-    the matching runs.
+def pivot(rows: list[dict], mode: str, *, released: bool = False, query: str = "",
+          defaults: Mapping | None = None) -> dict:
+    """Profile method x hops (x text-gnn backend) down, router across (one column per router label: a router run
+    with options away from its defaults has a column of its own); each cell is the best avg_performance of the
+    matching runs. Methods and routers follow the order of ``defaults`` (the registry's; the paper's without it).
 
     With ``released`` (the dataset is the published one) and the standard mode, every router column has a
     "paper" column beside it holding the published Table 1 value (rpcli.workspace.paper), and the published rows are
@@ -48,17 +48,20 @@ def pivot(rows: list[dict], mode: str, *, released: bool = False, query: str = "
     published value.
 
     Returns:
-        {"routers": [router], "paper": bool, "note": str,
+        {"routers": [router label], "paper": bool, "note": str,
          "rows": [{"method", "hops", "backend", "label", "comparable", "cells": {router: {"value", "n", "id"}},
                    "paper": {router: value}}]}
     """
     cells: dict[tuple, dict] = {}
     comparable: dict[tuple, bool] = {}
+    base: dict[str, str] = {}  # router label -> router
     for r in mode_runs(rows, mode, query):
         key = _design(r)
         b = row_backend(r)
         comparable[key] = b.name is None or b.writes_llm_text
-        c = cells.setdefault(key, {}).setdefault(r.get("router") or "?", {"value": None, "n": 0, "id": None})
+        col = r.get("router_label") or r.get("router") or "?"
+        base[col] = r.get("router") or "?"
+        c = cells.setdefault(key, {}).setdefault(col, {"value": None, "n": 0, "id": None})
         c["n"] += 1
         v = r.get("avg_performance")
         if v is not None and (c["value"] is None or v > c["value"]):
@@ -70,8 +73,9 @@ def pivot(rows: list[dict], mode: str, *, released: bool = False, query: str = "
         routers |= set(paper.ROUTERS.values())
         covered = {(m, h) for (m, h, _), ok in comparable.items() if ok}
         keys |= {(m, h, "") for m, h in paper.TABLE1 if (m, h) not in covered}
-    ordered = sorted(keys, key=lambda k: (METHOD_ORDER.index(k[0]) if k[0] in METHOD_ORDER else len(METHOD_ORDER),
-                                          k[0], not comparable.get(k, True), -1 if k[1] is None else k[1], k[2]))
+    methods, routers_in_order = method_order(defaults), router_order(defaults)
+    ordered = sorted(keys, key=lambda k: (order_key(k[0], methods), not comparable.get(k, True),
+                                          -1 if k[1] is None else k[1], k[2]))
     out_rows = []
     for m, h, b in ordered:
         ok = comparable.get((m, h, b), True)
@@ -88,7 +92,8 @@ def pivot(rows: list[dict], mode: str, *, released: bool = False, query: str = "
     if not all(comparable.values()):
         note += (" text-gnn rows marked '" + NOT_COMPARABLE + "' come from a backend that writes no LLM text "
                  "(extractive): they are never set against the paper's LLM-written text-gnn values.")
-    return {"routers": _order(routers, ROUTER_ORDER), "paper": show_paper, "note": note, "rows": out_rows}
+    columns = sorted(routers, key=lambda c: (order_key(base.get(c, c), routers_in_order), c != base.get(c, c), c))
+    return {"routers": columns, "paper": show_paper, "note": note, "rows": out_rows}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -155,7 +160,8 @@ def task_heatmap(rows: list[dict], doc: dict, mode: str, query: str = "") -> dic
         per_task = (entries.get(r.get("id"), {}).get("metrics") or {}).get("per_task") or {}
         vals = {t: (d or {}).get("avg_performance") for t, d in per_task.items()}
         tasks |= set(vals)
-        out.append({"id": r.get("id"), "label": f"{r.get('router')} / {r.get('profile_label')}", "values": vals})
+        out.append({"id": r.get("id"), "label": f"{r.get('router_label') or r.get('router')} / "
+                                                f"{r.get('profile_label')}", "values": vals})
     tasks = sorted(tasks)
     rng = {}
     for t in tasks:
@@ -184,19 +190,20 @@ def heat_color(v: float | None, lo: float | None, hi: float | None) -> str | Non
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def _label(entry: dict | None) -> str:
+def _label(entry: dict | None, defaults: Mapping | None) -> str:
     if entry is None:
         return "(missing from the manifest)"
     p = entry.get("params", {})
     if entry.get("kind") == "graph":
         return f"{p.get('kind', '?')} graph ({p.get('mode', '?')})"
     if entry.get("kind") == "profile":
-        return f"{profile_label(entry)} ({p.get('mode', '?')})"
-    return f"{p.get('router', '?')} router ({p.get('mode', '?')})"
+        return f"{profile_label(entry, defaults)} ({p.get('mode', '?')})"
+    return f"{router_label(p, defaults)} router ({p.get('mode', '?')})"
 
 
-def run_detail(doc: dict, run_id: str) -> dict:
-    """Everything the run screen shows, as plain data.
+def run_detail(doc: dict, run_id: str, defaults: Mapping | None = None) -> dict:
+    """Everything the run screen shows, as plain data; the title is the run's label (the leaderboard's, with
+    ``defaults`` the label data).
 
     Returns:
         {"id", "title", "mode", "summary": [(label, text)], "per_task": [dict], "selection_share": [(model,
@@ -257,7 +264,7 @@ def run_detail(doc: dict, run_id: str) -> dict:
             ("avg perf without the new model", fmt(nl.get("avg_performance_without_new"))),
             ("gain from the new model", fmt(nl.get("gain_from_new"))),
         ]
-    lineage = [{"kind": x.get("kind") if x else kind, "id": i, "label": _label(x),
+    lineage = [{"kind": x.get("kind") if x else kind, "id": i, "label": _label(x, defaults),
                 "created_at": (x or {}).get("created_at")}
                for kind, i, x in (("graph", gid, graph), ("profile", pid, prof), ("run", run_id, e)) if i]
     prov = e.get("provenance") or {}
@@ -273,8 +280,7 @@ def run_detail(doc: dict, run_id: str) -> dict:
         params["profile"] = prof.get("params") or {}
     if graph:
         params["graph"] = graph.get("params") or {}
-    return {"id": run_id, "title": f"{p.get('router')} / {profile_label(prof)} / "
-                                   f"{(graph or {}).get('params', {}).get('kind', '-')}",
+    return {"id": run_id, "title": run_label(p, prof, graph, defaults),
             "mode": p.get("mode"), "summary": summary, "per_task": per_task, "selection_share": share,
             "newllm": newllm, "params": params, "lineage": lineage, "provenance": provenance,
             "per_seed": m.get("per_seed") or [], "warnings": list(m.get("warnings") or [])}

@@ -1,9 +1,11 @@
-"""The leaderboard, as plain data: the one module behind `rp compare` (plain, JSON, CSV) and the dashboard.
+"""The leaderboard, as plain data: the one module behind `rp compare` (plain, JSON, CSV), the dashboard and the run
+rows of `rp report`.
 
-Stdlib only (no numpy, no torch, no rpcli.core): the dashboard imports it without the engine. It holds the labels,
-the run rows read from the manifest, the comparability filter and its messages, the flags, sorting and filtering,
-the columns and the cell text, the number formatter, the CSV, the cost-quality coordinates and the Pareto front.
-The reference rows need the dataset: services.compare computes them with the core and passes them in.
+Stdlib only (no numpy, no torch, no rpcli.core): the dashboard imports it without the engine. It holds the run rows
+read from the manifest (labelled by rpcli.workspace.labels), the data filter, the comparability filter and its
+messages, the flags, sorting and filtering, the columns and the cell text, the number formatter, the CSV, the
+cost-quality coordinates and the Pareto front. The reference rows and the label defaults need the dataset and the
+registry: services.compare computes them with the core and passes them in.
 """
 
 from __future__ import annotations
@@ -12,13 +14,15 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
-MODES = ("standard", "newllm")
+from rpcli.workspace import labels as _labels
+from rpcli.workspace.labels import (NON_LLM_BACKENDS, graph_label, profile_label, router_label,  # noqa: F401
+                                    router_options, run_label)
+
+MODES = ("standard", "newllm")  # the one list of modes of the results view (compare, report, dashboard)
 MICRO = 1e6  # dollars -> micro-dollars
 TEST_INFO = "carries test information"  # in a reference row's note when it saw test queries (step 7)
 BASELINE = "per-task-best (train)"  # the reference a router must beat (metrics.md: "a strong baseline")
 ORACLES = ("oracle", "oracle-cost-aware")
-# text-gnn backends that write no LLM text (extractive composes sentences of the graph's own texts)
-NON_LLM_BACKENDS = frozenset({"extractive"})
 
 
 def fmt(v, digits: int = 4) -> str:
@@ -36,7 +40,6 @@ def fmt(v, digits: int = 4) -> str:
 # Labels and run rows
 # ---------------------------------------------------------------------------------------------------------------
 
-KEY_PARAMS = ("K", "norm", "layers", "num_layers", "hops", "context", "self_loops", "per_node_mean", "normalize")
 HOP_PARAMS = ("K", "hops", "layers", "num_layers")
 
 
@@ -57,32 +60,8 @@ class Backend(NamedTuple):
 
 
 def profile_backend(entry: dict | None) -> Backend:
-    """The backend recorded in a profile's params: text-gnn keeps it in ``params.llm`` {backend, model, sampling}
-    (services/profiles.py); older records may carry a top-level ``backend``. K = 0 and other methods: none."""
-    p = (entry or {}).get("params", {})
-    llm = p.get("llm") or {}
-    name = llm.get("backend") or p.get("backend")
-    return Backend(name, llm.get("model") if name is not None and name not in NON_LLM_BACKENDS else None)
-
-
-def profile_label(entry: dict | None) -> str:
-    """``method(key=value, ...)``, naming the text-gnn backend (and the LLM model of an LLM backend)."""
-    if entry is None:
-        return "?"
-    p = entry.get("params", {})
-    bits = [f"{k}={p[k]}" if p[k] is not True else k for k in KEY_PARAMS if p.get(k) is not None and p[k] is not False]
-    b = profile_backend(entry)
-    if b.name is not None:
-        bits.append(f"backend={b.name}")
-    if b.model is not None:
-        bits.append(f"model={b.model}")
-    return f"{p.get('method', '?')}" + (f"({', '.join(bits)})" if bits else "")
-
-
-def graph_label(entry: dict | None) -> str:
-    if entry is None:
-        return "-"
-    return entry.get("params", {}).get("kind", "?")
+    """The text generator recorded in a profile's params (rpcli.workspace.labels.profile_backend)."""
+    return Backend(*_labels.profile_backend(entry))
 
 
 def profile_hops(entry: dict | None) -> int | None:
@@ -96,49 +75,66 @@ def profile_hops(entry: dict | None) -> int | None:
     return 0 if p.get("method") in ("index", "flat") else None
 
 
-def run_rows(doc: dict) -> list[dict]:
-    """One row per finished run of the manifest (the --json contract; see docs/dashboard.md)."""
+def run_row(e: dict, entries: Mapping, defaults: Mapping | None = None) -> dict:
+    """The row of one run record (see `run_rows`)."""
+    prof = entries.get((e.get("parents") or [None])[0])
+    graph = entries.get((prof.get("parents") or [None])[0]) if prof and prof.get("parents") else None
+    m = e.get("metrics", {})
+    p = e.get("params", {})
+    seeds = m.get("seeds", {})
+    nl = m.get("newllm") or {}
+    csr = nl.get("cold_start_recall") or {}
+    backend = profile_backend(prof)
+    # A multi-seed run reports seed means ± sd; seed 0's bootstrap CI and recall numerator would not match them.
+    multi = len(p.get("seeds", [0]) or [0]) > 1
+    label = run_label(p, prof, graph, defaults)
+    return {
+        "kind": "run", "id": e["id"], "mode": p.get("mode"), "router": p.get("router"),
+        "profile": prof["id"] if prof else None, "graph": graph["id"] if graph else None,
+        "profile_label": profile_label(prof, defaults), "graph_label": graph_label(graph),
+        "name": label,
+        "seeds": p.get("seeds", [0]),
+        "avg_performance": m.get("avg_performance"),
+        "avg_performance_sd": (seeds.get("avg_performance") or {}).get("sd"),
+        "avg_performance_ci95": None if multi else m.get("avg_performance_ci95"),
+        "avg_cost": m.get("avg_cost"), "avg_cost_micro": m.get("avg_cost_micro"),
+        "gap_closed": m.get("gap_closed"), "best_pick_rate": m.get("best_pick_rate"),
+        "hit_rate": m.get("hit_rate"), "selection_entropy": m.get("selection_entropy"),
+        "cold_start_recall": csr.get("value"), "data_hash": e.get("data_hash"),
+        "created_at": e.get("created_at"),
+        # additive fields (dashboard, CSV, report): keep the ones above stable, they are the --json contract
+        "profile_method": (prof or {}).get("params", {}).get("method"),
+        "backend": backend.name, "llm_model": backend.model,
+        "hops": profile_hops(prof),
+        "n_seeds": len(p.get("seeds", [0]) or [0]),
+        "cold_start_recall_numerator": None if multi else csr.get("numerator"),
+        "cold_start_recall_denominator": csr.get("denominator"),
+        "new_selection_rate": nl.get("selection_rate"),
+        "gain_from_new": nl.get("gain_from_new"),
+        "has_cost_quality": bool(m.get("cost_quality")),
+        "label": label,  # the run's label (= name): router(options, seeds) / profile / graph
+        "router_label": router_label(p, defaults),  # router(options): the router column
+        "options": router_options(p, defaults),  # the router options the label names (not the seeds)
+    }
+
+
+def run_rows(doc: dict, defaults: Mapping | None = None) -> list[dict]:
+    """One row per finished run of the manifest, every mode and dataset: the rows of `rp compare` (the --json
+    contract; see docs/dashboard.md), the dashboard and `rp report`.
+
+    ``defaults`` is the label data of rpcli.core.registry.label_defaults(); the labels name every option that
+    differs from it (rpcli.workspace.labels). Without it, every recorded option that is on is named.
+    """
     entries = doc.get("entries", {})
-    rows = []
-    for e in entries.values():
-        if e.get("kind") != "run" or e.get("status") != "done":
-            continue
-        prof = entries.get((e.get("parents") or [None])[0])
-        graph = entries.get((prof.get("parents") or [None])[0]) if prof and prof.get("parents") else None
-        m = e.get("metrics", {})
-        p = e.get("params", {})
-        seeds = m.get("seeds", {})
-        nl = m.get("newllm") or {}
-        csr = nl.get("cold_start_recall") or {}
-        backend = profile_backend(prof)
-        # A multi-seed run reports seed means ± sd; seed 0's bootstrap CI and recall numerator would not match them.
-        multi = len(p.get("seeds", [0]) or [0]) > 1
-        rows.append({
-            "kind": "run", "id": e["id"], "mode": p.get("mode"), "router": p.get("router"),
-            "profile": prof["id"] if prof else None, "graph": graph["id"] if graph else None,
-            "profile_label": profile_label(prof), "graph_label": graph_label(graph),
-            "name": f"{p.get('router')} / {profile_label(prof)} / {graph_label(graph)}",
-            "seeds": p.get("seeds", [0]),
-            "avg_performance": m.get("avg_performance"),
-            "avg_performance_sd": (seeds.get("avg_performance") or {}).get("sd"),
-            "avg_performance_ci95": None if multi else m.get("avg_performance_ci95"),
-            "avg_cost": m.get("avg_cost"), "avg_cost_micro": m.get("avg_cost_micro"),
-            "gap_closed": m.get("gap_closed"), "best_pick_rate": m.get("best_pick_rate"),
-            "hit_rate": m.get("hit_rate"), "selection_entropy": m.get("selection_entropy"),
-            "cold_start_recall": csr.get("value"), "data_hash": e.get("data_hash"),
-            "created_at": e.get("created_at"),
-            # additive fields (dashboard, CSV): keep the ones above stable, they are the --json contract
-            "profile_method": (prof or {}).get("params", {}).get("method"),
-            "backend": backend.name, "llm_model": backend.model,
-            "hops": profile_hops(prof),
-            "n_seeds": len(p.get("seeds", [0]) or [0]),
-            "cold_start_recall_numerator": None if multi else csr.get("numerator"),
-            "cold_start_recall_denominator": csr.get("denominator"),
-            "new_selection_rate": nl.get("selection_rate"),
-            "gain_from_new": nl.get("gain_from_new"),
-            "has_cost_quality": bool(m.get("cost_quality")),
-        })
-    return rows
+    return [run_row(e, entries, defaults) for e in entries.values()
+            if e.get("kind") == "run" and e.get("status") == "done"]
+
+
+def on_data(runs: list[dict], data_hash: str | None) -> tuple[list[dict], int]:
+    """The runs evaluated on ``data_hash`` and how many others there are: the one data filter of the results
+    view (the leaderboard's comparability filter and the report's scope)."""
+    kept = [r for r in runs if r.get("data_hash") == data_hash]
+    return kept, len(runs) - len(kept)
 
 
 def row_backend(row: dict) -> Backend:
@@ -169,8 +165,7 @@ def select_comparable(runs: list[dict], data_hash: str | None, allow_mixed: bool
         n = len(hashes | {data_hash}) if data_hash else len(hashes)  # the references' dataset counts too
         return Board(list(runs), f"ranking runs from {n} datasets together (--allow-mixed)" if n > 1 else None)
     if data_hash is not None:
-        kept = [r for r in runs if r.get("data_hash") == data_hash]
-        hidden = len(runs) - len(kept)
+        kept, hidden = on_data(runs, data_hash)
         if hidden and not kept:
             return Board(kept, f"{hidden} recorded run(s) were evaluated on other data than "
                                f"{data_name or 'this dataset'}; none is shown (pass --data for their dataset, "
@@ -204,11 +199,12 @@ def annotate_rows(rows: list[dict]) -> list[dict]:
 
 
 def board(references: Iterable[dict], doc: dict, *, data_hash: str | None = None, allow_mixed: bool = False,
-          modes: Iterable[str] = MODES, data_name: str | None = None) -> Board:
+          modes: Iterable[str] = MODES, data_name: str | None = None, defaults: Mapping | None = None) -> Board:
     """Reference rows (as given) plus the manifest's comparable runs of ``modes``, flagged against the per-task
-    best (train). The notice says why runs were held back, or that several datasets are mixed."""
+    best (train). The notice says why runs were held back, or that several datasets are mixed. ``defaults``:
+    the label data (see `run_rows`)."""
     modes = tuple(modes)
-    runs = [r for r in run_rows(doc) if r.get("mode") in modes]
+    runs = [r for r in run_rows(doc, defaults) if r.get("mode") in modes]
     kept, notice = select_comparable(runs, data_hash, allow_mixed, data_name)
     return Board(annotate_rows([dict(r) for r in references] + kept), notice)
 
@@ -237,6 +233,8 @@ def _sort_value(row: dict, key: str):
         return row.get("graph_label") or ""
     if key == "profile":
         return row.get("profile_label") or ""
+    if key == "router":
+        return row.get("router_label") or row.get("router") or ""
     if key == "seeds":
         return row.get("n_seeds")
     if key == "ci95":
@@ -253,16 +251,18 @@ def sort_rows_by(rows: list[dict], key: str, reverse: bool = False) -> list[dict
     return have + missing
 
 
-FILTER_FIELDS = {"router": ("router",), "profile": ("profile_label", "profile"), "graph": ("graph_label", "graph"),
-                 "id": ("id",), "method": ("profile_method",), "backend": ("backend", "llm_model")}
+FILTER_FIELDS = {"router": ("router", "router_label"), "profile": ("profile_label", "profile"),
+                 "graph": ("graph_label", "graph"), "id": ("id",), "method": ("profile_method",),
+                 "backend": ("backend", "llm_model")}
 
 
 def filter_rows(rows: list[dict], query: str) -> list[dict]:
     """Keep the runs that match every term of ``query``; reference rows always stay (they are the yardstick).
 
-    Terms are case-insensitive substrings: ``field:value`` for router, profile, graph, id, method or backend, and
-    bare words matched against the id, the name and the graph, profile and router labels.
-    Example: ``router:sim profile:K=2 emb``.
+    Terms are case-insensitive substrings: ``field:value`` for router (the name and its label, so
+    ``router:card_weight`` works), profile, graph, id, method or backend; ``hops:N`` matches the hop count exactly
+    (a label leaves out a K at its default); bare words are matched against the id, the name (the run's label) and
+    the graph, profile and router labels. Example: ``router:sim hops:2 emb``.
     """
     terms = query.lower().split()
     if not terms:
@@ -274,10 +274,13 @@ def filter_rows(rows: list[dict], query: str) -> list[dict]:
     def match(r):
         for t in terms:
             field, sep, value = t.partition(":")
-            if sep and field in FILTER_FIELDS:
+            if sep and field == "hops":
+                if str(r.get("hops")) != value:
+                    return False
+            elif sep and field in FILTER_FIELDS:
                 if value not in text(r, FILTER_FIELDS[field]):
                     return False
-            elif t not in text(r, ("id", "name", "graph_label", "profile_label", "router")):
+            elif t not in text(r, ("id", "name", "graph_label", "profile_label", "router", "router_label")):
                 return False
         return True
 
@@ -336,7 +339,7 @@ def cell_text(row: dict, key: str) -> str:
     if key == "router":
         if not is_run:
             return {"reference": "ref"}.get(row.get("kind"), row.get("kind") or "")
-        return row.get("router") or "-"
+        return row.get("router_label") or row.get("router") or "-"
     if key == "seeds":
         return str(row.get("n_seeds") or len(row.get("seeds") or [0])) if is_run else ""
     if key == "avg_performance":
@@ -370,7 +373,8 @@ CSV_FIELDS = ("mode", "kind", "name", "id", "graph", "graph_label", "profile", "
               "hops", "router", "seeds", "avg_performance", "avg_performance_sd", "ci95_low", "ci95_high",
               "avg_cost", "avg_cost_micro", "gap_closed", "best_pick_rate", "hit_rate", "selection_entropy",
               "cold_start_recall", "cold_start_recall_numerator", "cold_start_recall_denominator",
-              "beats_per_task_best", "data_hash", "backend", "llm_model")  # new columns go last: keep positions
+              "beats_per_task_best", "data_hash", "backend", "llm_model",
+              "router_label")  # new columns go last: keep positions
 
 
 def rows_to_csv(rows: list[dict]) -> str:

@@ -26,6 +26,32 @@ TASKS = ["gsm8k", "human_eval", "mmlu", "trivia_qa"]
 DATASET = {"name": "routeprofile", "root": "/data/routeprofile", "candidates": MODELS, "n_test_rows": 600,
            "data_hash": DATA_HASH}
 
+# The label data `rp compare` hands the dashboard (shaped like rpcli.core.registry.label_defaults()): the option
+# defaults of the fixture's routers (as the registry declares them) and profile methods (as `rp profile` does).
+LABEL_DEFAULTS = {
+    "routers": {
+        "sim": {"query_text": "formatted"},
+        "mlp": {"query_text": "formatted", "lr": 0.0001, "dropout": 0.1, "batch_size": 32, "val_split": 0.1,
+                "epochs": 20, "hidden": 512, "out": 256, "layers": 2, "patience": 5},
+        "graph": {"query_text": "formatted", "lr": 0.0001, "dropout": 0.1, "batch_size": 32, "val_split": 0.1,
+                  "epochs": 100, "hidden": 256, "layers": 2, "heads": 4, "transductive": False, "labels": "pairs",
+                  "patience": 0, "residual": False, "member_sample": 0},
+        "prior": {"query_text": "formatted", "card_weight": 0.0, "ridge": 1.0, "cold_bonus": 0.0, "k": 0},
+    },
+    "profiles": {
+        "index": {"seed": 56},
+        "flat": {"top_k": 5, "seed": 42, "context": "random"},
+        "text-gnn": {"K": 4, "top_k": 5, "score_aware": False, "query_similarity": False, "dedup_domains": False},
+        "emb-gnn": {"K": 2, "norm": "sym", "normalize": False, "self_loops": False, "per_node_mean": False},
+        "trainable": {"hidden": 256, "heads": 4, "layers": 2, "epochs": 100, "lr": 0.0001, "node_mask_rate": 0.3,
+                      "edge_mask_rate": 0.3, "edge_loss_w": 1.0, "out_dim": None, "select": "train-loss",
+                      "seed": 42},
+    },
+    "router_order": ["sim", "mlp", "graph", "prior"],
+    "method_order": ["index", "flat", "text-gnn", "emb-gnn", "trainable"],
+    "router_titles": {"sim": "Sim", "mlp": "MLP", "graph": "Graph"},
+}
+
 SINGLES = {  # (avg_performance, µ$/query), docs/metrics.md
     "qwen2.5-7b-instruct": (0.4988, 41.9), "gemma-2-9b-it": (0.5322, 20.9), "llama-3.1-8b-instruct": (0.5298, 58.8),
     "mixtral-8x7b-instruct-v0.1": (0.4755, 168.8), "mixtral-8x22b-instruct-v0.1": (0.5566, 326.3),

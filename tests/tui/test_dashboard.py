@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from fixture_ws import DATASET, manifest, other_data_run, references, text_gnn_manifest, write_workspace
+from fixture_ws import (DATASET, LABEL_DEFAULTS, manifest, other_data_run, references, text_gnn_manifest,
+                        write_workspace)
 from textual.widgets import DataTable, TabbedContent
 
 from rpcli.tui.app import Dashboard, FilterInput
@@ -26,6 +27,7 @@ def ws(tmp_path):
 def make_app(ws, **kw):
     kw.setdefault("dataset", DATASET)
     kw.setdefault("reload_interval", None)
+    kw.setdefault("defaults", LABEL_DEFAULTS)  # as `rp compare` passes the registry's
     return Dashboard(ws, references(), **kw)
 
 

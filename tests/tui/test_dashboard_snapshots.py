@@ -6,7 +6,7 @@ Update only after reading the report: pytest tests/tui --snapshot-update, then r
 from __future__ import annotations
 
 import pytest
-from fixture_ws import DATASET, references, text_gnn_manifest, write_workspace
+from fixture_ws import DATASET, LABEL_DEFAULTS, references, text_gnn_manifest, write_workspace
 
 from rpcli.tui.app import Dashboard
 from rpcli.workspace.layout import Workspace
@@ -17,7 +17,7 @@ SIZE = (160, 42)
 @pytest.fixture
 def app(tmp_path):
     ws = Workspace(write_workspace(tmp_path / "fixture-ws"))
-    return Dashboard(ws, references(), dataset=DATASET, reload_interval=None)
+    return Dashboard(ws, references(), dataset=DATASET, reload_interval=None, defaults=LABEL_DEFAULTS)
 
 
 async def _loaded(pilot):
@@ -59,5 +59,5 @@ def test_design_space_pivot(snap_compare, app):
 def test_design_space_pivot_with_text_gnn_backends(snap_compare, tmp_path):
     """Extractive text-gnn runs in their own row, marked not comparable, with "n/c" for the paper values."""
     ws = Workspace(write_workspace(tmp_path / "text-gnn-ws", text_gnn_manifest()))
-    app = Dashboard(ws, references(), dataset=DATASET, reload_interval=None)
+    app = Dashboard(ws, references(), dataset=DATASET, reload_interval=None, defaults=LABEL_DEFAULTS)
     assert snap_compare(app, terminal_size=SIZE, run_before=_loaded, press=["5"])

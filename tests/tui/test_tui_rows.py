@@ -6,7 +6,8 @@ import csv
 import io
 
 import pytest
-from fixture_ws import DATA_HASH, DATASET, OTHER_HASH, manifest, other_data_run, references, text_gnn_manifest
+from fixture_ws import (DATA_HASH, DATASET, LABEL_DEFAULTS, OTHER_HASH, manifest, other_data_run, references,
+                        text_gnn_manifest)
 
 from rpcli.workspace import paper
 from rpcli.tui.rows import cost_quality, heat_color, pivot, run_detail, task_heatmap, view_rows
@@ -16,7 +17,7 @@ from rpcli.workspace.leaderboard import (board, cell_text, filter_rows, pareto_f
 
 @pytest.fixture
 def rows():
-    r, notice = board(references(), manifest(), data_hash=DATA_HASH)
+    r, notice = board(references(), manifest(), data_hash=DATA_HASH, defaults=LABEL_DEFAULTS)  # as rp compare does
     assert notice is None
     return r
 
@@ -149,7 +150,7 @@ def test_task_heatmap_and_colours(rows):
 
 
 def test_run_detail_lineage_and_newllm():
-    d = run_detail(manifest(), "run-b000000001")
+    d = run_detail(manifest(), "run-b000000001", LABEL_DEFAULTS)
     assert [x["id"] for x in d["lineage"]] == ["graph-cccccccccc", "profile-6666666666", "run-b000000001"]
     assert d["lineage"][1]["label"] == "trainable(layers=3) (newllm)"
     assert [t["task"] for t in d["per_task"]] == ["gsm8k", "human_eval", "mmlu", "trivia_qa"]
@@ -179,7 +180,7 @@ QWEN = "Qwen2.5-7B-Instruct-3f9a1c2b7d"
 
 
 def test_text_gnn_labels_name_the_backend_and_the_llm():
-    runs = {r["id"]: r for r in run_rows(text_gnn_manifest())}
+    runs = {r["id"]: r for r in run_rows(text_gnn_manifest(), LABEL_DEFAULTS)}
     ext, llm = runs["run-d000000001"], runs["run-d000000002"]
     assert ext["profile_label"] == "text-gnn(K=2, backend=extractive)"  # the extractive "model" is an encoder
     assert (ext["backend"], ext["llm_model"]) == ("extractive", None)

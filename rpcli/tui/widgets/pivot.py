@@ -6,8 +6,9 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import DataTable
 
+from rpcli.workspace.paper import ROUTERS
 
-ROUTER_LABELS = {"sim": "SimRouter", "mlp": "MLPRouter", "graph": "GraphRouter"}  # the paper's names
+ROUTER_LABELS = {ours: theirs for theirs, ours in ROUTERS.items()}  # the paper's names of the study's routers
 
 
 class PivotTable(DataTable):

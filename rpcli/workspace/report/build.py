@@ -6,31 +6,27 @@ from __future__ import annotations
 import json
 import math
 
-# --- Everything this module takes from the leaderboard and the dashboard's paper data (one place, on purpose:
-# --- the lead reconciles these imports with the merged leaderboard module).
+# The run rows, their labels, the data filter, MODES and the order of routers and methods are the leaderboard's
+# (rpcli.workspace.leaderboard, rpcli.workspace.labels): one results view.
 from rpcli.workspace import paper as _paper  # TABLE1, TABLE2, GRAPH, MODE, SOURCE, is_released (pure data)
-from rpcli.workspace.leaderboard import BASELINE, profile_hops
+from rpcli.workspace.labels import (NON_LLM_BACKENDS, STUDY_ROUTERS, method_order, options_text, order_key,
+                                    router_order, router_title, value_text)
+from rpcli.workspace.leaderboard import BASELINE, HOP_PARAMS, MODES, on_data, run_rows
 from rpcli.workspace.report.sweeps import sweep_run_ids, sweep_summary
 
 PAPER_ENCODER = "Longformer (768-d)"
 
-MODES = ("standard", "newllm")
-METHOD_ORDER = ("index", "flat", "text-gnn", "emb-gnn", "trainable")
 GRAPH_ORDER = (None, "task", "query", "query-task", "task-domain", "query-task-domain")
-ROUTER_ORDER = ("sim", "mlp", "graph")
-ROUTER_TITLES = {"sim": "Sim", "mlp": "MLP", "graph": "Graph"}
-HOP_KEYS = ("K", "hops", "layers", "num_layers")
+HOP_KEYS = HOP_PARAMS
 # Profile params that are not design options: the mode (a report section), the seed (pooled), the hop count and
 # the text-gnn LLM identity (their own columns).
 PROFILE_NON_DESIGN = {"mode", "seed", "llm", "held_out_scores_hidden", *HOP_KEYS}  # the last: newllm data, not design
-# Run params that do not make a router variant.
-RUN_NON_DESIGN = {"router", "mode", "seeds", "device", "train_file_sha256"}
 # Router options that change how a run is computed but not what the paper's cell measures: a column that differs
 # from the defaults only in these keeps its label (the option is shown) and is still compared with the paper.
 # GraphRouter's member_sample: training steps on sampled member queries, a speed option (docs/benchmarks.md,
 # graph_router: the mean over 3 seeds within one sd of the full graph's on the cell measured).
 PAPER_COMPARABLE_OPTIONS = {"graph": {"member_sample"}}
-NO_TEXT_BACKENDS = ("extractive",)
+NO_TEXT_BACKENDS = tuple(sorted(NON_LLM_BACKENDS))
 
 # Reference rows in a fixed order (upper bounds, task-level baselines, single models, random); others follow by name.
 REFERENCE_ORDER = ("oracle", "oracle-cost-aware", "oracle-without-new", "per-task-oracle (test)",
@@ -59,12 +55,9 @@ def _canon(v) -> str:
     return json.dumps(v, sort_keys=True, separators=(",", ":"))
 
 
-def _opt_text(k: str, v) -> str:
-    if isinstance(v, bool):
-        return f"{k}={'true' if v else 'false'}"
-    if isinstance(v, (dict, list)):
-        return f"{k}={_canon(v)}"
-    return f"{k}={v}"
+def is_study_router(router: str | None) -> bool:
+    """A router of the study (the paper's tables have its column); the others are "beyond the study"."""
+    return router in STUDY_ROUTERS
 
 
 def _text_backend(prof: dict) -> tuple[str | None, bool]:
@@ -81,16 +74,16 @@ def _text_backend(prof: dict) -> tuple[str | None, bool]:
     return (f"{b}: {llm['model']}" if llm.get("model") else b), True
 
 
-def _order(value, order: tuple) -> tuple:
-    return (order.index(value), "") if value in order else (len(order), str(value))
+_order = order_key
 
 
-def _run_record(e: dict, entries: dict) -> dict:
-    """The fields of one run that the report needs."""
-    p = e.get("params", {})
+def _run_record(row: dict, entries: dict) -> dict:
+    """One run of the report: its leaderboard row (identity, labels, options) plus what the grid needs from the
+    record (the per-seed values, the profile's design, the encoder, the commit, the new-model block)."""
+    e = entries[row["id"]]
     m = e.get("metrics", {}) or {}
-    prof = entries.get((e.get("parents") or [None])[0]) or {}
-    graph = entries.get((prof.get("parents") or [None])[0]) if prof.get("parents") else None
+    prof = (entries.get(row["profile"]) or {}) if row.get("profile") else {}
+    graph = entries.get(row["graph"]) if row.get("graph") else None
     pp = prof.get("params", {})
     backend, llm_text = _text_backend(prof) if prof else (None, True)
     per_seed = m.get("per_seed") or []
@@ -103,19 +96,19 @@ def _run_record(e: dict, entries: dict) -> dict:
     strict = nl.get("cold_start_recall_strict") or {}
     csr_values = [s.get("cold_start_recall") for s in per_seed if "cold_start_recall" in s] or (
         [csr.get("value")] if csr else [])
-    seeds = p.get("seeds") or [0]
+    seeds = row.get("seeds") or [0]
     seed_summary = (m.get("seeds") or {}).get("avg_performance") or {}
     cq = m.get("cost_quality") or {}
     return {
         "cost_to_match_bsm_micro": _r(cq.get("cost_to_match_bsm_micro"), 3),
         "bsm_reference": (m.get("bsm_reference") or {}).get("name"),
-        "id": e["id"], "mode": p.get("mode"), "router": p.get("router"),
-        "router_params": {k: v for k, v in p.items() if k not in RUN_NON_DESIGN},
-        "seeds": list(seeds), "created_at": e.get("created_at") or "",
+        "id": row["id"], "mode": row["mode"], "router": row["router"], "options": row["options"],
+        "label": row["label"], "router_label": row["router_label"], "profile_label": row["profile_label"],
+        "seeds": list(seeds), "created_at": row.get("created_at") or "",
         "profile": prof.get("id"), "profile_params": {k: v for k, v in pp.items() if k not in PROFILE_NON_DESIGN},
         "profile_seed": pp.get("seed"),
         "method": pp.get("method") or "?", "graph": graph.get("id") if graph else None,
-        "graph_kind": (graph or {}).get("params", {}).get("kind"), "hops": profile_hops(prof) if prof else None,
+        "graph_kind": (graph or {}).get("params", {}).get("kind"), "hops": row.get("hops"),
         "text_backend": backend, "llm_text": llm_text,
         "encoder": (e.get("encoder") or {}).get("id"), "encoder_dim": (e.get("encoder") or {}).get("dim"),
         "commit": (e.get("provenance") or {}).get("git_commit"),
@@ -155,7 +148,7 @@ def _design_keys(runs: list[dict]) -> None:
         by_profile = {r["profile"]: r["profile_params"] for r in rs}
         diff = sorted(_differing_keys(list(by_profile.values())))
         for r in rs:
-            extra = [_opt_text(k, r["profile_params"].get(k)) for k in diff]
+            extra = [f"{k}={value_text(r['profile_params'].get(k))}" for k in diff]
             if multi_encoder:
                 extra.append(f"encoder={r['encoder']}")
             r["design"] = {"method": r["method"], "graph_kind": r["graph_kind"], "hops": r["hops"],
@@ -164,29 +157,19 @@ def _design_keys(runs: list[dict]) -> None:
             r["design_key"] = _canon([base[:4], r["design"]["options"], r["encoder"]])
 
 
-def _column_keys(runs: list[dict], router_defaults: dict[str, dict] | None) -> None:
-    """Give every run its router ``column`` label, in place."""
-    by_router: dict[str, list[dict]] = {}
+def _column_keys(runs: list[dict], defaults: dict | None) -> None:
+    """Give every run its router ``column``, in place: the router's title plus the options its label names (the
+    leaderboard's ``options``: every option away from the registry's default), and ``column_base`` (True when
+    those options leave the paper's cell as it is)."""
     for r in runs:
-        by_router.setdefault(r["router"], []).append(r)
-    for router, rs in by_router.items():
-        diff = _differing_keys([r["router_params"] for r in rs])
-        defaults = (router_defaults or {}).get(router)
-        for r in rs:
-            if defaults is None:
-                keys = set(diff)
-            else:  # options that differ from the defaults, and options the defaults do not know that vary
-                keys = {k for k in diff if k not in defaults}
-                keys |= {k for k, v in r["router_params"].items()
-                         if k in defaults and k not in RUN_NON_DESIGN and _canon(v) != _canon(defaults[k])}
-            opts = ", ".join(_opt_text(k, r["router_params"].get(k)) for k in sorted(keys))
-            title = ROUTER_TITLES.get(router, router)
-            r["column"] = f"{title} ({opts})" if opts else title
-            r["column_base"] = not (keys - PAPER_COMPARABLE_OPTIONS.get(router, set()))
+        opts = r["options"]
+        title = router_title(r["router"], defaults)
+        r["column"] = f"{title} ({options_text(opts)})" if opts else title
+        r["column_base"] = not (set(opts) - PAPER_COMPARABLE_OPTIONS.get(r["router"], set()))
 
 
-def _design_sort(d: dict) -> tuple:
-    return (_order(d["method"], METHOD_ORDER), _order(d["graph_kind"], GRAPH_ORDER),
+def _design_sort(d: dict, methods: tuple) -> tuple:
+    return (_order(d["method"], methods), _order(d["graph_kind"], GRAPH_ORDER),
             -1 if d["hops"] is None else d["hops"], d["text_backend"] or "", d["options"])
 
 
@@ -244,7 +227,7 @@ def _grid(mode: str, runs: list[dict], columns: list[str], with_paper: bool) -> 
     for r in runs:
         rows.setdefault(r["design_key"], {"design": r["design"], "runs": []})["runs"].append(r)
     out_rows, superseded_by = [], {}
-    for key in sorted(rows, key=lambda k: _design_sort(rows[k]["design"])):
+    for key in sorted(rows, key=lambda k: rows[k]["runs"][0]["design_rank"]):
         d = rows[key]["design"]
         cells = {}
         for col in columns:
@@ -265,16 +248,21 @@ def _grid(mode: str, runs: list[dict], columns: list[str], with_paper: bool) -> 
     return {"columns": used, "rows": out_rows}, superseded_by
 
 
-def _column_order(r: dict) -> tuple:
-    return (_order(r["router"], ROUTER_ORDER), not r["column_base"], r["column"])
+def _rank(runs: list[dict], defaults: dict | None) -> None:
+    """Give every run its sort keys, in place: ``design_rank`` (method in the registry's order, graph, hops,
+    backend, options) and ``column_rank`` (router in the registry's order, the paper-comparable column first)."""
+    methods, routers = method_order(defaults), router_order(defaults)
+    for r in runs:
+        r["design_rank"] = _design_sort(r["design"], methods)
+        r["column_rank"] = (_order(r["router"], routers), not r["column_base"], r["column"])
 
 
 def _column_sort(runs: list[dict]) -> list[str]:
-    cols = {r["column"]: _column_order(r) for r in runs}
+    cols = {r["column"]: r["column_rank"] for r in runs}
     return sorted(cols, key=lambda c: cols[c])
 
 
-def _paper_rows(mode: str, grids: list[dict], runs_present: bool) -> list[dict]:
+def _paper_rows(mode: str, grids: list[dict], runs_present: bool, defaults: dict | None) -> list[dict]:
     """Every published Table 1 / Table 2 cell, with ours beside it where a comparable cell exists."""
     ours: dict[tuple, dict] = {}
     for grid in grids:
@@ -294,9 +282,10 @@ def _paper_rows(mode: str, grids: list[dict], runs_present: bool) -> list[dict]:
         for router, v in vals.items():
             published.append(("Table 2", method, kind, hops, router, v))
     out = []
+    methods, routers = method_order(defaults), router_order(defaults)
     for table, method, kind, hops, router, v in sorted(
-            published, key=lambda t: (t[0], _order(t[1], METHOD_ORDER), _order(t[2], GRAPH_ORDER), t[3],
-                                      _order(t[4], ROUTER_ORDER))):
+            published, key=lambda t: (t[0], _order(t[1], methods), _order(t[2], GRAPH_ORDER), t[3],
+                                      _order(t[4], routers))):
         matches = ours.get((table, method, kind, hops, router)) or [(None, None)]
         for row, cell in matches:
             out.append({"table": table, "method": method, "graph_kind": kind, "hops": hops, "router": router,
@@ -308,8 +297,9 @@ def _paper_rows(mode: str, grids: list[dict], runs_present: bool) -> list[dict]:
 
 
 def build_report(doc: dict, references: list[dict], *, dataset: dict, command: str, paper: bool = False,
-                 sweep: dict | None = None, router_defaults: dict[str, dict] | None = None,
-                 run_stats: dict | None = None, more_sweeps: list | tuple = ()) -> dict:
+                 sweep: dict | None = None, defaults: dict | None = None,
+                 router_defaults: dict[str, dict] | None = None, run_stats: dict | None = None,
+                 more_sweeps: list | tuple = ()) -> dict:
     """The report as plain data.
 
     Args:
@@ -320,15 +310,19 @@ def build_report(doc: dict, references: list[dict], *, dataset: dict, command: s
         command: the exact command line that produces this report (printed at the top).
         paper: put the paper's published values and the deltas beside comparable cells.
         sweep: a sweep record (load_sweep); restricts the report to its runs and reports its completeness.
-        router_defaults: {router: {option: default}}; options that differ from them name the router column.
+        defaults: the label data of rpcli.core.registry.label_defaults() ({"routers": {router: {option:
+            default}}, "profiles": {...}, "router_order", "method_order", "router_titles"}): the run labels and the
+            router columns name every option that differs from it (rpcli.workspace.labels), and routers and
+            methods follow its order.
+        router_defaults: {router: {option: default}} alone (older callers); used when ``defaults`` is None.
         run_stats: {run id or "ref:<mode>:<reference name>": {"ci95": [lo, hi], "vs_per_task_train": paired
             bootstrap}} (rpcli.services.report.paired_stats); used by the "Beyond the study" section.
         more_sweeps: further sweep records; the report covers the runs of every sweep named.
     """
+    if defaults is None and router_defaults is not None:
+        defaults = {"routers": router_defaults}
     entries = doc.get("entries", {})
-    all_runs = [e for e in entries.values() if e.get("kind") == "run" and e.get("status") == "done"]
-    other = [e for e in all_runs if e.get("data_hash") != dataset.get("hash")]
-    scope = [e for e in all_runs if e.get("data_hash") == dataset.get("hash")]
+    scope, n_other = on_data(run_rows(doc, defaults), dataset.get("hash"))  # the leaderboard's rows and filter
     summary = None
     if sweep is not None:
         summary = sweep_summary(sweep, entries)
@@ -336,10 +330,10 @@ def build_report(doc: dict, references: list[dict], *, dataset: dict, command: s
         for extra in more_sweeps:
             ids |= sweep_run_ids(extra)
         scope = [e for e in scope if e["id"] in ids]
-    runs = [_run_record(e, entries) for e in sorted(scope, key=lambda e: e["id"])]
-    runs = [r for r in runs if r["mode"] in MODES]
+    runs = [_run_record(r, entries) for r in sorted(scope, key=lambda r: r["id"]) if r["mode"] in MODES]
     _design_keys(runs)
-    _column_keys(runs, router_defaults)
+    _column_keys(runs, defaults)
+    _rank(runs, defaults)
     released = _paper.is_released(dataset)
     encoders = sorted({(r["encoder"], r["encoder_dim"]) for r in runs if r["encoder"]}, key=_canon)
     report = {
@@ -351,7 +345,7 @@ def build_report(doc: dict, references: list[dict], *, dataset: dict, command: s
         "commits": sorted({r["commit"] for r in runs if r["commit"]}),
         "sweep": summary,
         **({"more_sweeps": [sweep_summary(x, entries) for x in more_sweeps]} if more_sweeps else {}),
-        "scope": {"runs": len(runs), "runs_on_other_data": 0 if sweep is not None else len(other),
+        "scope": {"runs": len(runs), "runs_on_other_data": 0 if sweep is not None else n_other,
                   "restricted_to_sweep": sweep is not None},
         "paper": None,
         "modes": [],
@@ -405,10 +399,11 @@ def build_report(doc: dict, references: list[dict], *, dataset: dict, command: s
              "best_cell": best, "baseline": {"name": BASELINE, "avg_performance": base},
              "beats_baseline": None if best is None or base is None else best["avg_performance"] > base,
              "runs": []}
-        for r in sorted(mruns, key=lambda r: (_design_sort(r["design"]), _column_order(r), r["id"])):
+        for r in sorted(mruns, key=lambda r: (r["design_rank"], r["column_rank"], r["id"])):
             m["runs"].append({
-                "id": r["id"], "profile": _profile_label(r["design"]), "graph_kind": r["graph_kind"],
-                "hops": r["hops"], "router": r["column"], "seeds": r["seeds"],
+                "id": r["id"], "label": r["label"], "profile_label": r["profile_label"],
+                "router_label": r["router_label"], "profile": _profile_label(r["design"]),
+                "graph_kind": r["graph_kind"], "hops": r["hops"], "router": r["column"], "seeds": r["seeds"],
                 "profile_id": r["profile"], "profile_seed": r["profile_seed"],
                 "avg_performance": r["avg_performance"], "sd": r["avg_performance_sd"],
                 "ci95": r["avg_performance_ci95"], "avg_cost_micro": r["avg_cost_micro"],
@@ -418,7 +413,7 @@ def build_report(doc: dict, references: list[dict], *, dataset: dict, command: s
         if beyond is not None:
             m["beyond"] = beyond
         if with_paper and mode == _paper.MODE:
-            m["paper_comparison"] = _paper_rows(mode, [grid], bool(mruns))
+            m["paper_comparison"] = _paper_rows(mode, [grid], bool(mruns), defaults)
         report["modes"].append(m)
     return report
 
@@ -431,7 +426,7 @@ def _beyond(mode: str, mruns: list[dict], refs: list[dict], grid: dict, no_text:
     """The "Beyond the study" rows of a mode: every run of a router the study did not have (prior, knn, ...),
     the study's best cell (its routers only) and the reference rows, each with its 95% CI over rows and the paired
     bootstrap against per-task-best (train). None when the mode has no run of a new router."""
-    new = [r for r in mruns if r["router"] not in ROUTER_ORDER]
+    new = [r for r in mruns if not is_study_router(r["router"])]
     if not new:
         return None
     rows = []
@@ -440,11 +435,11 @@ def _beyond(mode: str, mruns: list[dict], refs: list[dict], grid: dict, no_text:
         st = stats.get(key) or {}
         return st.get("ci95"), st.get("vs_per_task_train")
 
-    for r in sorted(new, key=lambda r: (r["router"], r["column"], _design_sort(r["design"]), r["id"])):
+    for r in sorted(new, key=lambda r: (r["column_rank"], r["design_rank"], r["id"])):
         ci, vs = stat(r["id"])
         mean, sd, n = _mean_sd(r["perf_values"])
         csr, _, _ = _mean_sd(r["csr_values"])
-        rows.append({"kind": "ours", "name": f"{r['column']} on {_profile_label(r['design'])}", "runs": [r["id"]],
+        rows.append({"kind": "ours", "name": r["label"], "runs": [r["id"]],
                      "seeds": r["seeds"], "avg_performance": mean, "sd": sd, "n": n, "ci95": ci,
                      "vs_per_task_train": vs, "avg_cost_micro": r["avg_cost_micro"],
                      "cold_start_recall": _r(csr, 4) if r["csr_values"] else None,
@@ -454,7 +449,7 @@ def _beyond(mode: str, mruns: list[dict], refs: list[dict], grid: dict, no_text:
         for row in g["rows"]:
             for col, cell in row["cells"].items():
                 rs = [x for x in mruns if x["id"] in cell["runs"]]
-                if not rs or any(x["router"] not in ROUTER_ORDER for x in rs) or cell["avg_performance"] is None:
+                if not rs or any(not is_study_router(x["router"]) for x in rs) or cell["avg_performance"] is None:
                     continue
                 if best is None or cell["avg_performance"] > best["cell"]["avg_performance"]:
                     best, best_runs = {"name": f"study's best: {col} on {row['profile']}", "cell": cell}, rs

@@ -182,18 +182,17 @@ def render_markdown(report: dict) -> str:
         if not m["runs"]:
             L.append("No run.")
             continue
-        header = ["run", "profile", "graph", "hops", "router", "seeds", "avg_performance", "95% CI", "µ$/query"]
+        header = ["run", "label", "hops", "seeds", "avg_performance", "95% CI", "µ$/query"]
         if mode == "newllm":
             header += ["cold-start recall", "strict", "new-model share", "precision", "gain from new"]
-        header.append("in grid")
+        header.append("grid cell")
         rows = []
         for r in m["runs"]:
             perf = _f(r["avg_performance"]) + (f" ± {r['sd']:.4f}" if r.get("sd") is not None else "")
             ci = f"{r['ci95'][0]:.3f}–{r['ci95'][1]:.3f}" if r.get("ci95") else "–"
             seeds = ",".join(str(s) for s in r["seeds"]) + (
                 f" (profile seed {r['profile_seed']})" if r.get("profile_seed") is not None else "")
-            row = [r["id"], r["profile"], _dash(r["graph_kind"]), _dash(r["hops"]), r["router"], seeds, perf, ci,
-                   _f(r["avg_cost_micro"], 1)]
+            row = [r["id"], r["label"], _dash(r["hops"]), seeds, perf, ci, _f(r["avg_cost_micro"], 1)]
             if mode == "newllm":
                 nl = r.get("newllm") or {}
                 den = nl.get("cold_start_recall_denominator")
@@ -202,9 +201,10 @@ def render_markdown(report: dict) -> str:
                         _f(nl.get("cold_start_recall_strict"), 3) + (f" (of {sden})" if sden else ""),
                         _f(nl.get("selection_rate"), 3), _f(nl.get("precision"), 3),
                         _signed(nl.get("gain_from_new"), 4)]
-            row.append("yes" if not r.get("superseded_by") else f"no: {r['superseded_by']}")
+            row.append(f"{r['router']} × {r['profile']}" + (f" (superseded by {r['superseded_by']})"
+                                                            if r.get("superseded_by") else ""))
             rows.append(row)
-        L += _table(header, rows, right={6, 8} | (set(range(9, 14)) if mode == "newllm" else set()))
+        L += _table(header, rows, right={4, 6} | (set(range(7, 12)) if mode == "newllm" else set()))
     return "\n".join(L) + "\n"
 
 
