@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-MODES = ("standard", "newllm")
+from rpcli.workspace.leaderboard import MODES  # noqa: F401 - the one list of modes, re-exported for the engine
 
 
 @dataclass(frozen=True)

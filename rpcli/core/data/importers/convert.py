@@ -7,6 +7,7 @@ import json
 import random
 from pathlib import Path
 
+from rpcli.core.data.schema import MODES
 from rpcli.core.data.audit import placeholder
 from rpcli.core.data.importers.cards import Card, Cards
 from rpcli.core.data.importers.readers import Table
@@ -211,7 +212,7 @@ def convert(tab: Table, cards: Cards, *, test_fraction: float = DEFAULT_TEST_FRA
 
     files: dict = {}
     pair_counts = {}
-    for mode in ("standard", "newllm"):
+    for mode in MODES:
         models = [m for m in cands if not (mode == "newllm" and m == hold_out)]
         counts, prs = pairwise_rule(train, models, score, seed=seed, mode=mode, pairs_per_task=pairs_per_task)
         files[f"route_data/pairwise_training_data_{mode}.json"] = {

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rpcli.core.data.schema import MODES
 from rpcli.core.data.synth.draw import seeded_rng
 from rpcli.core.data.synth.models import FOCUS, SERVICES
 from rpcli.core.data.synth.route_files import write_json
@@ -157,7 +158,7 @@ def write_profile_data(pdir: Path, seed: int, archs: list[dict], domains: list[s
             rec["role"] = "primary" if primary else "auxiliary"
         return rec
 
-    for mode in ("standard", "newllm"):
+    for mode in MODES:
         write_json(pdir / f"model_feature_{mode}.json", {names[m]: record(m, mode == "newllm") for m in range(M)})
     write_json(pdir / "candidate_models.json", {names[c]: record(c, False, True) for c in range(C)})
 
@@ -175,6 +176,6 @@ def write_profile_data(pdir: Path, seed: int, archs: list[dict], domains: list[s
     write_json(pdir / "domain_task_map.json", domain_map)
     if with_task_queries:
         tq = {t: [it["q"] for it in train_items[t]] for t in tasks}
-        for mode in ("standard", "newllm"):
+        for mode in MODES:
             write_json(pdir / f"task_queries_{mode}.json", tq)
     return fam_seen, quirk

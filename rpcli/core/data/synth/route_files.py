@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rpcli.core.data.schema import MODES
 from rpcli.core.data.synth.draw import seeded_rng
 from rpcli.core.data.synth.stages import Queries, Scores
 from rpcli.core.data.synth.tasks import EXTRA_JSONL_TASK, NO_FORMATTER
@@ -105,7 +106,7 @@ def write_pairwise(rdir: Path, seed: int, archs: list[dict], q: Queries, sc: Sco
     C = len(cands)
     pi, pj = np.triu_indices(C, k=1)
     pair_counts = {}
-    for mode in ("standard", "newllm"):
+    for mode in MODES:
         keep = np.ones(len(pi), bool) if mode == "standard" else (pi != held_idx) & (pj != held_idx)
         mpi, mpj = pi[keep], pj[keep]
         counts, rows = {}, []
