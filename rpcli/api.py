@@ -21,12 +21,11 @@ from __future__ import annotations
 from pathlib import Path
 
 def profile_defaults() -> dict[str, dict]:
-    """{method: {option: default}} of the training-free and trainable profile methods (text-gnn has its own
-    function): one table with `rp sweep` (rpcli.services.sweep_adapter), which a test checks against the CLI."""
-    from rpcli.services.sweep_adapter import _profile_options
+    """{method: {option: default}} of every registered profile method, read off its Config (rpcli.core.registry):
+    the defaults of `rp profile METHOD` and of `rp sweep`, which a test checks against the CLI."""
+    from rpcli.core.registry import profile_methods
 
-    return {m: {k: o.default for k, o in opts.items() if k != "keep"}
-            for m, opts in _profile_options().items() if m != "text-gnn"}
+    return {name: m.defaults() for name, m in profile_methods().items()}
 
 
 __all__ = ["profile_defaults", "build_graph", "build_profile", "leaderboard", "load_dataset", "load_run",
@@ -70,26 +69,18 @@ def build_graph(sess, kind: str, mode: str = "standard", *, max_queries_per_task
 def build_profile(sess, method: str, mode: str = "standard", *, graph: str | None = None, keep: str | None = None,
                   force: bool = False, **opts) -> dict:
     """`rp profile METHOD`: build or reuse a profile (options as keyword arguments, named as in the CLI with
-    underscores: K=2, norm="sym", top_k=5, ...; unset ones take the CLI's defaults). text-gnn takes K, backend,
-    llm (a dict of backend settings), prompts_file, top_k, score_aware, query_similarity, dedup_domains.
-    Returns the profile's manifest record."""
-    if method == "text-gnn":
-        from rpcli.services.profiles import build_text_gnn_entry
+    underscores: K=2, norm="sym", top_k=5, ...; unset ones take the CLI's defaults). text-gnn's LLM backend
+    settings may also be given as one dict, `llm={"model": ..., "max_tokens": ...}`, and its prompt templates as
+    `prompts_file` (or `prompts`). Returns the profile's manifest record."""
+    from rpcli.services.profiles import build_profile_options
 
-        K = int(opts.pop("K", 4))
-        return build_text_gnn_entry(sess, mode, K, graph_ref=graph, keep=keep, force=force, **opts).entry
-    from rpcli.errors import ConfigError
-    from rpcli.services.profiles import build_profile_entry
-
-    defaults = profile_defaults()
-    if method not in defaults:
-        raise ConfigError(f"unknown profile method {method!r}; choose one of {', '.join([*defaults, 'text-gnn'])}")
-    unknown = sorted(set(opts) - set(defaults[method]))
-    if unknown:
-        raise ConfigError(f"profile method {method!r} has no option(s) {unknown}; it takes "
-                          f"{', '.join(defaults[method])}")
-    return build_profile_entry(sess, method, mode, {**defaults[method], **opts}, graph_ref=graph, keep=keep,
-                               force=force).entry
+    llm = opts.pop("llm", None) or {}
+    if "prompts_file" in opts:
+        opts["prompts"] = opts.pop("prompts_file")
+    if isinstance(opts.get("prompts"), Path):
+        opts["prompts"] = str(opts["prompts"])
+    return build_profile_options(sess, method, mode, {**llm, **opts}, graph_ref=graph, keep=keep,
+                                 force=force).entry
 
 
 def run_router(sess, router: str, profile: str, mode: str = "standard", *, seeds: list[int] | None = None,
@@ -103,11 +94,12 @@ def run_router(sess, router: str, profile: str, mode: str = "standard", *, seeds
                             device=device).entry
 
 
-def leaderboard(sess, modes=("standard", "newllm"), include_singles: bool = False) -> list[dict]:
+def leaderboard(sess, modes=None, include_singles: bool = False) -> list[dict]:
     """`rp compare`: the reference rows and the comparable recorded runs, in the printed order."""
+    from rpcli.core.data.schema import MODES
     from rpcli.services.compare import compare_rows
 
-    return compare_rows(sess, modes=tuple(m for m in modes if m in sess.dataset.modes),
+    return compare_rows(sess, modes=tuple(m for m in (modes or MODES) if m in sess.dataset.modes),
                         include_singles=include_singles)
 
 

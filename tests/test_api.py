@@ -95,6 +95,6 @@ def test_profile_defaults_are_the_clis():
 
     group = typer.main.get_command(app).commands["profile"]
     for method, defaults in profile_defaults().items():
-        params = {p.name: p.default for p in group.commands[method].params}
+        params = {p.name.removeprefix("o_"): p.default for p in group.commands[method].params}
         cli = {k: getattr(params[k], "value", params[k]) for k in defaults}
         assert cli == defaults, method

@@ -136,11 +136,16 @@ def test_catalog_matches_the_single_commands():
 
     cat = option_catalog()
     skip = {"ctx", "mode", "graph", "force", "as_json", "profile"}
-    commands = {"index": P.index, "emb-gnn": P.emb_gnn, "flat": P.flat, "trainable": P.trainable,
-                "text-gnn": P.text_gnn}
-    for method, fn in commands.items():
-        params = {n: p.default for n, p in inspect.signature(fn).parameters.items() if n not in skip}
-        assert set(params) == set(cat.methods[method]), method
+    from rpcli.core.registry import profile_methods
+
+    assert set(cat.methods) == set(profile_methods())
+    for method, plugin in profile_methods().items():
+        fn = P._method_command(plugin)
+        params = {n.removeprefix("o_"): p.default for n, p in inspect.signature(fn).parameters.items()
+                  if n not in skip}
+        hidden = {o.name for o in plugin.options() if not o.cli}  # in the recipe, fixed by the method
+        assert set(params) | hidden == set(cat.methods[method]), method
+        assert cat.needs_graph[method] == ("keep" in params) == (plugin.default_graph is not None), method
         for n, d in params.items():
             d = getattr(d, "value", d)
             d = None if isinstance(d, Path) else d

@@ -1,16 +1,18 @@
-"""rp profile index | emb-gnn | flat | trainable | text-gnn | import | show | ls."""
+"""rp profile METHOD (build; one command per registered profile method, its options read off the method's Config),
+rp profile import | show | ls."""
 
 from __future__ import annotations
 
+import inspect
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
-from rpcli.cli._options import ForceOpt, JsonOpt, Mode, ModeOpt
+from rpcli.cli._options import ForceOpt, JsonOpt, Mode, ModeOpt, parse_seeds
 from rpcli.cli._output import cli_errors, err_console, out_console, print_built, print_json
-from rpcli.cli._state import SEED_MAX, check_finite, session
+from rpcli.cli._state import check_finite, session
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -19,209 +21,107 @@ GraphOpt = Annotated[Optional[str], typer.Option("--graph", "-g", help="Parent g
 KeepOpt = Annotated[Optional[str], typer.Option("--keep", help="candidates (default), all, or NAME,NAME,...")]
 
 
-def _build(ctx, method, mode, opts, graph=None, keep=None, force=False, as_json=False):
-    sess = session(ctx)
-    from rpcli.services.profiles import build_profile_entry
-
-    with cli_errors():
-        res = build_profile_entry(sess, method, mode.value, opts, graph_ref=graph, keep=keep, force=force)
-    print_built(res, as_json)
+# ------------------------------------------------------------------------------------------------------------
+# one command per registered profile method, its options read off the method's Config (rpcli.core.registry)
+# ------------------------------------------------------------------------------------------------------------
+_PY = {"int": int, "float": float, "bool": bool, "str": str}
 
 
-@app.command("index")
-def index(ctx: typer.Context, mode: ModeOpt = Mode.standard,
-          seed: Annotated[int, typer.Option(min=0, max=SEED_MAX, help="torch seed (the original's default is 56).")] = 56,
-          force: ForceOpt = False, as_json: JsonOpt = False) -> None:
-    """The random-vector baseline: one seeded Gaussian vector per candidate (dimension from the encoder).
-
-    Example: rp profile index --mode standard
-    """
-    _build(ctx, "index", mode, {"seed": seed}, force=force, as_json=as_json)
-
-
-class Norm(str, Enum):
-    sym = "sym"
-    right = "right"
-    left = "left"
-    none = "none"
-
-
-@app.command("emb-gnn")
-def emb_gnn(ctx: typer.Context, mode: ModeOpt = Mode.standard, graph: GraphOpt = None,
-            K: Annotated[int, typer.Option("--K", "-K", min=0, help="Propagation steps (0: the descriptions).")] = 2,
-            norm: Annotated[Norm, typer.Option(help="Structural edge weight.")] = Norm.sym,
-            normalize: Annotated[bool, typer.Option("--normalize", help="L2-normalise the profiles.")] = False,
-            self_loops: Annotated[bool, typer.Option("--self-loops", help="Fix (spec §9.2): keep the node's own "
-                                                                          "vector in the mean.")] = False,
-            per_node_mean: Annotated[bool, typer.Option("--per-node-mean", help="Fix (spec §9.2): average over the "
-                                                        "relations a node actually has.")] = False,
-            keep: KeepOpt = None, force: ForceOpt = False, as_json: JsonOpt = False) -> None:
-    """Training-free K-hop propagation of encoded node texts over a graph.
-
-    Example: rp profile emb-gnn --mode standard --graph graph-3f9c --K 2 --norm sym
-    """
-    _build(ctx, "emb-gnn", mode, {"K": K, "norm": norm.value, "normalize": normalize, "self_loops": self_loops,
-                                  "per_node_mean": per_node_mean}, graph=graph, keep=keep, force=force,
-           as_json=as_json)
-
-
-class FlatContext(str, Enum):
-    random = "random"
-    neighbours = "neighbours"
+def _option_param(plugin, o) -> inspect.Parameter:
+    """The Typer parameter of one option, presented as the method's `cli_hints` say (environment variable, help
+    panel, short flag, an existing file)."""
+    hint = plugin.cli_hints.get(o.name, {})
+    kw: dict = {"help": o.help or None}
+    if o.min is not None and o.type in ("int", "float"):
+        kw["min"] = o.min
+    if o.max is not None and o.type in ("int", "float"):
+        kw["max"] = o.max
+    if hint.get("envvar"):
+        kw["envvar"] = hint["envvar"]
+    if hint.get("panel"):
+        kw["rich_help_panel"] = hint["panel"]
+    flag = o.cli_flag()
+    if o.type == "bool" and "/" not in flag and not o.flag:
+        flag = f"--{o.name.replace('_', '-')}/--no-{o.name.replace('_', '-')}"
+    decls = [flag] + ([hint["short"]] if hint.get("short") else [])
+    default = o.default
+    py: Any
+    if o.choices:
+        py = Enum(f"{plugin.name}_{o.name}", {str(c): str(c) for c in o.choices}, type=str)  # type: ignore
+        default = None if o.default is None else py(str(o.default))
+    elif o.type == "int-list":
+        py = str
+        default = ",".join(str(v) for v in (o.default or []))
+    elif hint.get("file"):
+        py = Path
+        kw.update(exists=True, dir_okay=False)
+    else:
+        py = _PY.get(o.type, str)
+    if o.nullable:
+        py = Optional[py]
+    return inspect.Parameter("o_" + o.name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                             annotation=Annotated[py, typer.Option(*decls, **kw)])
 
 
-@app.command("flat")
-def flat(ctx: typer.Context, mode: ModeOpt = Mode.standard, graph: GraphOpt = None,
-         top_k: Annotated[int, typer.Option("--top-k", min=0, help="Context nodes per node type (min(top_k, N)).")] = 5,
-         seed: Annotated[int, typer.Option(min=0, max=SEED_MAX, help="Seed of the one random.Random shared across "
-                                                                  "models.")] = 42,
-         context: Annotated[FlatContext, typer.Option(help="random: uniform nodes of each type (faithful); "
-                                                           "neighbours: the model's actual graph neighbours, with "
-                                                           "benchmark scores (spec §9.2 fix).")] = FlatContext.random,
-         keep: KeepOpt = None, force: ForceOpt = False, as_json: JsonOpt = False) -> None:
-    """Plain-text profile: the model's description plus sampled context lines, encoded and L2-normalised.
-
-    The composed texts are saved as flat_texts.json in the profile directory.
-
-    Example: rp profile flat --mode standard --top-k 5 --context neighbours
-    """
-    _build(ctx, "flat", mode, {"top_k": top_k, "seed": seed, "context": context.value}, graph=graph, keep=keep,
-           force=force, as_json=as_json)
+def _option_value(o, v):
+    if isinstance(v, Enum):
+        return v.value
+    if isinstance(v, Path):
+        return str(v)
+    if o.type == "int-list" and isinstance(v, str):
+        return parse_seeds(v) if v else []
+    return v
 
 
-class Select(str, Enum):
-    train_loss = "train-loss"
-    val = "val"
+def _method_command(plugin):
+    """`rp profile NAME`: --mode, --graph (a method that builds on a graph), the Config's options, --keep (with a
+    graph: which of its models get a vector), --force, --json."""
+    opts = [o for o in plugin.options() if o.cli]
+    on_graph = plugin.default_graph is not None
+    K = inspect.Parameter.KEYWORD_ONLY
+    params = [inspect.Parameter("ctx", K, annotation=typer.Context),
+              inspect.Parameter("mode", K, default=Mode.standard, annotation=ModeOpt)]
+    if on_graph:
+        params.append(inspect.Parameter("graph", K, default=None, annotation=GraphOpt))
+    params += [_option_param(plugin, o) for o in opts]
+    if on_graph:
+        params.append(inspect.Parameter("keep", K, default=None, annotation=KeepOpt))
+    params += [inspect.Parameter("force", K, default=False, annotation=ForceOpt),
+               inspect.Parameter("as_json", K, default=False, annotation=JsonOpt)]
+
+    def command(**kw) -> None:
+        values = {o.name: _option_value(o, kw["o_" + o.name]) for o in opts}
+        check_finite(**{o.cli_flag().split("/")[0].lstrip("-"): values[o.name] for o in opts
+                        if o.type == "float" and values[o.name] is not None})
+        sess = session(kw["ctx"])
+        from rpcli.services.profiles import build_profile_options
+
+        with cli_errors():
+            res = build_profile_options(sess, plugin.name, kw["mode"].value, values, graph_ref=kw.get("graph"),
+                                        keep=kw.get("keep"), force=kw["force"])
+        print_built(res, kw["as_json"])
+        info = res.entry.get("info", {})
+        if res.built and info.get("prompts"):  # a method that asked an LLM: how many prompts, how many cached
+            rate = info.get("throughput_prompts_per_s")
+            err_console.print(f"{plugin.label(res.entry['params'])}: {info['prompts']} prompts, "
+                              f"{info.get('cache_hits', 0)} cached, {info.get('cache_misses', 0)} generated"
+                              + (f" at {rate:.2f} prompts/s" if rate else ""))
+
+    command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    command.__name__ = f"profile_{plugin.name.replace('-', '_')}"
+    doc = plugin.description or plugin.summary or f"The {plugin.name} profile method."
+    command.__doc__ = doc + (f"\n\nExample: {plugin.example}" if plugin.example else "")
+    return command
 
 
-@app.command("trainable")
-def trainable(ctx: typer.Context, mode: ModeOpt = Mode.standard, graph: GraphOpt = None,
-              hidden: Annotated[int, typer.Option(min=1, help="Hidden width of the inner HANConv layers.")] = 256,
-              heads: Annotated[int, typer.Option(min=1, help="Attention heads of the inner layers (must divide "
-                                                             "--hidden; the last layer has 1).")] = 4,
-              layers: Annotated[int, typer.Option(min=1, help="Number of HANConv layers.")] = 2,
-              epochs: Annotated[int, typer.Option(min=1, help="Full-batch training epochs.")] = 100,
-              lr: Annotated[float, typer.Option(help="AdamW learning rate (cosine schedule down to 0.05 lr).")] = 1e-4,
-              node_mask_rate: Annotated[float, typer.Option("--node-mask-rate", help="Share of nodes masked per "
-                                                                                     "epoch.")] = 0.3,
-              edge_mask_rate: Annotated[float, typer.Option("--edge-mask-rate", help="Share of scored edges whose "
-                                                                                     "score is regressed per "
-                                                                                     "epoch.")] = 0.3,
-              edge_loss_w: Annotated[float, typer.Option("--edge-loss-w", help="Weight of the edge-score loss.")] = 1.0,
-              out_dim: Annotated[Optional[int], typer.Option("--out-dim", min=1, help="Output width (default: the "
-                                                             "encoder's; another width cannot be routed by sim).")]
-              = None,
-              select: Annotated[Select, typer.Option(help="train-loss: keep the lowest training loss (faithful); "
-                                                          "val: keep the lowest loss on a seeded held-out set of "
-                                                          "nodes and edges.")] = Select.train_loss,
-              seed: Annotated[int, typer.Option(min=0, max=SEED_MAX, help="Seed for python, numpy and torch.")] = 42,
-              keep: KeepOpt = None, force: ForceOpt = False, as_json: JsonOpt = False) -> None:
-    """HANConv encoder trained by masked-node reconstruction plus edge-score regression; saves ckpt.pt.
+def _register_commands() -> None:
+    from rpcli.core.registry import profile_methods
 
-    Example: rp profile trainable --mode standard --epochs 100 --select val
-    """
-    check_finite(lr=lr, node_mask_rate=node_mask_rate, edge_mask_rate=edge_mask_rate, edge_loss_w=edge_loss_w)
-    _build(ctx, "trainable", mode, {"hidden": hidden, "heads": heads, "layers": layers, "epochs": epochs, "lr": lr,
-                                    "node_mask_rate": node_mask_rate, "edge_mask_rate": edge_mask_rate,
-                                    "edge_loss_w": edge_loss_w, "out_dim": out_dim, "select": select.value,
-                                    "seed": seed}, graph=graph, keep=keep, force=force, as_json=as_json)
+    for name, plugin in profile_methods().items():
+        app.command(name, help=None, short_help=plugin.summary or None)(_method_command(plugin))
 
 
-class Backend(str, Enum):
-    vllm = "vllm"
-    transformers = "transformers"
-    openai = "openai"
-    extractive = "extractive"
-
-
-_LLM = "LLM backend"
-_FIX = "Fixes (spec §9.2), off by default"
-
-
-@app.command("text-gnn")
-def text_gnn(
-    ctx: typer.Context, mode: ModeOpt = Mode.standard, graph: GraphOpt = None,
-    K: Annotated[int, typer.Option("--K", "-K", min=0, help="Hops of LLM aggregation (0: encode the "
-                                                            "descriptions; no generator starts).")] = 4,
-    backend: Annotated[Optional[Backend], typer.Option(envvar="RP_LLM_BACKEND", rich_help_panel=_LLM,
-                                                       help="Text generator. Default: openai with --base-url, "
-                                                            "transformers with a local --model directory, else "
-                                                            "extractive (said on stderr).")] = None,
-    model: Annotated[Optional[str], typer.Option(envvar="RP_LLM_MODEL", rich_help_panel=_LLM,
-                                                 help="vllm: hub id or path (default Qwen/Qwen2.5-7B-Instruct); "
-                                                      "transformers: a local model directory; openai: the served "
-                                                      "model name.")] = None,
-    max_tokens: Annotated[int, typer.Option(min=1, rich_help_panel=_LLM, help="New tokens per node text.")] = 500,
-    temperature: Annotated[float, typer.Option(min=0.0, rich_help_panel=_LLM, help="0: greedy.")] = 0.0,
-    seed: Annotated[int, typer.Option(min=0, max=SEED_MAX, rich_help_panel=_LLM, help="Sampling seed.")] = 0,
-    tp: Annotated[int, typer.Option(min=1, rich_help_panel=_LLM, help="vllm: tensor-parallel GPUs.")] = 1,
-    gpu_memory_utilization: Annotated[float, typer.Option(rich_help_panel=_LLM, help="vllm: share of GPU memory "
-                                                          "the engine may take.")] = 0.9,
-    device: Annotated[Optional[str], typer.Option(rich_help_panel=_LLM, help="transformers: torch device "
-                                                  "(default: the global --device).")] = None,
-    batch_size: Annotated[Optional[int], typer.Option(min=1, rich_help_panel=_LLM, help="Prompts per generate "
-                                                      "call; the cache is written after each (default: "
-                                                      "transformers 8, vllm 256).")] = None,
-    chat_template: Annotated[Optional[bool], typer.Option("--chat-template/--no-chat-template",
-                                                          rich_help_panel=_LLM, help="Wrap prompts in the "
-                                                          "tokenizer's chat template (default: transformers when it "
-                                                          "has one; vllm never, as the original).")] = None,
-    base_url: Annotated[Optional[str], typer.Option(envvar="RP_LLM_BASE_URL", rich_help_panel=_LLM,
-                                                    help="openai: endpoint base, e.g. "
-                                                         "http://127.0.0.1:8000/v1.")] = None,
-    api_key_env: Annotated[str, typer.Option(rich_help_panel=_LLM, help="openai: environment variable holding "
-                                             "the key (absent is fine for local servers).")] = "OPENAI_API_KEY",
-    concurrency: Annotated[int, typer.Option(min=1, rich_help_panel=_LLM, help="openai: requests in "
-                                             "flight.")] = 4,
-    timeout: Annotated[float, typer.Option(min=0.1, rich_help_panel=_LLM, help="openai: seconds per "
-                                           "request.")] = 120.0,
-    max_retries: Annotated[int, typer.Option(min=0, rich_help_panel=_LLM, help="openai: retries on 429/5xx/"
-                                             "timeouts, with exponential backoff.")] = 5,
-    prompts: Annotated[Optional[Path], typer.Option(exists=True, dir_okay=False, help="YAML prompt templates "
-                                                    "overriding the shipped ones (rpcli/core/profiles/prompts/"
-                                                    "text_gnn.yaml).")] = None,
-    top_k: Annotated[int, typer.Option("--top-k", min=1, help="Neighbours kept per neighbour type.")] = 5,
-    score_aware: Annotated[bool, typer.Option("--score-aware", rich_help_panel=_FIX, help="Rank a model's "
-                                              "benchmarks (and a benchmark's models) by score, not by text "
-                                              "similarity.")] = False,
-    query_similarity: Annotated[bool, typer.Option("--query-similarity", rich_help_panel=_FIX, help="Encode "
-                                                   "query texts so queries are ranked by similarity (the original "
-                                                   "takes the first ones).")] = False,
-    dedup_domains: Annotated[bool, typer.Option("--dedup-domains", rich_help_panel=_FIX, help="Name each domain "
-                                                "once per benchmark (the original lists it twice).")] = False,
-    keep: KeepOpt = None, force: ForceOpt = False, as_json: JsonOpt = False,
-) -> None:
-    """An LLM rewrites every node's text from its neighbours' texts, K times; the final model texts are encoded.
-
-    Saved beside the profile: text_gnn_texts.json (model texts per hop) and prompts.jsonl (all prompts).
-
-    LLM outputs are cached in the workspace: a rerun or a resumed run repeats no call.
-
-    Example: rp profile text-gnn --mode standard --K 2 --backend vllm --model Qwen/Qwen2.5-7B-Instruct
-    """
-    check_finite(temperature=temperature, gpu_memory_utilization=gpu_memory_utilization, timeout=timeout)
-    if not 0 < gpu_memory_utilization <= 1:
-        raise typer.BadParameter(f"--gpu-memory-utilization must be in (0, 1], got {gpu_memory_utilization}")
-    sess = session(ctx)
-    from rpcli.services.base import check_device
-    from rpcli.services.profiles import build_text_gnn_entry
-
-    llm = {"model": model, "max_tokens": max_tokens, "temperature": temperature, "seed": seed, "tp": tp,
-           "gpu_memory_utilization": gpu_memory_utilization, "device": device, "batch_size": batch_size,
-           "chat_template": chat_template, "base_url": base_url, "api_key_env": api_key_env,
-           "concurrency": concurrency, "timeout": timeout, "max_retries": max_retries}
-    with cli_errors():
-        check_device(device, "--device")
-        res = build_text_gnn_entry(sess, mode.value, K, backend=backend.value if backend is not None else None,
-                                   llm=llm, prompts_file=prompts, top_k=top_k, score_aware=score_aware,
-                                   query_similarity=query_similarity, dedup_domains=dedup_domains, graph_ref=graph,
-                                   keep=keep, force=force)
-    print_built(res, as_json)
-    info = res.entry.get("info", {})
-    if res.built and info.get("prompts"):
-        rate = info.get("throughput_prompts_per_s")
-        err_console.print(f"text-gnn K={info['K']}: {info['prompts']} prompts, {info['cache_hits']} cached, "
-                          f"{info['cache_misses']} generated" + (f" at {rate:.2f} prompts/s" if rate else ""))
+_register_commands()
 
 
 @app.command("import")

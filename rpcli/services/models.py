@@ -95,7 +95,7 @@ def read_model_card(card_path: str | Path):
 def _test_score_records(card_path: Path, name: str, spec) -> list[tuple[str, object]]:
     """The per-query test scores of a card: a list of records or a path (relative to the card) of a JSON/JSONL
     file; each record has query (or prompt), optional task, score, prompt_tokens, completion_tokens, cost."""
-    from rpcli.core.data.importers import _json_records
+    from rpcli.core.data.importers import json_records
 
     if spec is None:
         return []
@@ -111,7 +111,7 @@ def _test_score_records(card_path: Path, name: str, spec) -> list[tuple[str, obj
         p = card_path.parent / spec
         if not p.is_file():
             raise DataFileError(card_path, f"test_scores file {p} not found", record=repr(name), field="test_scores")
-        return [(f"{p.name} {w}", r) for w, r in _json_records(p)]
+        return [(f"{p.name} {w}", r) for w, r in json_records(p)]
     if isinstance(spec, list):
         return [(f"test_scores[{i}]", r) for i, r in enumerate(spec)]
     raise DataFileError(card_path, "expected a file path or a list of {query, score} records", record=repr(name),
@@ -133,7 +133,7 @@ def _add_to_copy(ds, root: Path, cards, tests: dict, card_path: Path) -> tuple[l
     """Add every card's model to the dataset copy at `root`. Returns (new model names, per-model facts,
     warnings)."""
     from rpcli.core.data.audit import placeholder
-    from rpcli.core.data.importers import UNSPECIFIED_FAMILY, _count, _dollars, _score, _text
+    from rpcli.core.data.importers import UNSPECIFIED_FAMILY, count_field, dollars_field, score_field, text_field
 
     warnings: list[str] = []
     names = list(cards.models)
@@ -197,7 +197,7 @@ def _add_to_copy(ds, root: Path, cards, tests: dict, card_path: Path) -> tuple[l
         for where, rec in _test_score_records(card_path, n, tests.get(n)):
             if not isinstance(rec, dict):
                 raise DataFileError(card_path, "expected an object", record=where, field="test_scores")
-            q = _text(card_path, rec, ("query", "prompt"), where)
+            q = text_field(card_path, rec, ("query", "prompt"), where)
             t = rec.get("task", rec.get("task_name", rec.get("dataset")))
             row_i = index.get((t, q)) if t is not None else index.get((None, q))
             if row_i is None:
@@ -207,10 +207,10 @@ def _add_to_copy(ds, root: Path, cards, tests: dict, card_path: Path) -> tuple[l
                 raise DataFileError(card_path, f"a second score for test row #{row_i}", record=where, field="query")
             if "score" not in rec:
                 raise DataFileError(card_path, "missing field", record=where, field="score")
-            given[row_i] = (_score(card_path, rec["score"], where, "score"),
-                        _count(card_path, rec.get("prompt_tokens"), where, "prompt_tokens"),
-                        _count(card_path, rec.get("completion_tokens"), where, "completion_tokens"),
-                        _dollars(card_path, rec.get("cost"), where, "cost"))
+            given[row_i] = (score_field(card_path, rec["score"], where, "score"),
+                        count_field(card_path, rec.get("prompt_tokens"), where, "prompt_tokens"),
+                        count_field(card_path, rec.get("completion_tokens"), where, "completion_tokens"),
+                        dollars_field(card_path, rec.get("cost"), where, "cost"))
         if unmatched:
             warnings.append(f"{unmatched} test_scores record(s) of {n!r} match no test row (by task and query): "
                             "ignored")
@@ -270,7 +270,10 @@ def _copy_dataset(src: Path, dst: Path) -> None:
 
 
 def _rebuild_profile(sess: Session, new: Session, pentry: dict) -> dict:
-    """The run's profile recipe rebuilt on the new data (its graph first): the new profile entry."""
+    """The run's profile recipe rebuilt on the new data (its graph first): the new profile entry. The recipe is
+    rebuilt as recorded, without runtime objects: a method that needs some it cannot make from the recipe alone (a
+    text-gnn LLM other than the extractive one, its own prompt templates) refuses, and says why."""
+    from rpcli.core.registry import profile_method
     from rpcli.services.graphs import build_graph_entry
     from rpcli.services.profiles import build_profile_entry
     from rpcli.workspace.manifest import get_entry
@@ -281,6 +284,7 @@ def _rebuild_profile(sess: Session, new: Session, pentry: dict) -> dict:
     if method == "imported":
         raise ConfigError(f"profile {pentry['id']} was imported from a file: it cannot be rebuilt with the new model",
                           hint="import a profile that holds the new model, then run the router on it")
+    profile_method(method)  # a method no longer installed fails here, before anything is built
     graph_ref = None
     if pentry.get("parents"):
         g = get_entry(sess.workspace, pentry["parents"][0], kind="graph")
@@ -289,18 +293,12 @@ def _rebuild_profile(sess: Session, new: Session, pentry: dict) -> dict:
             raise ConfigError(f"graph {g['id']} was imported from a file: it cannot be rebuilt with the new model")
         graph_ref = build_graph_entry(new, gp["kind"], gp["mode"],
                                       max_queries_per_task=gp.get("max_queries_per_task")).entry["id"]
-    if method == "text-gnn" and params.get("K", 0) > 0:
-        from rpcli.core.profiles.text_gnn import default_prompts, prompts_digest
-
-        llm = params.get("llm") or {}
-        if llm.get("backend") != "extractive":
-            raise ConfigError(f"profile {pentry['id']} is text-gnn with the {llm.get('backend')!r} LLM backend: rp "
-                              "cannot rebuild it unattended",
-                              hint="build it on the new data with rp -d OUT profile text-gnn ..., then route it")
-        if params.get("prompts_sha256") != prompts_digest(default_prompts()):
-            raise ConfigError(f"profile {pentry['id']} used its own prompt templates: rebuild it by hand")
-    return build_profile_entry(new, method, mode, params, graph_ref=graph_ref,
-                               keep=None if keep == "candidates" else keep).entry
+    try:
+        return build_profile_entry(new, method, mode, params, graph_ref=graph_ref,
+                                   keep=None if keep == "candidates" else keep).entry
+    except ConfigError as exc:
+        raise ConfigError(f"profile {pentry['id']} cannot be rebuilt with the new model: {exc.message}",
+                          hint=exc.hint) from None
 
 
 def _router_scorer(plugin, run_dir: Path, ctx, old_info: dict, opts: dict):
@@ -392,9 +390,9 @@ def reroute_run(sess: Session, new: Session, run_ref: str, new_models: list[str]
 
     built = build_artifact(new, "run", new_params, [new_p["id"], old["id"]], builder, force=force)
     notes = []
-    if pentry["params"].get("method") == "trainable":
-        notes.append("the trainable profile was trained again on the new graph (same seed): its vector space can "
-                     "drift from the one the router was trained on")
+    if (pentry.get("info") or {}).get("checkpoint"):  # the profile is a trained model's output
+        notes.append(f"the {pentry['params'].get('method')} profile was trained again on the new graph (same "
+                     "seed): its vector space can drift from the one the router was trained on")
         new.progress.warn(f"run {old['id']}: {notes[-1]}")
     m = built.entry.get("metrics") or {}
     nb = m.get("newllm_by_model") or ({m["newllm"].get("model"): m["newllm"]} if m.get("newllm") else {})

@@ -20,8 +20,10 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # numpy is imported where it is used: the flat plugin reads CONTEXTS when rp starts
+    import numpy as np
 
 CONTEXTS = ("random", "neighbours")
 TEXTS_FILE = "flat_texts.json"  # {model: composed text}, saved beside the profile
@@ -72,6 +74,8 @@ def flat_profile(graph, names: list[str], encoder, top_k: int = 5, seed: int = 4
                  progress=None) -> tuple[np.ndarray, list[str]]:
     """Encode the composed texts and L2-normalise. Returns ([len(names), encoder.dim] float32, texts)."""
     texts = flat_texts(graph, names, top_k=top_k, seed=seed, context=context)
+    import numpy as np
+
     vecs = np.asarray(encoder.encode(texts, progress=progress), dtype=np.float32)
     vecs = vecs / np.clip(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12, None)
     return vecs.astype(np.float32), texts
