@@ -9,8 +9,6 @@ nothing is registered).
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import os
 import shutil
 import time
@@ -171,33 +169,6 @@ def build_recipe(sess: Session, recipe: Recipe, *, force: bool = False) -> Build
                           uses_encoder=recipe.uses_encoder)
 
 
-class ArtifactIntercepted(Exception):
-    """Raised by `build_artifact` inside `intercept_builds()`: carries the plan (mode "plan") or the staged build
-    (mode "stage") instead of reusing, registering or building. Lets a scheduler drive the unchanged entry points
-    (`build_graph_entry`, `build_profile_entry`, `run_router_entry`) to compute ids or to build in a worker."""
-
-    def __init__(self, plan: ArtifactPlan, staged: StagedBuild | None = None) -> None:
-        super().__init__(plan.id)
-        self.plan = plan
-        self.staged = staged
-
-
-_INTERCEPT: contextvars.ContextVar = contextvars.ContextVar("rp_intercept_builds", default=None)
-
-
-@contextlib.contextmanager
-def intercept_builds(mode: str):
-    """Inside this block `build_artifact` raises ArtifactIntercepted: with mode "plan" before anything is built,
-    with mode "stage" after the builder has written the staging directory (nothing is moved or registered)."""
-    if mode not in ("plan", "stage"):
-        raise ValueError(f"intercept mode must be 'plan' or 'stage', not {mode!r}")
-    token = _INTERCEPT.set(mode)
-    try:
-        yield
-    finally:
-        _INTERCEPT.reset(token)
-
-
 def plan_artifact(sess: Session, kind: str, params: dict, parents: list[str], *,
                   uses_encoder: bool = True) -> ArtifactPlan:
     """The id and key `build_artifact` gives this recipe (parents must be recorded: their content enters it)."""
@@ -272,18 +243,11 @@ def build_artifact(sess: Session, kind: str, params: dict, parents: list[str], b
 
     `builder(out_dir: Path) -> dict` writes its files into `out_dir` and returns
     {"metrics": {...}, "info": {...}} (both optional). Composed of `plan_artifact`, `build_into_staging` and
-    `register_staged`; inside `intercept_builds()` it stops after the plan or after staging (see there).
+    `register_staged`, which `rp sweep` calls as separate steps (services/sweep.py).
     """
     ws = sess.workspace
-    intercept = _INTERCEPT.get()
-    if intercept is None:
-        init_workspace(ws)
+    init_workspace(ws)
     plan = plan_artifact(sess, kind, params, parents, uses_encoder=uses_encoder)
-    if intercept == "plan":
-        raise ArtifactIntercepted(plan)
-    if intercept == "stage":
-        staged = build_into_staging(sess, plan, builder)
-        raise ArtifactIntercepted(plan, staged)
     artifact_id = plan.id
     existing = lookup_entry(ws, artifact_id)
     if existing and not force:

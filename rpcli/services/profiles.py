@@ -14,8 +14,8 @@ from pathlib import Path
 
 from rpcli.core.data.schema import MODES
 from rpcli.errors import ConfigError
-from rpcli.services.base import BuildResult, Session, artifact_dir, build_artifact, check_device, check_modes, \
-    check_same_data, resolve
+from rpcli.services.base import BuildResult, Recipe, Session, artifact_dir, build_artifact, build_recipe, \
+    check_device, check_modes, check_same_data, resolve
 
 
 def build_profile_options(sess: Session, method: str, mode: str, options: dict | None = None, *,
@@ -23,6 +23,13 @@ def build_profile_options(sess: Session, method: str, mode: str, options: dict |
     """Build (or reuse) a profile from the method's options, as `rp profile METHOD` and a sweep cell do: `options`
     are the method's Config options (any subset; None and absent ones take their defaults), checked, then turned
     into the recipe and the runtime objects by the method's `prepare`."""
+    return build_recipe(sess, profile_options_recipe(sess, method, mode, options, graph_ref=graph_ref, keep=keep),
+                        force=force)
+
+
+def profile_options_recipe(sess: Session, method: str, mode: str, options: dict | None = None, *,
+                           graph_ref: str | None = None, keep: str | None = None) -> Recipe:
+    """The recipe of `build_profile_options` (checked, runtime objects prepared; nothing built)."""
     from rpcli.core.registry import profile_method
 
     m = profile_method(method)
@@ -31,8 +38,7 @@ def build_profile_options(sess: Session, method: str, mode: str, options: dict |
         if hint.get("device"):
             check_device(opts.get(name), "--" + name.replace("_", "-"))
     recipe, runtime = m.prepare(sess, opts)
-    return build_profile_entry(sess, method, mode, recipe, graph_ref=graph_ref, keep=keep, force=force,
-                               runtime=runtime)
+    return profile_recipe(sess, method, mode, recipe, graph_ref=graph_ref, keep=keep, runtime=runtime)
 
 
 def build_profile_entry(sess: Session, method: str, mode: str, opts: dict, *, graph_ref: str | None = None,
@@ -42,6 +48,14 @@ def build_profile_entry(sess: Session, method: str, mode: str, opts: dict, *, gr
     options, or what its `prepare` made of them; `build_profile_options` starts from the options). `runtime`
     holds the objects that are not part of the recipe; `backend` and `prompts` are shorthands for text-gnn's (an
     LLMBackend, the prompt templates)."""
+    return build_recipe(sess, profile_recipe(sess, method, mode, opts, graph_ref=graph_ref, keep=keep,
+                                             backend=backend, prompts=prompts, runtime=runtime), force=force)
+
+
+def profile_recipe(sess: Session, method: str, mode: str, opts: dict, *, graph_ref: str | None = None,
+                   keep: str | None = None, backend=None, prompts: dict | None = None,
+                   runtime: dict | None = None) -> Recipe:
+    """The recipe of `build_profile_entry` (its graph resolved, or built when none is named; nothing else built)."""
     from rpcli.core.profiles.store import PROFILE_FILE, save_profile, select_keep
     from rpcli.core.registry import profile_method
     from rpcli.services.graphs import build_graph_entry, load_graph_entry
@@ -92,7 +106,7 @@ def build_profile_entry(sess: Session, method: str, mode: str, opts: dict, *, gr
         dim = save_profile(out_dir / PROFILE_FILE, names, vecs)
         return {"info": {"models": names, "dim": dim, **(info or {})}}
 
-    return build_artifact(sess, "profile", params, parents, builder, force=force, uses_encoder=m.uses_encoder)
+    return Recipe("profile", params, parents, builder, uses_encoder=m.uses_encoder)
 
 
 def build_text_gnn_entry(sess: Session, mode: str, K: int, *, backend: str | None = None, llm: dict | None = None,

@@ -31,8 +31,7 @@ from rpcli.core.sweep.estimate import estimate_seconds
 from rpcli.core.sweep.expand import Cell, expand
 from rpcli.core.sweep.spec import SweepSpec, load_sweep
 from rpcli.errors import ConfigError, RpError
-from rpcli.services.base import (ArtifactIntercepted, ArtifactPlan, Session, StagedBuild, intercept_builds,
-                                 outputs_intact, register_staged)
+from rpcli.services.base import ArtifactPlan, Session, StagedBuild, outputs_intact, plan_recipe, register_staged
 from rpcli.services.sweep_executors import LocalExecutor, RayExecutor
 from rpcli.workspace.hashing import sha256_text
 from rpcli.workspace.lock import pid_alive  # one definition: a pid that no longer runs left its files behind
@@ -205,13 +204,10 @@ class SweepRunner:
         quiet = self.sess.progress
         self.sess.progress = NullProgress()
         try:
-            with intercept_builds("plan"):
-                from rpcli.services.sweep_adapter import call_entry
+            from rpcli.services.sweep_adapter import cell_recipe
 
-                call_entry(self.sess, c.kind, c.what, c.mode, c.options, parent_id)
-            raise RpError("the entry point returned without planning")
-        except ArtifactIntercepted as exc:
-            plan: ArtifactPlan = exc.plan
+            plan: ArtifactPlan = plan_recipe(self.sess, cell_recipe(self.sess, c.kind, c.what, c.mode, c.options,
+                                                                     parent_id))
             st.id, st.params, st.parents = plan.id, plan.params, list(plan.parents)
         except RpError as exc:
             st.status, st.error = "failed", str(exc)

@@ -4,7 +4,7 @@ Everything a sweep needs from `build_graph_entry`, `build_profile_options` and `
   - `option_catalog()`: which graph kinds, profile methods and routers exist and which options each accepts, with
     the defaults of the single commands: all read off the registry (rpcli.core.registry), the options of a router
     or profile method from its Config, as the `rp route ROUTER` / `rp profile METHOD` commands read them;
-  - `call_entry(sess, cell, parent_id)`: build (or, inside `intercept_builds`, plan or stage) one cell exactly as
+  - `cell_recipe(sess, kind, what, mode, options, parent_id)`: the Recipe of one cell, made exactly as
     the equivalent `rp graph build` / `rp profile METHOD` / `rp route ROUTER` command would, so a sweep cell and
     the command get the same id.
 """
@@ -61,21 +61,25 @@ def option_catalog() -> Catalog:
 # ----------------------------------------------------------------------------------------------------------------
 
 
-def call_entry(sess, kind: str, what: str, mode: str, options: dict, parent_id: str | None):
-    """Build one cell through the service entry point the single command uses. Returns its BuildResult."""
+def cell_recipe(sess, kind: str, what: str, mode: str, options: dict, parent_id: str | None):
+    """The Recipe of one cell, made by the function the single command uses, so a sweep cell and the command get
+    the same id. The sweep plans it (`plan_recipe`), a worker stages it (`build_into_staging`) and the driver
+    registers it (`register_staged`)."""
     if kind == "graph":
-        from rpcli.services.graphs import build_graph_entry
+        from rpcli.services.graphs import graph_recipe
 
-        return build_graph_entry(sess, what, mode, max_queries_per_task=(options or {}).get("max_queries_per_task"))
+        return graph_recipe(sess, what, mode, max_queries_per_task=(options or {}).get("max_queries_per_task"))
     if kind == "profile":
-        from rpcli.services.profiles import build_profile_options
+        from rpcli.services.profiles import profile_options_recipe
 
         opts = {k: v for k, v in options.items() if k != "keep"}
-        return build_profile_options(sess, what, mode, opts, graph_ref=parent_id, keep=options.get("keep"))
+        return profile_options_recipe(sess, what, mode, opts, graph_ref=parent_id, keep=options.get("keep"))
     if kind == "run":
-        from rpcli.services.routes import run_router_entry
+        from rpcli.services.routes import run_recipe
 
+        if parent_id is None:
+            raise ValueError("a run cell needs its profile's id")
         opts = {k: v for k, v in options.items() if k not in ("seeds", "query_text", "device")}
-        return run_router_entry(sess, what, parent_id, mode, opts, seeds=options.get("seeds"),
-                                query_text=options.get("query_text", "formatted"), device=options.get("device"))
+        return run_recipe(sess, what, parent_id, mode, opts, seeds=options.get("seeds"),
+                          query_text=options.get("query_text", "formatted"), device=options.get("device"))
     raise ValueError(f"unknown artifact kind {kind!r}")

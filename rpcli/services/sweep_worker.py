@@ -96,16 +96,13 @@ def _session(job: dict, workspace_root: str):
 def stage_cell(job: dict, workspace_root: str | None = None) -> dict:
     """Build the job's cell into `<workspace>/tmp/<id>.<pid>/` through the service entry point; return where."""
     from rpcli.errors import RpError
-    from rpcli.services.base import ArtifactIntercepted, intercept_builds
-    from rpcli.services.sweep_adapter import call_entry
+    from rpcli.services.base import build_into_staging, plan_recipe
+    from rpcli.services.sweep_adapter import cell_recipe
 
     try:
         sess = _session(job, workspace_root or job["workspace"])
-        with intercept_builds("stage"):
-            call_entry(sess, job["kind"], job["what"], job["mode"], job["options"], job["parent_id"])
-        return {"error": "the entry point returned without building (nothing was staged)", "exit_code": 1}
-    except ArtifactIntercepted as exc:
-        st = exc.staged
+        recipe = cell_recipe(sess, job["kind"], job["what"], job["mode"], job["options"], job["parent_id"])
+        st = build_into_staging(sess, plan_recipe(sess, recipe), recipe.builder)
         return {"id": st.plan.id, "staging": str(st.staging), "entry": st.entry, "duration_s": st.duration_s,
                 "pid": os.getpid()}
     except RpError as exc:
