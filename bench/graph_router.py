@@ -48,9 +48,9 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
 
     from rpcli.services.base import Session
-    from rpcli.services.graphs import build_graph_entry
-    from rpcli.services.profiles import build_profile_entry
-    from rpcli.services.routes import run_router_entry
+    from rpcli.services.artifacts.graphs import build_graph_entry
+    from rpcli.services.artifacts.profiles import build_profile_entry
+    from rpcli.services.artifacts.routes import run_router_entry
     from rpcli.workspace.layout import Workspace
     from rpcli.workspace.manifest import init_workspace
 

@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPO))
 from rpcli.core.encoder import resolve_encoder  # noqa: E402
 from rpcli.core.graph.spec import GRAPH_SPECS  # noqa: E402
 from rpcli.services.base import Session  # noqa: E402
-from rpcli.services.graphs import build_graph_entry  # noqa: E402
+from rpcli.services.artifacts.graphs import build_graph_entry  # noqa: E402
 from rpcli.workspace.layout import Workspace  # noqa: E402
 
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "routeprofile"

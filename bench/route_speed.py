@@ -1,7 +1,7 @@
 """Routing speed of recorded runs: batched decisions per second with cached query embeddings, and single-query
 latency split into encoding and decision.
 
-For each router (sim, mlp, graph) it loads a run with `rpcli.services.inference.load_run(..., check=False)` (the
+For each router (sim, mlp, graph) it loads a run with `rpcli.services.serving.inference.load_run(..., check=False)` (the
 one loader, rpcli.core.routers.inference.load_router: everything that does not depend on the query is computed
 once at load; graph runs from the model states in their checkpoint) and measures
   batched   decisions/s: `scores` + argmax over the released test queries' cached embeddings, tiled to
@@ -64,10 +64,10 @@ def main(argv=None) -> int:
 
     from rpcli.core.routers.query_text import query_text as qtext
     from rpcli.services.base import Session
-    from rpcli.services.graphs import build_graph_entry
-    from rpcli.services.inference import load_run
-    from rpcli.services.profiles import build_profile_entry
-    from rpcli.services.routes import run_router_entry
+    from rpcli.services.artifacts.graphs import build_graph_entry
+    from rpcli.services.serving.inference import load_run
+    from rpcli.services.artifacts.profiles import build_profile_entry
+    from rpcli.services.artifacts.routes import run_router_entry
     from rpcli.workspace.layout import Workspace
     from rpcli.workspace.manifest import init_workspace
 

@@ -81,7 +81,7 @@ def main() -> None:
 
     from rpcli.api import load_run, open_workspace
     from rpcli.core.routers.query_text import query_text
-    from rpcli.services.serve import Endpoint, create_app
+    from rpcli.services.serving.serve import Endpoint, create_app
 
     t0 = time.perf_counter()
     rr = load_run(open_workspace(a.workspace), a.run)

@@ -10,7 +10,7 @@ and the script prints a table and writes JSON (commit, machine, sweep file, data
 
 With --workspace, nothing is built: the sweep must already be recorded there (a cold table-1 sweep takes hours on
 2 cores); each configuration reruns it warm on that workspace, and the cold side is read from the workspace's
-sweep record (rpcli/services/sweep.py): the wall time, executor and jobs of every earlier invocation of the sweep
+sweep record (rpcli/services/sweep/driver.py): the wall time, executor and jobs of every earlier invocation of the sweep
 that built something (`history`), and the sum of the recorded build durations of its artifacts (what one job
 would take, before any reuse).
 """

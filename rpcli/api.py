@@ -61,7 +61,7 @@ def open_workspace(workspace=None, *, data=None, encoder: str | None = None, dev
 def build_graph(sess, kind: str, mode: str = "standard", *, max_queries_per_task: int | None = None,
                 force: bool = False) -> dict:
     """`rp graph build KIND`: build or reuse a graph; returns its manifest record."""
-    from rpcli.services.graphs import build_graph_entry
+    from rpcli.services.artifacts.graphs import build_graph_entry
 
     return build_graph_entry(sess, kind, mode, max_queries_per_task=max_queries_per_task, force=force).entry
 
@@ -72,7 +72,7 @@ def build_profile(sess, method: str, mode: str = "standard", *, graph: str | Non
     underscores: K=2, norm="sym", top_k=5, ...; unset ones take the CLI's defaults). text-gnn's LLM backend
     settings may also be given as one dict, `llm={"model": ..., "max_tokens": ...}`, and its prompt templates as
     `prompts_file` (or `prompts`). Returns the profile's manifest record."""
-    from rpcli.services.profiles import build_profile_options
+    from rpcli.services.artifacts.profiles import build_profile_options
 
     llm = opts.pop("llm", None) or {}
     if "prompts_file" in opts:
@@ -88,7 +88,7 @@ def run_router(sess, router: str, profile: str, mode: str = "standard", *, seeds
     """`rp route ROUTER`: run (or reuse) a router on a profile, evaluate it on the test rows and record the run
     (options as keyword arguments: epochs=20, hidden=512, ...; unset ones take the router's defaults). Returns
     the run's manifest record (its metrics under "metrics")."""
-    from rpcli.services.routes import run_router_entry
+    from rpcli.services.artifacts.routes import run_router_entry
 
     return run_router_entry(sess, router, profile, mode, opts, seeds=seeds, query_text=query_text, force=force,
                             device=device).entry
@@ -97,7 +97,7 @@ def run_router(sess, router: str, profile: str, mode: str = "standard", *, seeds
 def leaderboard(sess, modes=None, include_singles: bool = False) -> list[dict]:
     """`rp compare`: the reference rows and the comparable recorded runs, in the printed order."""
     from rpcli.core.data.schema import MODES
-    from rpcli.services.compare import compare_rows
+    from rpcli.services.artifacts.compare import compare_rows
 
     return compare_rows(sess, modes=tuple(m for m in (modes or MODES) if m in sess.dataset.modes),
                         include_singles=include_singles)
@@ -108,14 +108,14 @@ def load_run(sess, run: str, seed: int | None = None, check: bool = True):
     `.decide(texts, lam=None) -> [Decision]`, `.explain(text, lam=None) -> dict`. The run's own dataset and
     encoder are used unless the session names others (then they must match); with `check` the test rows are
     scored again and must reproduce the recorded predictions."""
-    from rpcli.services.inference import load_run as _load
+    from rpcli.services.serving.inference import load_run as _load
 
     return _load(sess, run, seed=seed, check=check)
 
 
 def __getattr__(name: str):
     """`import_dataset` and `add_model` (rp data import, rp model add) are re-exported when their module exists."""
-    lazy = {"import_dataset": "rpcli.services.importer", "add_model": "rpcli.services.models"}
+    lazy = {"import_dataset": "rpcli.services.data.importer", "add_model": "rpcli.services.data.models"}
     if name in lazy:
         import importlib
 

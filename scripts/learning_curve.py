@@ -42,7 +42,7 @@ def _commit() -> str:
 
 def mode_inputs(sess, mode: str, query_text: str = "formatted") -> dict:
     """The training signal, its embeddings, the cards and the routing tasks of a mode."""
-    from rpcli.services.routes import router_cards, training_signal
+    from rpcli.services.artifacts.routes import router_cards, training_signal
 
     ds = sess.dataset
     models = list(ds.candidates)

@@ -89,7 +89,7 @@ def main() -> None:
 
         LLMCache.put = slow_put
     elif stage == "sweep":
-        import rpcli.services.sweep as sweep_mod
+        import rpcli.services.sweep.driver as sweep_mod
 
         real_register_staged = sweep_mod.register_staged
         registered = {"n": 0}

@@ -78,7 +78,7 @@ def test_import_rpcli_is_light_and_reexports_lazily():
     with pytest.raises(AttributeError):
         rpcli.no_such_thing  # noqa: B018
     try:  # rp data import / rp model add: re-exported once their modules exist, never an import-time failure
-        import rpcli.services.importer  # noqa: F401
+        import rpcli.services.data.importer  # noqa: F401
     except ImportError:
         with pytest.raises(ImportError):
             from rpcli import import_dataset  # noqa: F401

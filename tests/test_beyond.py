@@ -13,8 +13,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _run(sess, router, mode, opts=None, seeds=None):
-    from rpcli.services.profiles import build_profile_entry
-    from rpcli.services.routes import run_router_entry
+    from rpcli.services.artifacts.profiles import build_profile_entry
+    from rpcli.services.artifacts.routes import run_router_entry
 
     prof = build_profile_entry(sess, "index", mode, {"seed": 56}).entry
     return run_router_entry(sess, router, prof["id"], mode, opts or {}, seeds=seeds).entry
@@ -154,8 +154,8 @@ def test_paired_bootstrap_on_constructed_cases():
 
 def test_best_yaml_names_nothing_of_the_data_and_runs_on_tiny(tiny_data, tmp_path):
     from rpcli.services.base import Session
-    from rpcli.services.report import build
-    from rpcli.services.sweep import SweepRunner, load
+    from rpcli.services.artifacts.report import build
+    from rpcli.services.sweep.driver import SweepRunner, load
     from rpcli.workspace import report as R
     from rpcli.workspace.layout import Workspace
 

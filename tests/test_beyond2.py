@@ -74,7 +74,7 @@ def test_blend_endpoints_are_knn_and_residual_and_tune_picks_the_best_row():
 
 
 def _prof(sess, mode):
-    from rpcli.services.profiles import build_profile_entry
+    from rpcli.services.artifacts.profiles import build_profile_entry
 
     return build_profile_entry(sess, "index", mode, {"seed": 56}).entry["id"]
 
@@ -85,8 +85,8 @@ def _prof(sess, mode):
     ("residual", "newllm", {"tune": True}, [0, 1]),
     ("blend", "standard", {"tune": True}, None)])
 def test_fitted_routers_load_reproduce_their_predictions_and_route_free_text(sess, router, mode, opts, seeds):
-    from rpcli.services.inference import load_run
-    from rpcli.services.routes import run_router_entry
+    from rpcli.services.serving.inference import load_run
+    from rpcli.services.artifacts.routes import run_router_entry
 
     e = run_router_entry(sess, router, _prof(sess, mode), mode, opts, seeds=seeds).entry
     for seed in seeds or [0]:
@@ -115,9 +115,9 @@ def test_cli_route_query_and_serve_health_on_a_prior_run(sess, tmp_path):
     from typer.testing import CliRunner
 
     from rpcli.cli.main import app
-    from rpcli.services.inference import load_run
-    from rpcli.services.routes import run_router_entry
-    from rpcli.services.serve import create_app, read_endpoints
+    from rpcli.services.serving.inference import load_run
+    from rpcli.services.artifacts.routes import run_router_entry
+    from rpcli.services.serving.serve import create_app, read_endpoints
 
     e = run_router_entry(sess, "prior", _prof(sess, "standard"), "standard", {}).entry
     r = CliRunner().invoke(app, ["route", "query", "compute 17 times 3", "--run", e["id"]])
@@ -171,7 +171,7 @@ def test_compare_json_rows_carry_the_paired_bootstrap_against_per_task_best_trai
 
     from rpcli.cli.main import app
     from rpcli.core.eval.paired import paired_bootstrap, per_task_train_rows, prediction_rows
-    from rpcli.services.routes import run_router_entry
+    from rpcli.services.artifacts.routes import run_router_entry
 
     pid = _prof(sess, "standard")
     same = run_router_entry(sess, "prior", pid, "standard", {}).entry  # picks what per-task-best (train) picks

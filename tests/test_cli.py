@@ -116,7 +116,7 @@ def test_rp_help_imports_no_torch():
 
 
 def test_core_never_imports_ui_modules():
-    code = ("import sys, rpcli.services.routes, rpcli.services.profiles, rpcli.services.graphs, "
+    code = ("import sys, rpcli.services.artifacts.routes, rpcli.services.artifacts.profiles, rpcli.services.artifacts.graphs, "
             "rpcli.core.routers.evaluate, rpcli.core.graph.build\n"
             "print(sorted(m for m in ('typer', 'rich', 'textual') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()

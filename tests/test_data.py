@@ -105,8 +105,8 @@ def test_null_test_score_is_a_warning_not_an_error(make_tiny):
 
 def test_empty_pairs_file_still_holds_m3_out_and_sim_still_runs(make_tiny, tmp_path):
     from rpcli.services.base import Session
-    from rpcli.services.profiles import build_profile_entry
-    from rpcli.services.routes import run_router_entry
+    from rpcli.services.artifacts.profiles import build_profile_entry
+    from rpcli.services.artifacts.routes import run_router_entry
     from rpcli.workspace.layout import Workspace
 
     root = make_tiny(lambda f: f["route_data/pairwise_training_data_newllm.json"].update(pairwise_data=[]))

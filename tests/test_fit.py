@@ -52,9 +52,9 @@ def test_fit_never_stops_early_on_the_last_epoch():
 @pytest.mark.parametrize("router", ["sim", "mlp", "graph"])
 def test_every_router_returns_one_router_result(sess, router):
     from rpcli.core.routers.run import RouteContext, RouterResult
-    from rpcli.services.profiles import load_profile_entry
+    from rpcli.services.artifacts.profiles import load_profile_entry
     from rpcli.core.registry import router as get_router
-    from rpcli.services.routes import resolve_options, training_signal
+    from rpcli.services.artifacts.routes import resolve_options, training_signal
 
     _, names, vecs = load_profile_entry(sess, _index_profile(sess))
     sig = training_signal(sess, "standard", names, "formatted")
@@ -70,6 +70,6 @@ def test_every_router_returns_one_router_result(sess, router):
 
 
 def _index_profile(sess):
-    from rpcli.services.profiles import build_profile_entry
+    from rpcli.services.artifacts.profiles import build_profile_entry
 
     return build_profile_entry(sess, "index", "standard", {"seed": 56}).entry["id"]

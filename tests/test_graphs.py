@@ -28,7 +28,7 @@ from rpcli.cli.main import app
 from rpcli.core.graph.spec import GRAPH_SPECS
 from rpcli.errors import ConfigError, DataFileError, RpError
 from rpcli.services.base import Session
-from rpcli.services.graphs import build_graph_entry, import_graph_entry, load_graph_entry
+from rpcli.services.artifacts.graphs import build_graph_entry, import_graph_entry, load_graph_entry
 from rpcli.workspace.layout import Workspace
 
 import tiny
@@ -236,7 +236,7 @@ def test_two_fresh_workspaces_give_identical_files(tiny_data, tmp_path):
 
 def test_identical_across_processes_and_hash_seeds(tiny_data, tmp_path):
     script = ("import sys\nfrom pathlib import Path\nfrom rpcli.services.base import Session\n"
-              "from rpcli.services.graphs import build_graph_entry\nfrom rpcli.workspace.layout import Workspace\n"
+              "from rpcli.services.artifacts.graphs import build_graph_entry\nfrom rpcli.workspace.layout import Workspace\n"
               "s = Session(workspace=Workspace(Path(sys.argv[1])), data_root=Path(sys.argv[2]), encoder_spec='hash:32')\n"
               "for k in ('query', 'query-task-domain'):\n"
               "    for m in ('standard', 'newllm'):\n"

@@ -150,7 +150,7 @@ def test_scores_labels_without_pairs_never_train_on_m3(make_tiny, tmp_path):
 def test_trainable_never_regresses_the_held_out_routing_score(sess):
     """Tiny newllm task graph: m3 keeps one routing-task score (t_qa = 70), i.e. 2 stored edges (both directions);
     lb is not a routing task and m3 has no lb score. Those 2 edges are never a target; standard hides nothing."""
-    from rpcli.services.profiles import build_profile_entry
+    from rpcli.services.artifacts.profiles import build_profile_entry
 
     opts = {"hidden": 16, "heads": 2, "layers": 2, "epochs": 2, "lr": 1e-3, "node_mask_rate": 0.3,
             "edge_mask_rate": 0.3, "edge_loss_w": 1.0, "out_dim": None, "select": "train-loss", "seed": 1}
@@ -187,7 +187,7 @@ def test_hidden_edges_and_minmax_over_learnable_edges(sess):
 def test_text_gnn_hides_the_held_out_score_lines(sess):
     """text-gnn K=1 (extractive) on the tiny newllm graph: no prompt shows m3's t_qa score (70.00); the t_qa
     neighbour of m3 is still listed; the standard graph does show it."""
-    from rpcli.services.profiles import build_profile_entry
+    from rpcli.services.artifacts.profiles import build_profile_entry
     from rpcli.core.profiles.text_gnn import recipe_opts
     from rpcli.core.llm import make_backend
 

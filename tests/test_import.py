@@ -13,7 +13,7 @@ from rpcli.cli.main import app
 from rpcli.core.data.importers import pairwise_rule, split_queries
 from rpcli.core.data.load import load_dataset
 from rpcli.errors import ConfigError, DataFileError
-from rpcli.services.importer import import_dataset
+from rpcli.services.data.importer import import_dataset
 
 runner = CliRunner()
 

@@ -24,13 +24,13 @@ def _one_thread():
 
 
 def _profile(sess):
-    from rpcli.services.profiles import build_profile_entry
+    from rpcli.services.artifacts.profiles import build_profile_entry
 
     return build_profile_entry(sess, "index", "standard", {"seed": 56}).entry["id"]
 
 
 def _run(sess, router, opts=None, seeds=None):
-    from rpcli.services.routes import run_router_entry
+    from rpcli.services.artifacts.routes import run_router_entry
 
     return run_router_entry(sess, router, _profile(sess), "standard", opts or {}, seeds=seeds).entry
 
@@ -41,8 +41,8 @@ def _run(sess, router, opts=None, seeds=None):
 def test_loaded_router_reproduces_the_recorded_test_scores(sess, router, opts, seeds):
     from rpcli.core.routers.inference import load_router, recorded_scores
     from rpcli.core.routers.query_text import query_text
-    from rpcli.services.profiles import load_profile_entry
-    from rpcli.services.routes import training_signal
+    from rpcli.services.artifacts.profiles import load_profile_entry
+    from rpcli.services.artifacts.routes import training_signal
 
     run = _run(sess, router, opts, seeds)
     run_dir = sess.workspace.artifact_dir(run["id"])
@@ -71,7 +71,7 @@ def test_lambda_rule_reproduces_the_recorded_cost_quality_curve(sess):
     rows' true costs gives the recorded average performance and cost."""
     from rpcli.core.routers.evaluate import test_matrices
     from rpcli.core.routers.inference import rank
-    from rpcli.services.inference import load_run
+    from rpcli.services.serving.inference import load_run
 
     run = _run(sess, "mlp", MLP_FAST)
     rr = load_run(sess, run["id"])
@@ -96,7 +96,7 @@ def test_lambda_rule_reproduces_the_recorded_cost_quality_curve(sess):
 
 @pytest.mark.parametrize("router,opts", [("sim", {}), ("graph", GRAPH_FAST)])
 def test_explain_names_scores_costs_and_neighbours(sess, router, opts):
-    from rpcli.services.inference import load_run
+    from rpcli.services.serving.inference import load_run
 
     run = _run(sess, router, opts)
     rr = load_run(sess, run["id"])
@@ -118,7 +118,7 @@ def test_explain_names_scores_costs_and_neighbours(sess, router, opts):
 def test_load_run_refuses_another_encoder(sess, tmp_path, tiny_data):
     from rpcli.errors import ConfigError
     from rpcli.services.base import Session
-    from rpcli.services.inference import load_run
+    from rpcli.services.serving.inference import load_run
 
     run = _run(sess, "sim")
     other = Session(workspace=sess.workspace, data_root=tiny_data, encoder_spec="hash:16")
@@ -144,7 +144,7 @@ def test_cli_route_query_and_batch(sess, tmp_path):
     assert r.exit_code == 0, r.output
     chosen = r.stdout.strip()
     assert chosen in {"m1", "m2", "m3"}
-    from rpcli.services.inference import load_run
+    from rpcli.services.serving.inference import load_run
 
     assert load_run(sess, run["id"]).route("compute 17 times 3") == chosen
     j = _cli(["route", "query", "compute 17 times 3", "--run", run["id"][:9], "--explain", "--json",

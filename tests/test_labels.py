@@ -27,7 +27,7 @@ from rpcli.workspace import report as R  # noqa: E402
 from rpcli.workspace.leaderboard import board, cell_text, filter_rows, run_rows  # noqa: E402
 
 PRIOR = {"router": "prior", "mode": "standard", "query_text": "formatted", "seeds": [0], "card_weight": 0.0,
-         "ridge": 1.0, "cold_bonus": 0.0, "k": 0}  # the params services/routes.py records for `rp route prior`
+         "ridge": 1.0, "cold_bonus": 0.0, "k": 0}  # the params services/artifacts/routes.py records for `rp route prior`
 INDEX = {"id": "profile-i", "kind": "profile", "params": {"method": "index", "mode": "standard", "keep": "candidates",
                                                           "seed": 56}}
 

@@ -1,5 +1,5 @@
 """The one loader of recorded runs (rpcli.core.routers.inference.load_router, through
-rpcli.services.inference.load_run): a run reproduces its own test-row predictions from the query embeddings; the
+rpcli.services.serving.inference.load_run): a run reproduces its own test-row predictions from the query embeddings; the
 GraphRouter's cached model states, and the recomputation from the training graph for checkpoints without them;
 member sampling (`member_sample`) as a recorded option that leaves other run ids alone."""
 
@@ -35,7 +35,7 @@ def _recorded(sess, run_id, name):
 
 
 def _load(sess, run_id, seed=None):
-    from rpcli.services.inference import load_run
+    from rpcli.services.serving.inference import load_run
 
     return load_run(sess, run_id, seed=seed)
 
@@ -58,7 +58,7 @@ def _check_reproduces(sess, run, seed=None, pred="predictions.jsonl"):
                                          ("graph", {**GRAPH_FAST, "epochs": 4, "transductive": True}),
                                          ("graph", {**GRAPH_FAST, "epochs": 4, "residual": False, "layers": 3})])
 def test_loaded_router_reproduces_the_recorded_predictions(sess, router, opts):
-    run = __import__("rpcli.services.routes", fromlist=["x"]).run_router_entry(
+    run = __import__("rpcli.services.artifacts.routes", fromlist=["x"]).run_router_entry(
         sess, router, _profile(sess), "standard", opts).entry
     rr = _check_reproduces(sess, run)
     lr = rr.loaded
@@ -78,7 +78,7 @@ def test_graph_checkpoint_without_states_falls_back_to_the_training_graph(sess, 
     training graph is rebuilt, giving the same states (to float rounding) and the recorded predictions."""
     import torch
 
-    from rpcli.services.routes import run_router_entry
+    from rpcli.services.artifacts.routes import run_router_entry
 
     run = run_router_entry(sess, "graph", _profile(sess), "standard",
                            {**GRAPH_FAST, "epochs": 3, "transductive": transductive}).entry
@@ -97,7 +97,7 @@ def test_graph_checkpoint_without_states_falls_back_to_the_training_graph(sess, 
 
 def test_loaded_router_picks_the_seed_of_a_multi_seed_run(sess):
     from rpcli.errors import ConfigError
-    from rpcli.services.routes import run_router_entry
+    from rpcli.services.artifacts.routes import run_router_entry
 
     run = run_router_entry(sess, "graph", _profile(sess), "standard", {**GRAPH_FAST, "epochs": 3},
                            seeds=[0, 1]).entry
@@ -131,7 +131,7 @@ def test_graph_states_without_the_training_graph():
 
 def test_member_sample_is_recorded_only_when_set(sess):
     from rpcli.errors import ConfigError
-    from rpcli.services.routes import run_router_entry
+    from rpcli.services.artifacts.routes import run_router_entry
 
     pid = _profile(sess)
     base = run_router_entry(sess, "graph", pid, "standard", {**GRAPH_FAST, "epochs": 3}).entry

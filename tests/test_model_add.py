@@ -27,14 +27,14 @@ task_descriptions: {newbench: "A benchmark the dataset did not know."}
 
 
 def _emb_profile(sess, mode="newllm"):
-    from rpcli.services.profiles import build_profile_entry
+    from rpcli.services.artifacts.profiles import build_profile_entry
 
     return build_profile_entry(sess, "emb-gnn", mode, {"K": 2, "norm": "sym", "normalize": False,
                                                        "self_loops": False, "per_node_mean": False}).entry["id"]
 
 
 def _run(sess, router, pid, mode="newllm"):
-    from rpcli.services.routes import run_router_entry
+    from rpcli.services.artifacts.routes import run_router_entry
 
     opts = {} if router == "sim" else {"epochs": 2, "hidden": 16, "batch_size": 4}
     if router == "mlp":
@@ -51,7 +51,7 @@ def test_model_add_copies_the_data_and_routes_trained_runs_without_retraining(se
     from rpcli.core.routers import graph as G
     from rpcli.core.routers import mlp
     from rpcli.core.routers.sim import sim_scores
-    from rpcli.services.models import add_model
+    from rpcli.services.data.models import add_model
 
     pid = _emb_profile(sess)
     runs = {r: _run(sess, r, pid) for r in ("sim", "mlp", "graph")}
@@ -113,7 +113,7 @@ def test_model_add_copies_the_data_and_routes_trained_runs_without_retraining(se
             assert [h.shape[0] for h in old_ck["model_states"]] == [3] * 3
             from rpcli.core.routers.inference import load_router
             from rpcli.errors import ConfigError
-            from rpcli.services.inference import load_run
+            from rpcli.services.serving.inference import load_run
 
             rr = load_run(new_sess, rec["new_run"])
             assert rr.loaded.states_from == "checkpoint" and rr.check_diff <= 2e-6 and rr.models == names
@@ -138,7 +138,7 @@ def test_model_add_copies_the_data_and_routes_trained_runs_without_retraining(se
 
 
 def test_model_add_with_test_scores_evaluates_the_new_model(sess, tmp_path):
-    from rpcli.services.models import add_model
+    from rpcli.services.data.models import add_model
 
     rows = sess.dataset.test_rows
     recs = [{"query": r.query, "task": r.task_name, "score": 1.0 if r.task_name == "t_math" else 0.0,
@@ -164,8 +164,8 @@ def test_model_add_with_test_scores_evaluates_the_new_model(sess, tmp_path):
 
 def test_model_add_refusals_say_why(sess, tmp_path):
     from rpcli.core.profiles.store import PROFILE_FILE
-    from rpcli.services.models import add_model
-    from rpcli.services.profiles import import_profile_entry
+    from rpcli.services.data.models import add_model
+    from rpcli.services.artifacts.profiles import import_profile_entry
 
     pid = _emb_profile(sess)
     npz = tmp_path / "p.npz"
@@ -212,7 +212,7 @@ def test_cli_model_add_all_runs(tiny_data, tmp_path):
 @pytest.mark.parametrize("router", ["sim", "mlp", "graph"])
 def test_rerouting_on_unchanged_data_reproduces_the_trained_scores(sess, router):
     """The re-scoring rebuilds each router exactly (graph: its training graph, members and attached queries)."""
-    from rpcli.services.models import reroute_run
+    from rpcli.services.data.models import reroute_run
 
     pid = _emb_profile(sess)
     old = _run(sess, router, pid)

@@ -8,8 +8,8 @@ import pytest
 
 
 def test_multi_seed_metrics_are_means(sess):
-    from rpcli.services.profiles import build_profile_entry
-    from rpcli.services.routes import run_router_entry
+    from rpcli.services.artifacts.profiles import build_profile_entry
+    from rpcli.services.artifacts.routes import run_router_entry
 
     p = build_profile_entry(sess, "index", "newllm", {"seed": 56}).entry
     run = run_router_entry(sess, "mlp", p["id"], "newllm", {"epochs": 2}, seeds=[0, 1]).entry

@@ -86,7 +86,7 @@ def stack(tmp_path_factory):
     from tiny import write_tiny
 
     from rpcli.services.base import Session
-    from rpcli.services.profiles import build_profile_entry
+    from rpcli.services.artifacts.profiles import build_profile_entry
     from rpcli.workspace.layout import Workspace
 
     torch.set_num_threads(1)

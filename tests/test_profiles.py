@@ -20,13 +20,13 @@ SMALL = {"hidden": 16, "heads": 2, "layers": 2, "epochs": 4, "lr": 1e-3, "node_m
 
 
 def build(sess, method, opts, mode="standard", **kw):
-    from rpcli.services.profiles import build_profile_entry
+    from rpcli.services.artifacts.profiles import build_profile_entry
 
     return build_profile_entry(sess, method, mode, opts, **kw)
 
 
 def vectors(sess, entry):
-    from rpcli.services.profiles import load_profile_entry
+    from rpcli.services.artifacts.profiles import load_profile_entry
 
     _, names, vecs = load_profile_entry(sess, entry["id"])
     return names, vecs
@@ -54,7 +54,7 @@ def test_index_shape_determinism_and_original_draws(sess):
 
 
 def test_flat_random_context_is_faithful(sess):
-    from rpcli.services.graphs import load_graph_entry
+    from rpcli.services.artifacts.graphs import load_graph_entry
 
     e = build(sess, "flat", {**FLAT, "top_k": 1}).entry
     names, v = vectors(sess, e)
@@ -119,7 +119,7 @@ def test_flat_determinism_and_seed(sess):
     b = vectors(sess, build(sess, "flat", {**FLAT, "top_k": 1}, force=True).entry)[1]
     np.testing.assert_array_equal(a, b)
     from rpcli.core.profiles.flat import flat_texts
-    from rpcli.services.graphs import build_graph_entry, load_graph_entry
+    from rpcli.services.artifacts.graphs import build_graph_entry, load_graph_entry
 
     g = load_graph_entry(sess, build_graph_entry(sess, "task", "standard").entry["id"])[1]
     seeds = {tuple(flat_texts(g, ["m1", "m2", "m3"], top_k=1, seed=s)) for s in range(10)}
@@ -232,7 +232,7 @@ def test_emb_gnn_k0_is_the_encoded_descriptions_and_deterministic(sess):
 
 def test_trainable_shapes_determinism_and_checkpoint(sess):
     from rpcli.core.profiles.trainable import load_checkpoint
-    from rpcli.services.graphs import load_graph_entry
+    from rpcli.services.artifacts.graphs import load_graph_entry
 
     e = build(sess, "trainable", SMALL).entry
     names, v = vectors(sess, e)
@@ -289,7 +289,7 @@ def test_trainable_config_errors(sess):
 
 
 def test_trainable_other_out_dim_is_refused_by_sim(sess):
-    from rpcli.services.routes import run_router_entry
+    from rpcli.services.artifacts.routes import run_router_entry
 
     e = build(sess, "trainable", {**SMALL, "out_dim": 8, "layers": 1}).entry
     assert vectors(sess, e)[1].shape == (3, 8) and e["info"]["out_dim"] == 8 and e["info"]["dim"] == 8
@@ -322,7 +322,7 @@ def test_keep_sets(sess):
 
 def test_npz_round_trip_through_import(sess, tmp_path):
     from rpcli.core.profiles.store import PROFILE_FILE, save_profile
-    from rpcli.services.profiles import import_profile_entry
+    from rpcli.services.artifacts.profiles import import_profile_entry
 
     e = build(sess, "flat", FLAT).entry
     names, v = vectors(sess, e)

@@ -148,7 +148,7 @@ score_records = st.fixed_dictionaries(
 @given(records=st.lists(score_records, min_size=0, max_size=14), valid_rows=st.integers(0, 12),
        as_lines=st.booleans())
 def test_score_importer_imports_or_raises_a_clear_error(tmp_path, records, valid_rows, as_lines):
-    from rpcli.services.importer import import_dataset
+    from rpcli.services.data.importer import import_dataset
 
     good = [{"query": f"q{i}", "task": f"t{i % 2}", "model": m, "score": (i * 7 % 10) / 10}
             for i in range(valid_rows) for m in ("a", "b", "c")]

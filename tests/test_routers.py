@@ -56,7 +56,7 @@ def kw_sess(tmp_path, make_tiny):
 
 
 def _profile(sess, mode="standard"):
-    from rpcli.services.profiles import build_profile_entry
+    from rpcli.services.artifacts.profiles import build_profile_entry
 
     return build_profile_entry(sess, "index", mode, {"seed": 56}).entry["id"]
 
@@ -180,7 +180,7 @@ def test_held_out_guard_fires(make_tiny, tmp_path, router):
     stops with an error naming m3 and the pairs file, and nothing is recorded."""
     from rpcli.errors import DataFileError
     from rpcli.services.base import Session
-    from rpcli.services.routes import run_router_entry
+    from rpcli.services.artifacts.routes import run_router_entry
     from rpcli.workspace.layout import Workspace
 
     def add(f):
@@ -210,7 +210,7 @@ def test_router_signal_guard_refuses_named_held_out_models():
 
 def test_empty_training_set_fails_loudly(make_tiny, tmp_path):
     from rpcli.services.base import Session
-    from rpcli.services.routes import run_router_entry
+    from rpcli.services.artifacts.routes import run_router_entry
     from rpcli.workspace.layout import Workspace
 
     def no_pairs(f):
@@ -248,7 +248,7 @@ def test_graph_router_refuses_an_empty_signal():
 def test_the_pair_winner_of_a_task_is_picked_for_its_queries(kw_sess, router, opts):
     from tiny import WINNER
 
-    from rpcli.services.routes import run_router_entry
+    from rpcli.services.artifacts.routes import run_router_entry
 
     run = run_router_entry(kw_sess, router, _profile(kw_sess), "standard", opts).entry
     preds = _preds(kw_sess, run)
@@ -265,7 +265,7 @@ def test_the_pair_winner_of_a_task_is_picked_for_its_queries(kw_sess, router, op
 @pytest.mark.parametrize("router,opts", [("mlp", {**MLP_FAST, "epochs": 5, "val_split": 0.1}),
                                          ("graph", {**GRAPH_FAST, "epochs": 5, "residual": False})])
 def test_fixed_seed_is_deterministic(sess, router, opts):
-    from rpcli.services.routes import run_router_entry
+    from rpcli.services.artifacts.routes import run_router_entry
 
     pid = _profile(sess)
     a = run_router_entry(sess, router, pid, "standard", opts, seeds=[7]).entry
@@ -281,7 +281,7 @@ def test_mlp_checkpoint_is_self_describing(sess):
     import torch
 
     from rpcli.core.routers.mlp import load_checkpoint, score
-    from rpcli.services.routes import run_router_entry
+    from rpcli.services.artifacts.routes import run_router_entry
 
     pid = _profile(sess)
     run = run_router_entry(sess, "mlp", pid, "standard", {**MLP_FAST, "epochs": 3}).entry
@@ -291,7 +291,7 @@ def test_mlp_checkpoint_is_self_describing(sess):
     assert ck["config"]["q_in_dim"] == 32 and ck["config"]["hidden"] == 32 and ck["encoder_id"] == "hash-32"
     model, _ = load_checkpoint(path)
     from rpcli.core.routers.query_text import query_text as qt
-    from rpcli.services.profiles import load_profile_entry
+    from rpcli.services.artifacts.profiles import load_profile_entry
 
     _, names, vecs = load_profile_entry(sess, pid)
     q = sess.encoder.encode([qt(r) for r in sess.dataset.test_rows])
@@ -314,7 +314,7 @@ def test_graph_checkpoint_and_layouts(sess):
     import torch
 
     from rpcli.core.routers.graph import load_checkpoint
-    from rpcli.services.routes import run_router_entry
+    from rpcli.services.artifacts.routes import run_router_entry
 
     pid = _profile(sess)
     ind = run_router_entry(sess, "graph", pid, "standard", {**GRAPH_FAST, "epochs": 3}, seeds=[0, 1]).entry
@@ -359,7 +359,7 @@ def test_dense_bipartite_gat_equals_pyg_gatconv():
 
 def test_training_reports_progress(sess):
     from rpcli.core.progress import RecordingProgress
-    from rpcli.services.routes import run_router_entry
+    from rpcli.services.artifacts.routes import run_router_entry
 
     sess.progress = RecordingProgress()
     run_router_entry(sess, "mlp", _profile(sess), "standard", {**MLP_FAST, "epochs": 3, "val_split": 0.1})
@@ -390,7 +390,7 @@ def test_early_stopping_on_val_loss():
 
 @pytest.mark.parametrize("router,opts", [("sim", {}), ("mlp", {**MLP_FAST, "epochs": 5})])
 def test_cost_quality_curve_fields(sess, router, opts):
-    from rpcli.services.routes import run_router_entry
+    from rpcli.services.artifacts.routes import run_router_entry
 
     m = run_router_entry(sess, router, _profile(sess), "standard", opts).entry["metrics"]
     cq = m["cost_quality"]
@@ -417,7 +417,7 @@ def test_cost_quality_curve_fields(sess, router, opts):
 
 
 def test_newllm_runs_report_cold_start_over_seeds(sess):
-    from rpcli.services.routes import run_router_entry
+    from rpcli.services.artifacts.routes import run_router_entry
 
     m = run_router_entry(sess, "mlp", _profile(sess, "newllm"), "newllm", {**MLP_FAST, "epochs": 3},
                          seeds=[0, 1]).entry["metrics"]
@@ -430,7 +430,7 @@ def test_newllm_runs_report_cold_start_over_seeds(sess):
 
 def test_unknown_router_option_is_refused(sess):
     from rpcli.errors import ConfigError
-    from rpcli.services.routes import run_router_entry
+    from rpcli.services.artifacts.routes import run_router_entry
 
     with pytest.raises(ConfigError, match="no option"):
         run_router_entry(sess, "mlp", _profile(sess), "standard", {"heads": 2})
@@ -475,7 +475,7 @@ def test_graph_trains_on_score_rows_without_the_held_out_model(make_tiny, tmp_pa
     from tiny import CANDIDATES, TRAIN_QUERIES, WINNER
 
     from rpcli.services.base import Session
-    from rpcli.services.routes import run_router_entry
+    from rpcli.services.artifacts.routes import run_router_entry
     from rpcli.workspace.layout import Workspace
 
     def add_scores(f):

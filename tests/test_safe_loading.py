@@ -23,7 +23,7 @@ REPO = PKG.parent
 
 # The one place an artifact may be unpickled: `rp graph import` of a .pt built by the original code (its help says
 # the file is unpickled and must be trusted).
-PICKLE_ALLOWED = {("rpcli/services/graphs.py", "torch.load")}
+PICKLE_ALLOWED = {("rpcli/services/artifacts/graphs.py", "torch.load")}
 
 
 def _calls(tree):

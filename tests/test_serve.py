@@ -131,10 +131,10 @@ def stack(tmp_path_factory):
     from tiny import write_tiny
 
     from rpcli.services.base import Session
-    from rpcli.services.inference import load_run
-    from rpcli.services.profiles import build_profile_entry
-    from rpcli.services.routes import run_router_entry
-    from rpcli.services.serve import create_app, read_endpoints
+    from rpcli.services.serving.inference import load_run
+    from rpcli.services.artifacts.profiles import build_profile_entry
+    from rpcli.services.artifacts.routes import run_router_entry
+    from rpcli.services.serving.serve import create_app, read_endpoints
     from rpcli.workspace.layout import Workspace
 
     torch.set_num_threads(1)
@@ -309,7 +309,7 @@ def test_models_health_metrics(st):
 
 def test_endpoints_file_errors(st, tmp_path):
     from rpcli.errors import DataFileError
-    from rpcli.services.serve import read_endpoints
+    from rpcli.services.serving.serve import read_endpoints
 
     models = st["rr"].models
     cases = {"models: []\n": "models", "models:\n  gpt9: {base_url: http://127.0.0.1:1/v1, model: x}\n":
@@ -345,7 +345,7 @@ def test_lambda_routes_by_cost(st):
     keeps the router's own choice."""
     from starlette.testclient import TestClient
 
-    from rpcli.services.serve import create_app, read_endpoints
+    from rpcli.services.serving.serve import create_app, read_endpoints
 
     eps = read_endpoints(st["eps_file"], st["rr"].models)
     texts = ["implement binary search in python", "what is the capital of australia", "compute 17 times 3"]

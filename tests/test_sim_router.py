@@ -33,8 +33,8 @@ def test_sim_pipeline_on_tiny(sess, tmp_path):
     avg_performance = 4/12; m3 costs 0.5 $/M input (100 tokens) and 0.5 $/M output (10 + i tokens, i = 0..3 in
     each task), so avg_cost = (50 + 0.5 * 11.5) / 1e6 = 55.75 micro-dollars per query."""
     from rpcli.core.profiles.store import save_profile
-    from rpcli.services.profiles import import_profile_entry
-    from rpcli.services.routes import run_router_entry
+    from rpcli.services.artifacts.profiles import import_profile_entry
+    from rpcli.services.artifacts.routes import run_router_entry
 
     f = tmp_path / "same.npz"
     save_profile(f, ["m3", "m1", "m2"], np.tile(np.linspace(-1.0, 1.0, sess.encoder.dim), (3, 1)))
@@ -56,8 +56,8 @@ def test_sim_pipeline_on_tiny(sess, tmp_path):
 
 
 def test_newllm_sim_run_reports_new_model_metrics(sess):
-    from rpcli.services.profiles import build_profile_entry
-    from rpcli.services.routes import run_router_entry
+    from rpcli.services.artifacts.profiles import build_profile_entry
+    from rpcli.services.artifacts.routes import run_router_entry
 
     p = build_profile_entry(sess, "index", "newllm", {"seed": 56}).entry
     m = run_router_entry(sess, "sim", p["id"], "newllm").entry["metrics"]
@@ -68,8 +68,8 @@ def test_newllm_sim_run_reports_new_model_metrics(sess):
 
 
 def test_mode_mismatch_is_refused(sess):
-    from rpcli.services.profiles import build_profile_entry
-    from rpcli.services.routes import run_router_entry
+    from rpcli.services.artifacts.profiles import build_profile_entry
+    from rpcli.services.artifacts.routes import run_router_entry
 
     p = build_profile_entry(sess, "index", "standard", {"seed": 1}).entry
     with pytest.raises(ConfigError, match="mode"):

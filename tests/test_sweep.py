@@ -104,7 +104,7 @@ def test_not_yaml_names_the_line(tiny_data, tmp_path):
 def test_expansion_axes_dedup_and_order(tmp_path):
     from rpcli.core.sweep.expand import expand, summary
     from rpcli.core.sweep.spec import parse_sweep
-    from rpcli.services.sweep_adapter import option_catalog
+    from rpcli.services.sweep.cells import option_catalog
 
     cat = option_catalog()
     text = TINY.replace("modes: [standard]", "modes: [standard, newllm]") + (
@@ -132,7 +132,7 @@ def test_catalog_matches_the_single_commands():
     """The sweep accepts exactly the options of `rp profile METHOD` / `rp route ROUTER`, with their defaults."""
     from rpcli.cli import profile as P
     from rpcli.cli import route as R
-    from rpcli.services.sweep_adapter import option_catalog
+    from rpcli.services.sweep.cells import option_catalog
 
     cat = option_catalog()
     skip = {"ctx", "mode", "graph", "force", "as_json", "profile"}
@@ -253,7 +253,7 @@ def tiny_sweep(tmp_path_factory):
     from tiny import write_tiny
 
     from rpcli.services.base import Session
-    from rpcli.services.sweep import SweepRunner, load
+    from rpcli.services.sweep.driver import SweepRunner, load
     from rpcli.workspace.layout import Workspace
 
     base = tmp_path_factory.mktemp("tiny-sweep")
@@ -270,7 +270,7 @@ def tiny_sweep(tmp_path_factory):
 
 def test_dependency_order_reuse_and_record(tiny_sweep):
     from rpcli.services.base import Session
-    from rpcli.services.sweep import SweepRunner, load
+    from rpcli.services.sweep.driver import SweepRunner, load
     from rpcli.workspace.manifest import load_manifest
 
     ws, out = tiny_sweep["ws"], tiny_sweep["out"]
@@ -453,7 +453,7 @@ def test_estimate_uses_similar_recorded_artifacts():
     from rpcli.core.sweep.estimate import estimate_seconds
     from rpcli.core.sweep.expand import expand
     from rpcli.core.sweep.spec import parse_sweep
-    from rpcli.services.sweep_adapter import option_catalog
+    from rpcli.services.sweep.cells import option_catalog
 
     cat = option_catalog()
     spec = parse_sweep("graph: task\nprofiles:\n  - method: text-gnn\n    K: [2, 4]\nrouters:\n  - router: mlp\n"

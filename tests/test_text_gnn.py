@@ -51,14 +51,14 @@ class FakeBackend:
 
 
 def build(sess, K, backend=None, force=False, **kw):
-    from rpcli.services.profiles import build_profile_entry
+    from rpcli.services.artifacts.profiles import build_profile_entry
 
     return build_profile_entry(sess, "text-gnn", "standard", recipe_opts(K, backend=backend, **kw), force=force,
                                backend=backend, prompts=kw.get("prompts"))
 
 
 def test_runtime_objects_are_arguments_not_recipe_options(sess):
-    from rpcli.services.profiles import build_profile_entry
+    from rpcli.services.artifacts.profiles import build_profile_entry
 
     opts = recipe_opts(1, backend=FakeBackend())
     assert not any(k.startswith("_") for k in opts)  # the recipe holds the backend's identity, not the object
@@ -75,7 +75,7 @@ def prompts_of(sess, entry):
 
 
 def tiny_graph(sess):
-    from rpcli.services.graphs import build_graph_entry, load_graph_entry
+    from rpcli.services.artifacts.graphs import build_graph_entry, load_graph_entry
 
     e = build_graph_entry(sess, "query-task-domain", "standard").entry
     return load_graph_entry(sess, e["id"])[1]

@@ -37,7 +37,7 @@ def compare(ctx: typer.Context,
     if mode not in ("both", *MODES):
         raise typer.BadParameter(f"choose {', '.join(MODES)} or both", param_hint="--mode")
     sess = session(ctx)
-    from rpcli.services.compare import compare_rows
+    from rpcli.services.artifacts.compare import compare_rows
 
     modes = MODES if mode == "both" else (mode,)
     if not (plain or as_json or as_csv) and _stdout_is_terminal():
@@ -64,7 +64,7 @@ def _open_dashboard(sess, modes: tuple, *, allow_mixed: bool, show_singles: bool
     """The app reads the runs from the manifest itself (and again whenever it changes); the reference rows need
     the dataset and the labels the registry's defaults, so they are computed here once, single models included
     (the plot shows them)."""
-    from rpcli.services.compare import dataset_summary, label_defaults, reference_rows
+    from rpcli.services.artifacts.compare import dataset_summary, label_defaults, reference_rows
     from rpcli.tui.app import Dashboard
 
     with cli_errors():
@@ -80,7 +80,7 @@ def _print_table(sess, rows: list[dict], modes: tuple) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from rpcli.services.compare import dataset_summary
+    from rpcli.services.artifacts.compare import dataset_summary
     from rpcli.workspace.leaderboard import BASELINE, cell_text, columns_for, flag_text
 
     # Piped output has no terminal width to fit: give the table room instead of wrapping every cell.

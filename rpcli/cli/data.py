@@ -23,7 +23,7 @@ def check(ctx: typer.Context,
     Example: rp -d ../shared/data/routeprofile data check
     """
     sess = session(ctx, quiet=True)
-    from rpcli.services.data import dataset_summary
+    from rpcli.services.data.check import dataset_summary
 
     with cli_errors():
         s = dataset_summary(sess)
@@ -83,7 +83,7 @@ def synth(
 
     Example: rp data synth --out /tmp/big --models 120 --tasks 12 --train-queries-per-task 9000
     """
-    from rpcli.services.data import synthesize_dataset
+    from rpcli.services.data.check import synthesize_dataset
 
     o = options(ctx)
     with cli_errors():
@@ -146,7 +146,7 @@ def import_(
         raise typer.BadParameter(f"must be at least 0 (got {seed})", param_hint="--seed")
     if pairs_per_task < 0:
         raise typer.BadParameter(f"must be at least 0 (got {pairs_per_task})", param_hint="--pairs-per-task")
-    from rpcli.services.importer import import_dataset
+    from rpcli.services.data.importer import import_dataset
 
     with cli_errors():
         s = import_dataset(src, fmt.value, out, test_fraction=test_fraction, seed=seed, hold_out=hold_out,

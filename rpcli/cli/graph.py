@@ -38,7 +38,7 @@ def build(
     Example: G=$(rp graph build task --mode newllm)
     """
     sess = session(ctx)
-    from rpcli.services.graphs import build_graph_entry
+    from rpcli.services.artifacts.graphs import build_graph_entry
 
     with cli_errors():
         res = build_graph_entry(sess, kind.value, mode.value, max_queries_per_task=max_queries_per_task,
@@ -59,7 +59,7 @@ def import_(
     Example: rp graph import results/result_data_graph/standard/task_graph_full.pt --kind task
     """
     sess = session(ctx)
-    from rpcli.services.graphs import import_graph_entry
+    from rpcli.services.artifacts.graphs import import_graph_entry
 
     with cli_errors():
         res = import_graph_entry(sess, file, mode.value, kind)

@@ -39,7 +39,7 @@ def add(
     Example: rp -d mydata model add new-llm.yaml --out mydata+new --run run-0123456789
     """
     sess = session(ctx)
-    from rpcli.services.models import add_model
+    from rpcli.services.data.models import add_model
 
     with cli_errors():
         s = add_model(sess, card, out, runs=run, all_runs=all_runs, force=force)

@@ -94,7 +94,7 @@ def _method_command(plugin):
         check_finite(**{o.cli_flag().split("/")[0].lstrip("-"): values[o.name] for o in opts
                         if o.type == "float" and values[o.name] is not None})
         sess = session(kw["ctx"])
-        from rpcli.services.profiles import build_profile_options
+        from rpcli.services.artifacts.profiles import build_profile_options
 
         with cli_errors():
             res = build_profile_options(sess, plugin.name, kw["mode"].value, values, graph_ref=kw.get("graph"),
@@ -133,7 +133,7 @@ def import_(ctx: typer.Context,
     Example: rp profile import results/model_profile_result/standard/flat.npz --mode standard
     """
     sess = session(ctx)
-    from rpcli.services.profiles import import_profile_entry
+    from rpcli.services.artifacts.profiles import import_profile_entry
 
     with cli_errors():
         res = import_profile_entry(sess, file, mode.value)
@@ -153,7 +153,7 @@ def show(ctx: typer.Context, ref: Annotated[str, typer.Argument(help="Profile id
     Example: rp profile show profile-0d9e --texts --hop 1
     """
     sess = session(ctx)
-    from rpcli.services.profiles import profile_texts, show_profile
+    from rpcli.services.artifacts.profiles import profile_texts, show_profile
 
     with cli_errors():
         if texts or hop is not None:

@@ -65,7 +65,7 @@ def report(ctx: typer.Context,
     sweep = list(sweep) if sweep else None
     cmd = command_line(ctx, fmt, paper, sweep, out)
     sess = session(ctx)
-    from rpcli.services.report import build, resolve_sweep
+    from rpcli.services.artifacts.report import build, resolve_sweep
     from rpcli.workspace import report as R
 
     with cli_errors():

@@ -34,7 +34,7 @@ def _run(ctx, router: str, profile: str, mode: Mode, query_text: QueryText, opts
     check_finite(**{k: v for k, v in opts.items() if isinstance(v, float)})
     sess = session(ctx)
     from rpcli.services.base import check_device
-    from rpcli.services.routes import run_router_entry
+    from rpcli.services.artifacts.routes import run_router_entry
 
     with cli_errors():
         check_device(device, "--device")
@@ -202,7 +202,7 @@ def _load(ctx, run: str, seed: int | None, lam: float | None):
     if lam is not None and lam < 0:
         raise typer.BadParameter("--lambda must be >= 0")
     sess = session(ctx)
-    from rpcli.services.inference import load_run
+    from rpcli.services.serving.inference import load_run
 
     with cli_errors():
         return load_run(sess, run, seed=seed)
@@ -289,7 +289,7 @@ def batch(ctx: typer.Context, file: Annotated[Path, typer.Argument(help="JSON li
     import json
     import sys
 
-    from rpcli.services.inference import parse_batch_line
+    from rpcli.services.serving.inference import parse_batch_line
 
     if not file.is_file():
         with cli_errors():

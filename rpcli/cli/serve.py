@@ -37,9 +37,9 @@ def serve(ctx: typer.Context,
     if lam is not None and lam < 0:
         raise typer.BadParameter("--lambda must be >= 0")
     sess = session(ctx)
-    from rpcli.services.inference import load_run
-    from rpcli.services.serve import create_app, read_endpoints
-    from rpcli.services.serve import serve as run_server
+    from rpcli.services.serving.inference import load_run
+    from rpcli.services.serving.serve import create_app, read_endpoints
+    from rpcli.services.serving.serve import serve as run_server
 
     with cli_errors():
         rr = load_run(sess, run, seed=seed)

@@ -143,7 +143,7 @@ def sweep(
     quiet = options(ctx).quiet
     t0 = time.time()
     with cli_errors():
-        from rpcli.services.sweep import SweepRunner, load
+        from rpcli.services.sweep.driver import SweepRunner, load
 
         spec, cells = load(file)
         events = RichSweepEvents(quiet)

@@ -117,7 +117,7 @@ def ls(ctx: typer.Context,
         return
     from rich.table import Table
 
-    from rpcli.services.compare import label_defaults
+    from rpcli.services.artifacts.compare import label_defaults
     from rpcli.workspace.leaderboard import profile_label, router_label
 
     defaults = label_defaults()

@@ -243,7 +243,7 @@ def build_artifact(sess: Session, kind: str, params: dict, parents: list[str], b
 
     `builder(out_dir: Path) -> dict` writes its files into `out_dir` and returns
     {"metrics": {...}, "info": {...}} (both optional). Composed of `plan_artifact`, `build_into_staging` and
-    `register_staged`, which `rp sweep` calls as separate steps (services/sweep.py).
+    `register_staged`, which `rp sweep` calls as separate steps (services/sweep/driver.py).
     """
     ws = sess.workspace
     init_workspace(ws)

@@ -6,7 +6,7 @@
       graphs/<id>/  profiles/<id>/  runs/<id>/   one directory per artifact, named by its id
       cache/emb/<encoder-id>/<sha[:2]>/<sha>.npy  text-embedding cache
       cache/llm/...                               LLM output cache (text-gnn)
-      cache/view/<key>.json                       the leaderboard's reference rows per dataset (services/compare.py)
+      cache/view/<key>.json                       the leaderboard's reference rows per dataset (services/artifacts/compare.py)
       tmp/                                        staging for builds in progress
       .lock
 """

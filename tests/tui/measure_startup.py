@@ -74,7 +74,7 @@ def time_pty(ws: str, data: str, timeout: float = 60.0) -> float:
 
 def time_pilot(ws: str, data: str, repeat: int) -> list[float]:
     from rpcli.services.base import Session
-    from rpcli.services.compare import dataset_summary, reference_rows
+    from rpcli.services.artifacts.compare import dataset_summary, reference_rows
     from rpcli.tui.app import Dashboard
     from rpcli.tui.widgets.leaderboard import LeaderboardTable
     from rpcli.workspace.layout import Workspace

@@ -37,7 +37,7 @@ router on the new set (with its recomputed states).
 Everything a router needs besides its run directory is passed in (this module never reads the manifest or a
 dataset): the candidate names and profile vectors (the run's parent profile), and for recomputed graph states the
 training signal and its query embeddings (and, transductive, the test rows' embeddings; either may be a function
-returning them, called only when needed). rpcli.services.inference.load_run resolves those for a workspace run.
+returning them, called only when needed). rpcli.services.serving.inference.load_run resolves those for a workspace run.
 """
 
 from __future__ import annotations
@@ -194,7 +194,7 @@ def load_router(run_dir, *, router: str, models: list, profile_vecs, seed: int =
         test_vecs: the test rows' embeddings [N, Dq] (or a function returning them): transductive graph runs.
         new_candidates: `models` may differ from the candidates the router was trained on (see the module).
         config: the seed's configuration as the run recorded it (metrics `train.config`, after tuning).
-        cards, card_models, tasks: the mode's cards without the leaky tasks (rpcli.services.routes.router_cards)
+        cards, card_models, tasks: the mode's cards without the leaky tasks (rpcli.services.artifacts.routes.router_cards)
             and the test rows' task names, for routers that read them.
         opts: the run's options (its recipe); default: the router's defaults.
     """

@@ -64,7 +64,7 @@ class Catalog:
     """What a sweep may name: graph kinds and their options, modes, profile methods and routers with options.
 
     `needs_graph[method]` is False for methods that use no graph (index). The services layer fills this from its
-    registries (see rpcli.services.sweep_adapter.option_catalog)."""
+    registries (see rpcli.services.sweep.cells.option_catalog)."""
 
     graph_kinds: tuple
     graph_options: dict

@@ -15,7 +15,7 @@ from rpcli.workspace.manifest import load_manifest
 
 # Source files whose code decides the reference rows and the dataset summary: a change to any of them (size or
 # modification time) changes the cache key of `dataset_view`.
-_VIEW_CODE = ("core/data", "core/eval", "core/routers/evaluate.py", "services/compare.py", "_version.py")
+_VIEW_CODE = ("core/data", "core/eval", "core/routers/evaluate.py", "services/artifacts/compare.py", "_version.py")
 VIEW_CACHE_FORMAT = "rp-leaderboard-view/2"
 PAIRED_FORMAT = "rp-paired/1"
 

@@ -90,7 +90,7 @@ def load_graph_entry(sess: Session, ref: str):
     from rpcli.core.graph.store import load_graph
 
     entry = resolve(sess, ref, "graph")
-    memo = sess.__dict__.get("_plan_graphs")  # set while a sweep plans (rpcli.services.sweep), when no builder runs
+    memo = sess.__dict__.get("_plan_graphs")  # set while a sweep plans (rpcli.services.sweep.driver), when no builder runs
     if memo is None:
         return entry, load_graph(artifact_dir(sess, entry))
     if entry["id"] not in memo:

@@ -58,7 +58,7 @@ def profile_recipe(sess: Session, method: str, mode: str, opts: dict, *, graph_r
     """The recipe of `build_profile_entry` (its graph resolved, or built when none is named; nothing else built)."""
     from rpcli.core.profiles.store import PROFILE_FILE, save_profile, select_keep
     from rpcli.core.registry import profile_method
-    from rpcli.services.graphs import build_graph_entry, load_graph_entry
+    from rpcli.services.artifacts.graphs import build_graph_entry, load_graph_entry
 
     m = profile_method(method)
     runtime_keys = sorted(k for k in opts if k.startswith("_"))

@@ -97,7 +97,7 @@ def build(sess: Session, *, command: str, paper: bool = False, sweep: str | list
         WorkspaceError: the workspace holds no run at all (exit 3).
         RunNotComparableError: runs exist, but none (or not the sweep's) were evaluated on this dataset.
     """
-    from rpcli.services.compare import compare_rows, label_defaults
+    from rpcli.services.artifacts.compare import compare_rows, label_defaults
 
     sweeps = [sweep] if isinstance(sweep, str) else list(sweep or [])
     recs = [resolve_sweep(sess, name) for name in sweeps]

@@ -78,7 +78,7 @@ def run_recipe(sess: Session, router: str, profile_ref: str, mode: str, opts: di
     from rpcli.core.routers.query_text import QUERY_TEXT_CHOICES
     from rpcli.core.routers.query_text import query_text as qtext
     from rpcli.core.routers.run import RouteContext, evaluate_run
-    from rpcli.services.profiles import load_profile_entry
+    from rpcli.services.artifacts.profiles import load_profile_entry
 
     plugin = get_router(router)
     if mode not in MODES:

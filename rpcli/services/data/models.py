@@ -274,8 +274,8 @@ def _rebuild_profile(sess: Session, new: Session, pentry: dict) -> dict:
     rebuilt as recorded, without runtime objects: a method that needs some it cannot make from the recipe alone (a
     text-gnn LLM other than the extractive one, its own prompt templates) refuses, and says why."""
     from rpcli.core.registry import profile_method
-    from rpcli.services.graphs import build_graph_entry
-    from rpcli.services.profiles import build_profile_entry
+    from rpcli.services.artifacts.graphs import build_graph_entry
+    from rpcli.services.artifacts.profiles import build_profile_entry
     from rpcli.workspace.manifest import get_entry
 
     params = dict(pentry["params"])
@@ -332,8 +332,8 @@ def reroute_run(sess: Session, new: Session, run_ref: str, new_models: list[str]
     from rpcli.core.routers.query_text import query_text as qtext
     from rpcli.core.routers.run import RouteContext, evaluate_run
     from rpcli.services.base import build_artifact, resolve
-    from rpcli.services.profiles import load_profile_entry
-    from rpcli.services.routes import training_signal
+    from rpcli.services.artifacts.profiles import load_profile_entry
+    from rpcli.services.artifacts.routes import training_signal
     from rpcli.workspace.manifest import get_entry
 
     old = resolve(sess, run_ref, "run")
@@ -370,10 +370,10 @@ def reroute_run(sess: Session, new: Session, run_ref: str, new_models: list[str]
                        encoder=new.encoder, train=sig, held_out=held, seeds=seeds, device=new.device,
                        progress=new.progress, test_tasks=[r.task_name for r in ds.test_rows])
     if plugin.caps.cards:
-        from rpcli.services.routes import router_cards
+        from rpcli.services.artifacts.routes import router_cards
 
         ctx.cards, ctx.card_models = router_cards(ds, mode)
-    from rpcli.services.inference import run_options
+    from rpcli.services.serving.inference import run_options
 
     run_dir = sess.workspace.artifact_dir(old["id"])
     mfile = run_dir / "metrics.json"
@@ -415,7 +415,7 @@ def add_model(sess: Session, card_path: str | Path, out: str | Path, *, runs: li
     hash), the new models (evaluated or not), warnings, and one record per run (routed, or refused with the
     reason)."""
     from rpcli.core.data.load import load_dataset
-    from rpcli.services.importer import publish, staging_dir
+    from rpcli.services.data.importer import publish, staging_dir
     from rpcli.workspace.manifest import load_manifest
 
     card_path = Path(card_path).expanduser()

@@ -304,8 +304,8 @@ def load_run(sess: Session, ref: str, seed: int | None = None, check: bool = Tru
     from rpcli.core.registry import router as get_router
     from rpcli.core.routers.inference import recorded_scores
     from rpcli.core.routers.query_text import query_text
-    from rpcli.services.profiles import load_profile_entry
-    from rpcli.services.routes import training_signal
+    from rpcli.services.artifacts.profiles import load_profile_entry
+    from rpcli.services.artifacts.routes import training_signal
 
     entry = resolve(sess, ref, "run")
     params = entry["params"]
@@ -368,7 +368,7 @@ def run_context(sess: Session, plugin, mode: str, names: list, vecs, sig, seeds:
     tasks, the cards when the router reads them; embeddings from `sources` (else encoded on first use)."""
     from rpcli.core.routers.query_text import query_text
     from rpcli.core.routers.run import RouteContext
-    from rpcli.services.routes import router_cards
+    from rpcli.services.artifacts.routes import router_cards
 
     ctx = RouteContext(mode=mode, models=list(names), profile_vecs=vecs,
                        test_texts=[query_text(r, qt) for r in sess.dataset.test_rows], encoder=sess.encoder,

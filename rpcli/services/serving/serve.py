@@ -12,7 +12,7 @@ An ASGI app (Starlette; uvicorn serves it) with
 | GET /health                | status, run, router, candidates                                                        |
 | GET /metrics               | per candidate: requests, errors, upstream latency; the routing decision's p50/p99       |
 
-Routing text: the run's query text (rpcli.services.inference.RunRouter.text_for_messages). Fallback: an upstream
+Routing text: the run's query text (rpcli.services.serving.inference.RunRouter.text_for_messages). Fallback: an upstream
 that answers 429/5xx, times out or cannot be reached is replaced by the next candidate of the ranking (at most
 `retries` times; candidates without an endpoint are skipped); then a 502 JSON error. An upstream 4xx (the
 request's fault) is returned as it is. A malformed request gets 400 with the reason; an unknown model 404.
@@ -191,7 +191,7 @@ def _error(message: str, status: int, kind: str = "invalid_request_error", param
 
 
 def create_app(rr, endpoints: dict, *, lam: float | None = None, retries: int = 2, log=None):
-    """The ASGI app. `rr`: a RunRouter (rpcli.services.inference.load_run); `endpoints`: {candidate: Endpoint};
+    """The ASGI app. `rr`: a RunRouter (rpcli.services.serving.inference.load_run); `endpoints`: {candidate: Endpoint};
     `lam`: cost-aware routing (None: the router's own choice); `retries`: further candidates tried after an
     upstream failure; `log(str)`: where to note upstream failures (never keys)."""
     from contextlib import asynccontextmanager

@@ -66,16 +66,16 @@ def cell_recipe(sess, kind: str, what: str, mode: str, options: dict, parent_id:
     the same id. The sweep plans it (`plan_recipe`), a worker stages it (`build_into_staging`) and the driver
     registers it (`register_staged`)."""
     if kind == "graph":
-        from rpcli.services.graphs import graph_recipe
+        from rpcli.services.artifacts.graphs import graph_recipe
 
         return graph_recipe(sess, what, mode, max_queries_per_task=(options or {}).get("max_queries_per_task"))
     if kind == "profile":
-        from rpcli.services.profiles import profile_options_recipe
+        from rpcli.services.artifacts.profiles import profile_options_recipe
 
         opts = {k: v for k, v in options.items() if k != "keep"}
         return profile_options_recipe(sess, what, mode, opts, graph_ref=parent_id, keep=options.get("keep"))
     if kind == "run":
-        from rpcli.services.routes import run_recipe
+        from rpcli.services.artifacts.routes import run_recipe
 
         if parent_id is None:
             raise ValueError("a run cell needs its profile's id")

@@ -2,7 +2,7 @@
 
 The driver (this module) plans every cell through the service entry points (so a cell gets exactly the id the
 single command would), skips recorded artifacts, and hands the rest to an executor in dependency order (the
-executors: rpcli.services.sweep_executors):
+executors: rpcli.services.sweep.executors):
 
 | executor | where a cell is built                              | how its files come back                         |
 |----------|----------------------------------------------------|-------------------------------------------------|
@@ -32,7 +32,7 @@ from rpcli.core.sweep.expand import Cell, expand
 from rpcli.core.sweep.spec import SweepSpec, load_sweep
 from rpcli.errors import ConfigError, RpError
 from rpcli.services.base import ArtifactPlan, Session, StagedBuild, outputs_intact, plan_recipe, register_staged
-from rpcli.services.sweep_executors import LocalExecutor, RayExecutor
+from rpcli.services.sweep.executors import LocalExecutor, RayExecutor
 from rpcli.workspace.hashing import sha256_text
 from rpcli.workspace.lock import pid_alive  # one definition: a pid that no longer runs left its files behind
 from rpcli.workspace.manifest import load_manifest
@@ -97,7 +97,7 @@ def import_plugins_of(path: str | Path) -> list:
     """The sweep file's `plugins:` (imported before validation, as they may register methods or routers)."""
     import yaml
 
-    from rpcli.services.sweep_worker import import_plugins
+    from rpcli.services.sweep.worker import import_plugins
 
     try:
         doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
@@ -115,7 +115,7 @@ def import_plugins_of(path: str | Path) -> list:
 
 def load(path: str | Path) -> tuple[SweepSpec, list[Cell]]:
     """Validate a sweep file and expand it into cells (nothing is built or read from a workspace)."""
-    from rpcli.services.sweep_adapter import option_catalog
+    from rpcli.services.sweep.cells import option_catalog
 
     import_plugins_of(path)
     catalog = option_catalog()
@@ -204,7 +204,7 @@ class SweepRunner:
         quiet = self.sess.progress
         self.sess.progress = NullProgress()
         try:
-            from rpcli.services.sweep_adapter import cell_recipe
+            from rpcli.services.sweep.cells import cell_recipe
 
             plan: ArtifactPlan = plan_recipe(self.sess, cell_recipe(self.sess, c.kind, c.what, c.mode, c.options,
                                                                      parent_id))

@@ -1,4 +1,4 @@
-"""The sweep's executors (see the table in rpcli.services.sweep): where a cell is built and how its staged files
+"""The sweep's executors (see the table in rpcli.services.sweep.driver): where a cell is built and how its staged files
 come back to the driver, which registers them."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from rpcli.errors import ConfigError
 from rpcli.workspace.manifest import load_manifest
 
 if TYPE_CHECKING:
-    from rpcli.services.sweep import SweepRunner
+    from rpcli.services.sweep.driver import SweepRunner
 
 
 class LocalExecutor:
@@ -33,13 +33,13 @@ class LocalExecutor:
         ctx = mp.get_context("spawn")
         self.queue = ctx.Queue()
         threads = max(1, (os.cpu_count() or 1) // self.jobs)
-        from rpcli.services.sweep_worker import init_worker
+        from rpcli.services.sweep.worker import init_worker
 
         self.pool = cf.ProcessPoolExecutor(self.jobs, mp_context=ctx, initializer=init_worker,
                                            initargs=(threads, self.plugins, self.queue))
 
     def submit(self, job: dict, runner: "SweepRunner") -> cf.Future:
-        from rpcli.services.sweep_worker import stage_cell
+        from rpcli.services.sweep.worker import stage_cell
 
         if self.pool is None:
             self._start()
@@ -109,14 +109,14 @@ class RayExecutor:
         self._task = ray.remote(num_cpus=1, max_retries=0)(_ray_entry)
 
     def _artifact_ref(self, ws, artifact_id: str):
-        from rpcli.services.sweep_worker import tar_dir
+        from rpcli.services.sweep.worker import tar_dir
 
         if artifact_id not in self._refs:
             self._refs[artifact_id] = self.ray.put(tar_dir(ws.artifact_dir(artifact_id)))
         return self._refs[artifact_id]
 
     def submit(self, job: dict, runner: "SweepRunner") -> cf.Future:
-        from rpcli.services.sweep_worker import tar_dir
+        from rpcli.services.sweep.worker import tar_dir
 
         ws = runner.sess.workspace
         entries = load_manifest(ws)["entries"]
@@ -134,7 +134,7 @@ class RayExecutor:
         return []
 
     def receive(self, rep: dict, ws) -> Path:
-        from rpcli.services.sweep_worker import untar
+        from rpcli.services.sweep.worker import untar
 
         dest = ws.tmp_dir / f"{rep['id']}.recv.{os.getpid()}"
         if dest.exists():
@@ -151,6 +151,6 @@ class RayExecutor:
 
 
 def _ray_entry(job, threads, plugins, parents, data_ref):
-    from rpcli.services.sweep_worker import ray_stage_cell
+    from rpcli.services.sweep.worker import ray_stage_cell
 
     return ray_stage_cell(job, threads, plugins, parents, data_ref[0])

@@ -97,7 +97,7 @@ def stage_cell(job: dict, workspace_root: str | None = None) -> dict:
     """Build the job's cell into `<workspace>/tmp/<id>.<pid>/` through the service entry point; return where."""
     from rpcli.errors import RpError
     from rpcli.services.base import build_into_staging, plan_recipe
-    from rpcli.services.sweep_adapter import cell_recipe
+    from rpcli.services.sweep.cells import cell_recipe
 
     try:
         sess = _session(job, workspace_root or job["workspace"])

@@ -316,7 +316,7 @@ def build_report(doc: dict, references: list[dict], *, dataset: dict, command: s
             methods follow its order.
         router_defaults: {router: {option: default}} alone (older callers); used when ``defaults`` is None.
         run_stats: {run id or "ref:<mode>:<reference name>": {"ci95": [lo, hi], "vs_per_task_train": paired
-            bootstrap}} (rpcli.services.report.paired_stats); used by the "Beyond the study" section.
+            bootstrap}} (rpcli.services.artifacts.report.paired_stats); used by the "Beyond the study" section.
         more_sweeps: further sweep records; the report covers the runs of every sweep named.
     """
     if defaults is None and router_defaults is not None:

@@ -1,5 +1,5 @@
 """Turn per-query score files into the RouteProfile layout (pure conversion: readers, the split, the pairwise rule,
-the cards; `rpcli.services.importer` writes the files and validates them with the normal loader).
+the cards; `rpcli.services.data.importer` writes the files and validates them with the normal loader).
 
 Formats read:
 
@@ -60,7 +60,7 @@ __all__ = [
     "read_scores",
     "read_wide_csv",
     "read_table",
-    # the field checks, shared with rp model add (rpcli.services.models)
+    # the field checks, shared with rp model add (rpcli.services.data.models)
     "text_field",
     "score_field",
     "count_field",
