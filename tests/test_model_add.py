@@ -223,3 +223,31 @@ def test_rerouting_on_unchanged_data_reproduces_the_trained_scores(sess, router)
     for p, q in zip(a, b):
         assert p["scores"].keys() == q["scores"].keys()
         assert all(abs(p["scores"][m] - q["scores"][m]) <= 2e-6 for m in p["scores"])
+
+
+@pytest.mark.parametrize("router", ["prior", "knn"])
+def test_model_add_refits_the_routers_that_reach_a_new_model_through_its_card(sess, tmp_path, router):
+    """prior/knn (and any router refitted at load: caps.new_model == "refit") take the new model without training
+    a network: refitted on the new data with the run's recorded configuration, they reach it through its card."""
+    from rpcli.services.artifacts.profiles import build_profile_entry
+    from rpcli.services.artifacts.routes import run_router_entry
+    from rpcli.services.data.models import add_model
+
+    pid = build_profile_entry(sess, "index", "standard", {"seed": 56}).entry["id"]
+    old = run_router_entry(sess, router, pid, "standard", {"card_weight": 1.0}).entry
+    card = tmp_path / "card.yaml"
+    card.write_text(CARD)
+    s = add_model(sess, card, tmp_path / "plus", runs=[old["id"]])
+    (rec,) = s["runs"]
+    assert rec["status"] == "routed", rec
+    from rpcli.workspace.manifest import get_entry
+
+    new = get_entry(sess.workspace, rec["new_run"], kind="run")
+    train = new["metrics"].get("train") or {}
+    assert train.get("retrained") is False and train.get("refitted") is True
+    assert train["config"]["card_weight"] == 1.0  # the run's recorded configuration, not the defaults
+    preds = _preds(sess.workspace, rec["new_run"])
+    assert all("newbie" in p["scores"] for p in preds)
+    # newbie's card (t_math 90, above every other candidate's) makes it the choice on t_math rows
+    chosen = [p["task_name"] for p in preds if p["model_name"] == "newbie"]
+    assert chosen and set(chosen) == {"t_math"}, chosen
