@@ -28,7 +28,10 @@ A router in one file:
 cost-quality curve, predictions, checkpoints, seeds), and the shared `load` refits it at load (`rp route query`,
 `rp serve`, the API) from the run's training signal and recorded options, or, when `caps.checkpoint`, restores it
 with `restore(checkpoint_dict, ctx)` from the `save(model)` dict written as ckpt.pt. A router whose options are
-tuned during `fit` records the chosen ones in `model.info["config"]`; the refit at load uses them.
+tuned during `fit` records the chosen ones in `model.info["config"]` (with its tuning switch off, e.g.
+`tune: False`, so the refit at load does not tune again); the refit at load uses them. The training-query scores
+that calibrate the cost-quality curve are `model.calibration_scores(q, tasks)` when the fitted model has one (e.g.
+each query left out of its own fit, as the knn routers do), else `model.scores`.
 """
 
 from __future__ import annotations
@@ -43,6 +46,33 @@ from rpcli.errors import ConfigError
 if TYPE_CHECKING:
     from rpcli.core.routers.inference import LoadedRouter
     from rpcli.core.routers.run import RouteContext, RouterResult
+
+
+def resolve_options(who: str, options: list, opts: dict | None) -> dict:
+    """Every option of `options` (OptionSpec), `opts` over the defaults (None values left to their default); an int
+    given for a float option becomes a float, as the command line and a sweep file make it (so `shrink=8` in the
+    Python API records the same recipe, and id, as `--shrink 8`). ConfigError for an option `who` does not have, and
+    for a value outside its declared min, max or choices (every surface, not only the command line)."""
+    known = {o.name: o for o in options}
+    opts = {k: v for k, v in (opts or {}).items() if v is not None}
+    unknown = sorted(set(opts) - set(known))
+    if unknown:
+        raise ConfigError(f"{who} has no option(s) {unknown}"
+                          + (f"; it accepts {', '.join(sorted(known))}" if known else "; it takes none"))
+    out = {}
+    for k, v in opts.items():
+        o = known[k]
+        if o.type == "float" and isinstance(v, int) and not isinstance(v, bool):
+            v = float(v)
+        number = isinstance(v, (int, float)) and not isinstance(v, bool)
+        if number and o.min is not None and v < o.min:
+            raise ConfigError(f"{who}: option {k!r} must be >= {o.min:g}, got {v!r}")
+        if number and o.max is not None and v > o.max:
+            raise ConfigError(f"{who}: option {k!r} must be <= {o.max:g}, got {v!r}")
+        if o.choices and v not in o.choices:
+            raise ConfigError(f"{who}: option {k!r} must be one of {', '.join(map(str, o.choices))}, got {v!r}")
+        out[k] = v
+    return {**{o.name: o.default for o in options}, **out}
 
 
 @dataclass
@@ -95,16 +125,7 @@ class Router:
         """Every option, `opts` over the defaults (None values left to their default); ConfigError for an option
         the router does not have. An int given for a float option becomes a float, as the command line and a sweep
         file make it (so `shrink=8` in the Python API records the same recipe, and id, as `--shrink 8`)."""
-        known = self.defaults()
-        opts = {k: v for k, v in (opts or {}).items() if v is not None}
-        unknown = sorted(set(opts) - set(known))
-        if unknown:
-            raise ConfigError(f"router {self.name!r} has no option(s) {unknown}"
-                              + (f"; it accepts {', '.join(sorted(known))}" if known else "; it takes none"))
-        floats = {o.name for o in self.options() if o.type == "float"}
-        opts = {k: float(v) if k in floats and isinstance(v, int) and not isinstance(v, bool) else v
-                for k, v in opts.items()}
-        return {**known, **opts}
+        return resolve_options(f"router {self.name!r}", self.options(), opts)
 
     def recipe(self, opts: dict) -> dict:
         """The options as they enter the run's recipe (params): a `late` option only when not at its default."""
@@ -148,7 +169,8 @@ class Router:
         test = model.scores(ctx.test_vecs(), ctx.test_tasks)
         train = None
         if ctx.train is not None and len(ctx.train):
-            train = model.scores(ctx.train_vecs(), list(ctx.train.tasks))
+            calibrate = getattr(model, "calibration_scores", None) or model.scores
+            train = calibrate(ctx.train_vecs(), list(ctx.train.tasks))
         info = dict(getattr(model, "info", None) or {})
         ckpt = self.save(model) if self.caps.checkpoint else None
         return RouterResult(test, train_scores=train, info=info, checkpoint=ckpt)
@@ -197,7 +219,7 @@ class _PluginScorer:
         return self.model.scores(q, tasks)
 
     def calibration_scores(self, q, tasks=None):
-        return self.model.scores(q, tasks)
+        return (getattr(self.model, "calibration_scores", None) or self.model.scores)(q, tasks)
 
     def checkpoint(self):
         return None
@@ -236,16 +258,7 @@ class ProfileMethod:
     def resolve(self, opts: dict | None) -> dict:
         """Every option, `opts` over the defaults (None values left to their default; an int given for a float
         option becomes a float, as on the command line); ConfigError for an option the method does not have."""
-        known = self.defaults()
-        opts = {k: v for k, v in (opts or {}).items() if v is not None}
-        unknown = sorted(set(opts) - set(known))
-        if unknown:
-            raise ConfigError(f"profile method {self.name!r} has no option(s) {unknown}"
-                              + (f"; it accepts {', '.join(sorted(known))}" if known else "; it takes none"))
-        floats = {o.name for o in self.options() if o.type == "float"}
-        opts = {k: float(v) if k in floats and isinstance(v, int) and not isinstance(v, bool) else v
-                for k, v in opts.items()}
-        return {**known, **opts}
+        return resolve_options(f"profile method {self.name!r}", self.options(), opts)
 
     def prepare(self, env, opts: dict) -> tuple[dict, dict]:
         """(recipe, runtime objects) of a build from its resolved options. Default: the options are the recipe."""
