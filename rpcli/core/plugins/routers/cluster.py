@@ -29,7 +29,11 @@ from typing import Any
 import numpy as np
 
 from rpcli.core.plugin import Capabilities, Router, option
-from rpcli.errors import ConfigError, TrainingDataError
+from rpcli.core.plugins.routers._field import check_folds, cv_tune, query_matrix, record, refuse_held_out
+from rpcli.core.plugins.routers._field import signal_mask, training_signal, tuned_config
+from rpcli.core.plugins.routers._field import subset_pairs as _subset_pairs
+from rpcli.core.plugins.routers._field import unit as _unit
+from rpcli.errors import ConfigError
 
 # The defaults and GRID come from grouped CV on the training queries (5 folds, fold seeds 0-2, labeled top-1) of
 # the embedded demo and the released data, both modes: the demo prefers few clusters and much shrinkage (4 x 32:
@@ -57,13 +61,7 @@ def _check(cfg: ClusterConfig) -> None:
         raise ConfigError("--shrink must be >= 0")
     if cfg.iters < 1:
         raise ConfigError("--iters must be at least 1")
-    if cfg.folds < 2:
-        raise ConfigError("--folds must be at least 2")
-
-
-def _unit(a) -> np.ndarray:
-    a = np.asarray(a, dtype=np.float64)
-    return a / np.clip(np.linalg.norm(a, axis=1, keepdims=True), 1e-12, None)
+    check_folds(cfg)
 
 
 def _sq_dist(X: np.ndarray, C: np.ndarray) -> np.ndarray:
@@ -112,9 +110,7 @@ class ClusterModel:
 
     def assign(self, query_vecs) -> np.ndarray:
         """[B] the nearest centroid of each query."""
-        q = np.asarray(query_vecs, dtype=np.float64)
-        if q.ndim != 2 or q.shape[1] != self.query_dim:
-            raise ConfigError(f"query embeddings of shape {q.shape}; this cluster router takes [B, {self.query_dim}]")
+        q = query_matrix(query_vecs, self.query_dim, "cluster")
         return np.argmin(_sq_dist(_unit(q), self.centroids), axis=1)
 
     def scores(self, query_vecs, tasks=None) -> np.ndarray:
@@ -166,15 +162,6 @@ def fit_cluster(train_vecs, labels, train_tasks, pairs, models, cards, card_mode
     return ClusterModel(C, wins, labeled, prior, mix, float(cfg.shrink), info)
 
 
-def _subset_pairs(pairs: np.ndarray, tr: np.ndarray, n_queries: int) -> np.ndarray:
-    """The pairs of the queries `tr`, their query index renumbered to `tr`'s order."""
-    pos = np.full(n_queries, -1)
-    pos[tr] = np.arange(len(tr))
-    sub = pairs[np.isin(pairs[:, 0], tr)].copy()
-    sub[:, 0] = pos[sub[:, 0]]
-    return sub
-
-
 def tune(train_vecs, labels, train_tasks, pairs, models, cards, card_models, groups, base: ClusterConfig,
          seed: int, progress=None) -> dict:
     """Choose clusters x shrink (`GRID`) by grouped cross-validation on the training queries: the best mean labeled
@@ -183,36 +170,19 @@ def tune(train_vecs, labels, train_tasks, pairs, models, cards, card_models, gro
     Returns:
         {"config": {option: value}, "rows": [one per configuration], "seed", "n_folds", "rule"}.
     """
-    from dataclasses import replace
-
-    from rpcli.core.eval.cv import cross_validate
-
     X = np.asarray(train_vecs, dtype=np.float64)
     L = np.asarray(labels, dtype=np.float64)
     tt = [str(t) for t in train_tasks]
     pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 3)
     Q = len(X)
     grid: list[dict[str, Any]] = [{"clusters": k, "shrink": s} for k in GRID["clusters"] for s in GRID["shrink"]]
-    rows = []
-    for i, g in enumerate(grid):
-        cfg = replace(base, **g, tune=False)
 
-        def fn(tr, val, hidden, cfg=cfg):
-            m = fit_cluster(X[tr], L[tr], [tt[j] for j in tr], _subset_pairs(pairs, tr, Q), models, cards,
-                            card_models, cfg, seed)
-            return m.scores(X[val], [tt[j] for j in val])
+    def fit_scores(cfg, tr, val):
+        m = fit_cluster(X[tr], L[tr], [tt[j] for j in tr], _subset_pairs(pairs, tr, Q), models, cards, card_models,
+                        cfg, seed)
+        return m.scores(X[val], [tt[j] for j in val])
 
-        try:
-            r = cross_validate(groups, L, fn, n_folds=base.folds, seed=seed)
-        except ValueError as exc:
-            raise TrainingDataError(f"the cluster router cannot tune on this training signal: {exc}",
-                                    hint="use fewer --folds, or leave --tune off") from None
-        rows.append({**g, "top1": round(r["top1"], 6), "top1_fold_sd": round(float(np.std(r["top1_folds"])), 6)})
-        if progress is not None:
-            progress.note(f"cluster cv {i + 1}/{len(grid)}: {g} top-1 {r['top1']:.4f}")
-    best = max(range(len(rows)), key=lambda i: (rows[i]["top1"], -i))
-    return {"config": {k: rows[best][k] for k in GRID}, "rows": rows, "seed": seed, "n_folds": base.folds,
-            "rule": "best labeled top-1 (grouped CV on the training queries); ties: the earlier row"}
+    return cv_tune("cluster", grid, GRID, fit_scores, groups, L, base, seed, progress)
 
 
 class ClusterRouter(Router):
@@ -231,38 +201,17 @@ class ClusterRouter(Router):
     example = "rp route cluster --profile profile-0d9e --mode standard --tune --seeds 0,1,2"
 
     def fit(self, ctx, cfg: ClusterConfig, seed: int) -> ClusterModel:
-        from dataclasses import asdict, replace
-
         _check(cfg)
-        sig = ctx.train
-        if sig is None or len(sig) == 0:
-            raise TrainingDataError("the cluster router needs the mode's training pairs, and there are none",
-                                    hint="add route_data/pairwise_training_data_<mode>.json")
-        if list(sig.models) != list(ctx.models):
-            raise TrainingDataError(f"the training signal's candidates {list(sig.models)} are not the profile's "
-                                    f"{list(ctx.models)}")
-        labels = np.asarray(sig.labels, dtype=np.float64)
-        if ctx.held_out:
-            from rpcli.core.data.held_out import refuse_held_out
-
-            named = [m for j, m in enumerate(ctx.models) if (~np.isnan(labels[:, j])).any()]
-            refuse_held_out(named, ctx.held_out, what=f"the {ctx.mode} labels of the cluster router", mode=ctx.mode)
+        sig, labels = training_signal(ctx, "cluster", "pairs")
+        refuse_held_out(ctx, "labels of the cluster router", lambda: signal_mask(len(ctx.models), labels=labels))
         X = np.asarray(ctx.train_vecs(), dtype=np.float64)
         cards, card_models = ctx.cards or None, list(ctx.card_models or ctx.models)
-        tuned = None
-        if cfg.tune:
-            tuned = tune(X, labels, sig.tasks, sig.pairs, list(ctx.models), cards, card_models, list(sig.queries),
-                         cfg, seed, progress=ctx.progress)
-            cfg = replace(cfg, **tuned["config"])
-        cfg = replace(cfg, tune=False)
+        cfg, tuned = tuned_config(cfg, lambda: tune(X, labels, sig.tasks, sig.pairs, list(ctx.models), cards,
+                                                    card_models, list(sig.queries), cfg, seed, progress=ctx.progress))
         model = fit_cluster(X, labels, sig.tasks, sig.pairs, list(ctx.models), cards, card_models, cfg, seed,
                             tasks=list(dict.fromkeys(ctx.test_tasks or [])))
         no_signal = [m for m, s in zip(ctx.models, model.prior.signal) if not s]
-        model.info = {**model.info, "n_train_queries": len(sig), "models_without_signal": no_signal,
-                      "seed_used": True, "config": {k: v for k, v in asdict(cfg).items() if k != "folds"}}
-        if tuned is not None:
-            model.info["cv"] = tuned
-        return model
+        return record(model, cfg, tuned, {"n_train_queries": len(sig), "models_without_signal": no_signal})
 
 
 ROUTER = ClusterRouter()

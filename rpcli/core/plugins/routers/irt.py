@@ -33,6 +33,10 @@ from typing import Any
 import numpy as np
 
 from rpcli.core.plugin import Capabilities, Router, option
+from rpcli.core.plugins.routers._field import TASK_NEIGHBOURS, Adam, TaskOffsets, centred, check_descent, cv_tune
+from rpcli.core.plugins.routers._field import query_matrix, record, refuse_held_out, signal_mask, task_index
+from rpcli.core.plugins.routers._field import training_signal, tuned_config
+from rpcli.core.plugins.routers._field import unit as _unit
 from rpcli.errors import ConfigError, TrainingDataError
 
 # The defaults and GRID come from grouped CV on the training queries (5 folds, fold seeds 0-2, labeled top-1) of
@@ -41,7 +45,6 @@ from rpcli.errors import ConfigError, TrainingDataError
 # intercepts carry the signal). The defaults (4 dims, l2 0.01) score 0.708 / 0.691 (demo standard / newllm) and
 # 0.758 / 0.780 (released); the per-task prior scores 0.681 / 0.688 and 0.741 / 0.773 there.
 GRID = {"dims": (1, 4, 16), "l2": (1e-3, 3e-3, 1e-2, 3e-2)}
-TASK_NEIGHBOURS = 10  # free text: the task intercepts of its nearest training queries
 
 
 @dataclass
@@ -61,42 +64,11 @@ class IRTConfig:
 def _check(cfg: IRTConfig) -> None:
     if cfg.dims < 1:
         raise ConfigError("--dims must be at least 1")
-    if cfg.l2 < 0 or cfg.task_l2 < 0:
-        raise ConfigError("--l2 and --task-l2 must be >= 0")
-    if cfg.epochs < 1:
-        raise ConfigError("--epochs must be at least 1")
-    if not cfg.lr > 0:
-        raise ConfigError("--lr must be positive")
-    if cfg.folds < 2:
-        raise ConfigError("--folds must be at least 2")
-
-
-def _unit(a) -> np.ndarray:
-    a = np.asarray(a, dtype=np.float64)
-    return a / np.clip(np.linalg.norm(a, axis=1, keepdims=True), 1e-12, None)
+    check_descent(cfg)
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * z))
-
-
-class _Adam:
-    """Adam over a dict of arrays (deterministic: plain numpy)."""
-
-    def __init__(self, params: dict, lr: float) -> None:
-        self.lr, self.t = lr, 0
-        self.m = {k: np.zeros_like(v) for k, v in params.items()}
-        self.v = {k: np.zeros_like(v) for k, v in params.items()}
-
-    def step(self, params: dict, grads: dict) -> None:
-        self.t += 1
-        b1, b2 = 0.9, 0.999
-        for k, g in grads.items():
-            self.m[k] = b1 * self.m[k] + (1 - b1) * g
-            self.v[k] = b2 * self.v[k] + (1 - b2) * g * g
-            mh = self.m[k] / (1 - b1 ** self.t)
-            vh = self.v[k] / (1 - b2 ** self.t)
-            params[k] = params[k] - self.lr * mh / (np.sqrt(vh) + 1e-8)
 
 
 def _logits(X: np.ndarray, p: dict, Pn: np.ndarray, dims: int) -> tuple[np.ndarray, dict]:
@@ -110,35 +82,20 @@ def _logits(X: np.ndarray, p: dict, Pn: np.ndarray, dims: int) -> tuple[np.ndarr
     return alpha @ Phi[:, :dims].T + Phi[:, dims][None, :] - bq[:, None], {"Phi": Phi, "alpha": alpha}
 
 
-class IRTModel:
-    """A fitted IRT router: `scores(query_vecs [B, D], tasks=None) -> [B, K]` win probabilities."""
+class IRTModel(TaskOffsets):
+    """A fitted IRT router: `scores(query_vecs [B, D], tasks=None) -> [B, K]` win probabilities; `task_offsets`
+    (TaskOffsets): the per-task intercepts, free text the mean intercept of its TASK_NEIGHBOURS nearest training
+    queries' tasks."""
 
     def __init__(self, mean, params: dict, Pn, dims: int, tasks: list, offsets, train_unit, train_task,
                  info: dict) -> None:
+        super().__init__(tasks, offsets, train_unit, train_task)  # [T, K] intercepts (none without --task-bias)
         self.mean, self.params, self.Pn, self.dims = mean, params, Pn, dims
-        self.tasks, self.offsets = list(tasks), offsets  # [T, K] per-task intercepts (none without --task-bias)
-        self.train_unit, self.train_task = train_unit, train_task
         self.info = info
         self.query_dim = int(mean.shape[0])
 
-    def task_offsets(self, q_unit: np.ndarray, tasks) -> np.ndarray:
-        """[B, K] the task intercepts of B queries (see the module)."""
-        B, K = len(q_unit), self.Pn.shape[0]
-        if not len(self.tasks):
-            return np.zeros((B, K))
-        if tasks is not None:
-            idx = {t: i for i, t in enumerate(self.tasks)}
-            rows = np.vstack([self.offsets, np.zeros((1, K))])
-            return rows[[idx.get(str(t), len(self.tasks)) for t in tasks]]
-        k = min(TASK_NEIGHBOURS, len(self.train_unit))
-        near = np.argsort(-(q_unit @ self.train_unit.T), axis=1, kind="stable")[:, :k]
-        return self.offsets[self.train_task[near]].mean(1)
-
     def logits(self, query_vecs, tasks=None) -> np.ndarray:
-        q = np.asarray(query_vecs, dtype=np.float64)
-        if q.ndim != 2 or q.shape[1] != self.query_dim:
-            raise ConfigError(f"query embeddings of shape {q.shape}; this IRT router takes [B, {self.query_dim}]")
-        u = _unit(q)
+        u = _unit(query_matrix(query_vecs, self.query_dim, "IRT"))
         z, _ = _logits(u - self.mean, self.params, self.Pn, self.dims)
         return z + self.task_offsets(u, tasks)
 
@@ -161,23 +118,19 @@ def fit_irt(train_vecs, labels, profile_vecs, cfg: IRTConfig, seed: int, tasks=N
         An `IRTModel`; its `info` has the final training loss.
     """
     _check(cfg)
-    U0 = _unit(train_vecs)
-    mean = U0.mean(0) if len(U0) else np.zeros(U0.shape[1])
-    X = U0 - mean
+    U0, mean, X = centred(train_vecs)
     Y = np.asarray(labels, dtype=np.float64)
     mask = ~np.isnan(Y)
     Y0 = np.where(mask, Y, 0.0)
     n = max(int(mask.sum()), 1)
     Pn = _unit(profile_vecs)
     K, D, dims = Pn.shape[0], X.shape[1], cfg.dims
-    task_names = list(dict.fromkeys(str(t) for t in tasks)) if (cfg.task_bias and tasks is not None) else []
-    tix = {t: i for i, t in enumerate(task_names)}
-    qtask = np.array([tix[str(t)] for t in tasks], dtype=np.int64) if task_names else np.zeros(len(X), np.int64)
+    task_names, qtask = task_index(tasks, cfg.task_bias, len(X))
     rng = np.random.default_rng(seed)
     p = {"A": rng.standard_normal((dims, D)) if dims > 1 else np.zeros((1, D)), "w": np.zeros(D), "b0": np.zeros(1),
          "F": np.zeros((K, dims + 1)), "B": np.zeros((dims + 1, Pn.shape[1])),
          "T": np.zeros((max(len(task_names), 1), K))}
-    opt = _Adam(p, cfg.lr)
+    opt = Adam(p, cfg.lr)
     lam, tlam = cfg.l2, cfg.task_l2
     use_t = 1.0 if task_names else 0.0
     loss = float("nan")
@@ -215,33 +168,16 @@ def tune(train_vecs, tasks, labels, profile_vecs, groups, base: IRTConfig, seed:
     Returns:
         {"config": {option: value}, "rows": [one per configuration], "seed", "n_folds", "rule"}.
     """
-    from dataclasses import replace
-
-    from rpcli.core.eval.cv import cross_validate
-
     X = np.asarray(train_vecs, dtype=np.float64)
     L = np.asarray(labels, dtype=np.float64)
     tasks = [str(t) for t in tasks]
     grid: list[dict[str, Any]] = [{"dims": d, "l2": l2} for d in GRID["dims"] for l2 in GRID["l2"]]
-    rows = []
-    for i, g in enumerate(grid):
-        cfg = replace(base, **g, tune=False)
 
-        def fn(tr, val, hidden, cfg=cfg):
-            m = fit_irt(X[tr], L[tr], profile_vecs, cfg, seed, tasks=[tasks[j] for j in tr])
-            return m.logits(X[val], [tasks[j] for j in val])
+    def fit_scores(cfg, tr, val):
+        m = fit_irt(X[tr], L[tr], profile_vecs, cfg, seed, tasks=[tasks[j] for j in tr])
+        return m.logits(X[val], [tasks[j] for j in val])
 
-        try:
-            r = cross_validate(groups, L, fn, n_folds=base.folds, seed=seed)
-        except ValueError as exc:
-            raise TrainingDataError(f"the irt router cannot tune on this training signal: {exc}",
-                                    hint="use fewer --folds, or leave --tune off") from None
-        rows.append({**g, "top1": round(r["top1"], 6), "top1_fold_sd": round(float(np.std(r["top1_folds"])), 6)})
-        if progress is not None:
-            progress.note(f"irt cv {i + 1}/{len(grid)}: {g} top-1 {r['top1']:.4f}")
-    best = max(range(len(rows)), key=lambda i: (rows[i]["top1"], -i))
-    return {"config": {k: rows[best][k] for k in GRID}, "rows": rows, "seed": seed, "n_folds": base.folds,
-            "rule": "best labeled top-1 (grouped CV on the training queries); ties: the earlier row"}
+    return cv_tune("irt", grid, GRID, fit_scores, groups, L, base, seed, progress)
 
 
 class IRTRouter(Router):
@@ -261,38 +197,20 @@ class IRTRouter(Router):
     example = "rp route irt --profile profile-0d9e --mode standard --tune --seeds 0,1,2"
 
     def fit(self, ctx, cfg: IRTConfig, seed: int) -> IRTModel:
-        from dataclasses import asdict, replace
-
         _check(cfg)
-        sig = ctx.train
-        if sig is None or len(sig) == 0:
-            raise TrainingDataError("the irt router needs the mode's training labels, and there are none",
-                                    hint="add route_data/pairwise_training_data_<mode>.json")
-        if list(sig.models) != list(ctx.models):
-            raise TrainingDataError(f"the training signal's candidates {list(sig.models)} are not the profile's "
-                                    f"{list(ctx.models)}")
-        labels = np.asarray(sig.labels, dtype=np.float64)
+        sig, labels = training_signal(ctx, "irt", "labels")
         if not (~np.isnan(labels)).any():
             raise TrainingDataError("the irt router found no label in the training signal")
-        named = [m for j, m in enumerate(ctx.models) if (~np.isnan(labels[:, j])).any()]
-        if ctx.held_out:
-            from rpcli.core.data.held_out import refuse_held_out
-
-            refuse_held_out(named, ctx.held_out, what=f"the {ctx.mode} labels of the irt router", mode=ctx.mode)
+        has = signal_mask(len(ctx.models), labels=labels)
+        named = [m for m, s in zip(ctx.models, has) if s]
+        refuse_held_out(ctx, "labels of the irt router", lambda: has)
         X = np.asarray(ctx.train_vecs(), dtype=np.float64)
         profile = np.asarray(ctx.profile_vecs, dtype=np.float64)
-        tuned = None
-        if cfg.tune:
-            tuned = tune(X, sig.tasks, labels, profile, list(sig.queries), cfg, seed, progress=ctx.progress)
-            cfg = replace(cfg, **tuned["config"])
-        cfg = replace(cfg, tune=False)
+        cfg, tuned = tuned_config(cfg, lambda: tune(X, sig.tasks, labels, profile, list(sig.queries), cfg, seed,
+                                                    progress=ctx.progress))
         model = fit_irt(X, labels, profile, cfg, seed, tasks=list(sig.tasks))
-        model.info = {**model.info, "n_train_queries": len(sig), "n_labels": int((~np.isnan(labels)).sum()),
-                      "models_without_signal": [m for m in ctx.models if m not in named], "seed_used": True,
-                      "config": {k: v for k, v in asdict(cfg).items() if k != "folds"}}
-        if tuned is not None:
-            model.info["cv"] = tuned
-        return model
+        return record(model, cfg, tuned, {"n_train_queries": len(sig), "n_labels": int((~np.isnan(labels)).sum()),
+                                          "models_without_signal": [m for m in ctx.models if m not in named]})
 
 
 ROUTER = IRTRouter()

@@ -33,6 +33,11 @@ from typing import Any
 import numpy as np
 
 from rpcli.core.plugin import Capabilities, Router, option
+from rpcli.core.plugins.routers._field import TASK_NEIGHBOURS, Adam, TaskOffsets, centred, check_descent, cv_tune
+from rpcli.core.plugins.routers._field import query_matrix, record, refuse_held_out, signal_mask, task_index
+from rpcli.core.plugins.routers._field import training_pairs, training_signal, tuned_config
+from rpcli.core.plugins.routers._field import subset_pairs as _subset_pairs
+from rpcli.core.plugins.routers._field import unit as _unit
 from rpcli.errors import ConfigError, TrainingDataError
 
 # The defaults and GRID come from grouped CV on the training queries (5 folds, fold seeds 0-2, labeled top-1) of
@@ -42,7 +47,6 @@ from rpcli.errors import ConfigError, TrainingDataError
 # task_l2 0.001) score 0.684 / 0.682 (demo standard / newllm) and 0.746 / 0.777 (released), within 0.025 of each
 # dataset's best; the per-task prior scores 0.681 / 0.688 and 0.741 / 0.773 there.
 GRID = {"l2": (1e-3, 3e-3, 1e-2, 3e-2), "task_l2": (1e-4, 1e-3, 1e-2)}
-TASK_NEIGHBOURS = 10  # free text: the task offsets of its nearest training queries
 
 
 @dataclass
@@ -63,79 +67,20 @@ class MFConfig:
 def _check(cfg: MFConfig) -> None:
     if cfg.dim < 1:
         raise ConfigError("--dim must be at least 1")
-    if cfg.l2 < 0 or cfg.task_l2 < 0:
-        raise ConfigError("--l2 and --task-l2 must be >= 0")
-    if cfg.epochs < 1:
-        raise ConfigError("--epochs must be at least 1")
-    if not cfg.lr > 0:
-        raise ConfigError("--lr must be positive")
-    if cfg.folds < 2:
-        raise ConfigError("--folds must be at least 2")
+    check_descent(cfg)
 
 
-def _unit(a) -> np.ndarray:
-    a = np.asarray(a, dtype=np.float64)
-    return a / np.clip(np.linalg.norm(a, axis=1, keepdims=True), 1e-12, None)
-
-
-def training_pairs(labels: np.ndarray, pairs: np.ndarray) -> np.ndarray:
-    """[P, 3] (query, better, worse): the signal's pairs, or (score rows, no pairs) every label-1 model of a query
-    over every label-0 model of it."""
-    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 3)
-    if len(pairs):
-        return pairs
-    out = [(q, a, b) for q in range(len(labels)) for a in np.flatnonzero(labels[q] == 1)
-           for b in np.flatnonzero(labels[q] == 0)]
-    return np.asarray(out, dtype=np.int64).reshape(-1, 3)
-
-
-class _Adam:
-    """Adam over a dict of arrays (deterministic: plain numpy)."""
-
-    def __init__(self, params: dict, lr: float) -> None:
-        self.lr, self.t = lr, 0
-        self.m = {k: np.zeros_like(v) for k, v in params.items()}
-        self.v = {k: np.zeros_like(v) for k, v in params.items()}
-
-    def step(self, params: dict, grads: dict) -> None:
-        self.t += 1
-        b1, b2 = 0.9, 0.999
-        for k, g in grads.items():
-            self.m[k] = b1 * self.m[k] + (1 - b1) * g
-            self.v[k] = b2 * self.v[k] + (1 - b2) * g * g
-            mh = self.m[k] / (1 - b1 ** self.t)
-            vh = self.v[k] / (1 - b2 ** self.t)
-            params[k] -= self.lr * mh / (np.sqrt(vh) + 1e-8)
-
-
-class MFModel:
-    """A fitted MF router: `scores(query_vecs [B, D], tasks=None) -> [B, K]`."""
+class MFModel(TaskOffsets):
+    """A fitted MF router: `scores(query_vecs [B, D], tasks=None) -> [B, K]`; `task_offsets` (TaskOffsets): the
+    per-task offsets, free text the mean offset of its TASK_NEIGHBOURS nearest training queries' tasks."""
 
     def __init__(self, mean, W, V, b, tasks: list, offsets, train_unit, train_task, info: dict) -> None:
+        super().__init__(tasks, offsets, train_unit, train_task)  # [T, K] offsets (none without --task-bias)
         self.mean, self.W, self.V, self.b, self.info = mean, W, V, b, info
-        self.tasks, self.offsets = list(tasks), offsets  # [T, K] per-task offsets (none without --task-bias)
-        self.train_unit, self.train_task = train_unit, train_task  # free text: its nearest training queries' tasks
         self.query_dim = int(W.shape[1])
 
-    def task_offsets(self, q_unit: np.ndarray, tasks) -> np.ndarray:
-        """[B, K] the task offsets of B queries: their task's row (a task without training queries: none); for
-        free text (tasks None) the mean row of its TASK_NEIGHBOURS nearest training queries' tasks."""
-        B, K = len(q_unit), self.V.shape[0]
-        if not len(self.tasks):
-            return np.zeros((B, K))
-        if tasks is not None:
-            idx = {t: i for i, t in enumerate(self.tasks)}
-            rows = np.vstack([self.offsets, np.zeros((1, K))])
-            return rows[[idx.get(str(t), len(self.tasks)) for t in tasks]]
-        k = min(TASK_NEIGHBOURS, len(self.train_unit))
-        near = np.argsort(-(q_unit @ self.train_unit.T), axis=1, kind="stable")[:, :k]
-        return self.offsets[self.train_task[near]].mean(1)
-
     def scores(self, query_vecs, tasks=None) -> np.ndarray:
-        q = np.asarray(query_vecs, dtype=np.float64)
-        if q.ndim != 2 or q.shape[1] != self.query_dim:
-            raise ConfigError(f"query embeddings of shape {q.shape}; this MF router takes [B, {self.query_dim}]")
-        u = _unit(q)
+        u = _unit(query_matrix(query_vecs, self.query_dim, "MF"))
         return (u - self.mean) @ self.W.T @ self.V.T + self.b + self.task_offsets(u, tasks)
 
 
@@ -154,19 +99,15 @@ def fit_mf(train_vecs, pairs, profile_vecs, cfg: MFConfig, seed: int, tasks=None
         An `MFModel`; its `info` has the final training loss.
     """
     _check(cfg)
-    U0 = _unit(train_vecs)
-    mean = U0.mean(0) if len(U0) else np.zeros(U0.shape[1])
-    X = U0 - mean
+    U0, mean, X = centred(train_vecs)
     Pn = _unit(profile_vecs)
     K, D, d = Pn.shape[0], X.shape[1], cfg.dim
-    task_names = list(dict.fromkeys(str(t) for t in tasks)) if (cfg.task_bias and tasks is not None) else []
-    tix = {t: i for i, t in enumerate(task_names)}
-    qtask = np.array([tix[str(t)] for t in tasks], dtype=np.int64) if task_names else np.zeros(len(X), np.int64)
+    task_names, qtask = task_index(tasks, cfg.task_bias, len(X))
     pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 3)
     rng = np.random.default_rng(seed)
     p = {"W": rng.standard_normal((d, D)), "U": np.zeros((K, d)), "A": np.zeros((d, Pn.shape[1])),
          "beta": np.zeros(K), "c": np.zeros(Pn.shape[1]), "T": np.zeros((max(len(task_names), 1), K))}
-    opt = _Adam(p, cfg.lr)
+    opt = Adam(p, cfg.lr)
     qi, wi, li = pairs[:, 0], pairs[:, 1], pairs[:, 2]
     n = max(len(pairs), 1)
     lam, tlam = cfg.l2, cfg.task_l2
@@ -197,15 +138,6 @@ def fit_mf(train_vecs, pairs, profile_vecs, cfg: MFConfig, seed: int, tasks=None
     return MFModel(mean, p["W"], V, b, task_names, offsets, U0, qtask, {"final_loss": round(loss, 6)})
 
 
-def _subset_pairs(pairs: np.ndarray, tr: np.ndarray, n_queries: int) -> np.ndarray:
-    """The pairs of the queries `tr`, their query index renumbered to `tr`'s order."""
-    pos = np.full(n_queries, -1)
-    pos[tr] = np.arange(len(tr))
-    sub = pairs[np.isin(pairs[:, 0], tr)].copy()
-    sub[:, 0] = pos[sub[:, 0]]
-    return sub
-
-
 def tune(train_vecs, tasks, labels, pairs, profile_vecs, groups, base: MFConfig, seed: int, progress=None) -> dict:
     """Choose l2 x task_l2 (`GRID`; l2 alone without --task-bias) by grouped cross-validation on the training
     queries: the best mean labeled top-1 over the validation folds wins (ties: the earlier row).
@@ -213,10 +145,6 @@ def tune(train_vecs, tasks, labels, pairs, profile_vecs, groups, base: MFConfig,
     Returns:
         {"config": {option: value}, "rows": [one per configuration], "seed", "n_folds", "rule"}.
     """
-    from dataclasses import replace
-
-    from rpcli.core.eval.cv import cross_validate
-
     X = np.asarray(train_vecs, dtype=np.float64)
     tasks = [str(t) for t in tasks]
     Q = len(X)
@@ -224,25 +152,12 @@ def tune(train_vecs, tasks, labels, pairs, profile_vecs, groups, base: MFConfig,
     grid: list[dict[str, Any]] = [{"l2": a} for a in GRID["l2"]]
     if base.task_bias:
         grid = [{"l2": a, "task_l2": b} for a in GRID["l2"] for b in GRID["task_l2"]]
-    rows = []
-    for i, g in enumerate(grid):
-        cfg = replace(base, **g, tune=False)
 
-        def fn(tr, val, hidden, cfg=cfg):
-            m = fit_mf(X[tr], _subset_pairs(pairs, tr, Q), profile_vecs, cfg, seed, tasks=[tasks[j] for j in tr])
-            return m.scores(X[val], [tasks[j] for j in val])
+    def fit_scores(cfg, tr, val):
+        m = fit_mf(X[tr], _subset_pairs(pairs, tr, Q), profile_vecs, cfg, seed, tasks=[tasks[j] for j in tr])
+        return m.scores(X[val], [tasks[j] for j in val])
 
-        try:
-            r = cross_validate(groups, labels, fn, n_folds=base.folds, seed=seed)
-        except ValueError as exc:
-            raise TrainingDataError(f"the mf router cannot tune on this training signal: {exc}",
-                                    hint="use fewer --folds, or leave --tune off") from None
-        rows.append({**g, "top1": round(r["top1"], 6), "top1_fold_sd": round(float(np.std(r["top1_folds"])), 6)})
-        if progress is not None:
-            progress.note(f"mf cv {i + 1}/{len(grid)}: {g} top-1 {r['top1']:.4f}")
-    best = max(range(len(rows)), key=lambda i: (rows[i]["top1"], -i))
-    return {"config": {k: rows[best][k] for k in keys}, "rows": rows, "seed": seed, "n_folds": base.folds,
-            "rule": "best labeled top-1 (grouped CV on the training queries); ties: the earlier row"}
+    return cv_tune("mf", grid, keys, fit_scores, groups, labels, base, seed, progress)
 
 
 class MFRouter(Router):
@@ -261,40 +176,21 @@ class MFRouter(Router):
     example = "rp route mf --profile profile-0d9e --mode standard --tune --seeds 0,1,2"
 
     def fit(self, ctx, cfg: MFConfig, seed: int) -> MFModel:
-        from dataclasses import asdict, replace
-
         _check(cfg)
-        sig = ctx.train
-        if sig is None or len(sig) == 0:
-            raise TrainingDataError("the mf router needs the mode's training pairs, and there are none",
-                                    hint="add route_data/pairwise_training_data_<mode>.json")
-        if list(sig.models) != list(ctx.models):
-            raise TrainingDataError(f"the training signal's candidates {list(sig.models)} are not the profile's "
-                                    f"{list(ctx.models)}")
-        labels = np.asarray(sig.labels, dtype=np.float64)
+        sig, labels = training_signal(ctx, "mf", "pairs")
         pairs = training_pairs(labels, sig.pairs)
         if len(pairs) == 0:
             raise TrainingDataError("the mf router found no (better, worse) pair in the training signal")
-        if ctx.held_out:
-            from rpcli.core.data.held_out import refuse_held_out
-
-            named = [m for j, m in enumerate(ctx.models) if np.isin(j, pairs[:, 1:]).any()]
-            refuse_held_out(named, ctx.held_out, what=f"the {ctx.mode} pairs of the mf router", mode=ctx.mode)
+        refuse_held_out(ctx, "pairs of the mf router", lambda: signal_mask(len(ctx.models), pairs=pairs))
         X = np.asarray(ctx.train_vecs(), dtype=np.float64)
         profile = np.asarray(ctx.profile_vecs, dtype=np.float64)
-        tuned = None
-        if cfg.tune:
-            tuned = tune(X, sig.tasks, labels, pairs, profile, list(sig.queries), cfg, seed, progress=ctx.progress)
-            cfg = replace(cfg, **tuned["config"])
-        cfg = replace(cfg, tune=False)
+        cfg, tuned = tuned_config(cfg, lambda: tune(X, sig.tasks, labels, pairs, profile, list(sig.queries), cfg,
+                                                    seed, progress=ctx.progress))
         model = fit_mf(X, pairs, profile, cfg, seed, tasks=list(sig.tasks))
-        no_signal = [m for j, m in enumerate(ctx.models) if not np.isin(j, pairs[:, 1:]).any()]
-        model.info = {**model.info, "n_train_queries": len(sig), "n_pairs": int(len(pairs)),
-                      "models_without_signal": no_signal, "seed_used": True,
-                      "config": {k: v for k, v in asdict(cfg).items() if k != "folds"}}
-        if tuned is not None:
-            model.info["cv"] = tuned
-        return model
+        has = signal_mask(len(ctx.models), pairs=pairs)
+        no_signal = [m for m, s in zip(ctx.models, has) if not s]
+        return record(model, cfg, tuned, {"n_train_queries": len(sig), "n_pairs": int(len(pairs)),
+                                          "models_without_signal": no_signal})
 
 
 ROUTER = MFRouter()
