@@ -65,12 +65,13 @@ def resolve_options(who: str, options: list, opts: dict | None) -> dict:
         if o.type == "float" and isinstance(v, int) and not isinstance(v, bool):
             v = float(v)
         number = isinstance(v, (int, float)) and not isinstance(v, bool)
+        what = f"{who}: option {k!r}" + (f" ({o.cli_flag().split('/')[0]})" if o.cli else "")
         if number and o.min is not None and v < o.min:
-            raise ConfigError(f"{who}: option {k!r} must be >= {o.min:g}, got {v!r}")
+            raise ConfigError(f"{what} must be >= {o.min:g}, got {v!r}")
         if number and o.max is not None and v > o.max:
-            raise ConfigError(f"{who}: option {k!r} must be <= {o.max:g}, got {v!r}")
+            raise ConfigError(f"{what} must be <= {o.max:g}, got {v!r}")
         if o.choices and v not in o.choices:
-            raise ConfigError(f"{who}: option {k!r} must be one of {', '.join(map(str, o.choices))}, got {v!r}")
+            raise ConfigError(f"{what} must be one of {', '.join(map(str, o.choices))}, got {v!r}")
         out[k] = v
     return {**{o.name: o.default for o in options}, **out}
 
