@@ -65,14 +65,15 @@ def profile_backend(entry: dict | None) -> Backend:
 
 
 def profile_hops(entry: dict | None) -> int | None:
-    """The profile's depth: K for propagation methods, the layer count for trainable encoders, 0 for flat/index."""
+    """The profile's depth: K for propagation methods, the layer count for trainable encoders, 0 for a method
+    without a depth option (flat, index, a plugin's)."""
     if entry is None:
         return None
     p = entry.get("params", {})
     for k in HOP_PARAMS:
         if isinstance(p.get(k), int) and not isinstance(p.get(k), bool):
             return p[k]
-    return 0 if p.get("method") in ("index", "flat") else None
+    return 0 if p.get("method") else None
 
 
 def run_row(e: dict, entries: Mapping, defaults: Mapping | None = None) -> dict:
