@@ -83,6 +83,21 @@ class Session:
             self._encoder = resolve_encoder(self.encoder_spec, self.workspace.emb_cache_dir, device=self.device)
         return self._encoder
 
+    @property
+    def dataset_loaded(self) -> bool:
+        """Whether the dataset has been loaded (reading `dataset` loads it)."""
+        return self._dataset is not None
+
+    @property
+    def encoder_loaded(self) -> bool:
+        """Whether the encoder has been resolved (reading `encoder` resolves it)."""
+        return self._encoder is not None
+
+    def use_data(self, root) -> None:
+        """Select the dataset at `root`; it is loaded on first use (a dataset loaded before is dropped)."""
+        self.data_root = root
+        self._dataset = None
+
     def data_record(self) -> dict:
         ds = self.dataset
         return {"root": str(ds.root), "hash": ds.data_hash, "keep_overlap": ds.keep_overlap}

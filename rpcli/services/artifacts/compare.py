@@ -83,7 +83,7 @@ def _compute_view(sess: Session) -> dict:
 
 def _view_cache_file(sess: Session) -> Path | None:
     """The cache file of `dataset_view` for this session (None: no workspace yet, or a dataset already loaded)."""
-    if sess._dataset is not None or not sess.workspace.exists():
+    if sess.dataset_loaded or not sess.workspace.exists():
         return None
     from rpcli.core.data import default_data_root
 

@@ -17,8 +17,7 @@ def resolve_sweep(sess: Session, sweep: str | None) -> dict | None:
     rec = R.load_sweep(sess.workspace.root, sweep)
     root = (rec.get("data") or {}).get("root")
     if sess.data_root is None and root and Path(root).is_dir():
-        sess.data_root = Path(root)
-        sess._dataset = None
+        sess.use_data(Path(root))
     return rec
 
 

@@ -314,11 +314,11 @@ def load_run(sess: Session, ref: str, seed: int | None = None, check: bool = Tru
     seed = seeds[0] if seed is None else int(seed)
     if seed not in seeds:
         raise ConfigError(f"run {entry['id']} has no seed {seed} (its seeds: {', '.join(map(str, seeds))})")
-    if sess.data_root is None and sess._dataset is None and (entry.get("data") or {}).get("root"):
+    if sess.data_root is None and not sess.dataset_loaded and (entry.get("data") or {}).get("root"):
         root = Path(entry["data"]["root"])
         if root.is_dir():
             sess.data_root = root
-    if sess.encoder_spec is None and sess._encoder is None:
+    if sess.encoder_spec is None and not sess.encoder_loaded:
         sess.encoder_spec = _encoder_spec(entry.get("encoder"))
     if entry.get("data_hash") and entry["data_hash"] != sess.dataset.data_hash:
         raise ConfigError(f"run {entry['id']} was built from different data ({(entry.get('data') or {}).get('root')},"
