@@ -147,6 +147,41 @@ def test_root_help_is_served_from_the_cache_identically(tmp_path, args, code):
     assert len(list((tmp_path / "cache" / "rp").glob("help-*.txt"))) == 1
 
 
+@pytest.mark.parametrize("args", [["route", "--help"], ["route", "knn", "--help"], ["profile", "emb-gnn", "--help"]])
+def test_subcommand_help_is_served_from_the_cache_identically(tmp_path, args):
+    """A subcommand's help (its options read off the registry) is kept like the root help: the second call prints
+    the same bytes without importing Typer, numpy or torch; rendered live it is identical."""
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "COLUMNS": "100"}
+    env.pop("RP_NO_HELP_CACHE", None)
+    first, second = _entry(args, env), _entry(args, env)
+    live = _entry(args, {**env, "RP_NO_HELP_CACHE": "1"})
+    assert "Usage: rp" in first.stdout and "--" in first.stdout
+    assert first.stdout == second.stdout == live.stdout
+    assert "<<0|True|False>>" in first.stderr and "<<0|False|False>>" in second.stderr
+
+
+def test_subcommand_help_key_follows_the_registry(tmp_path, monkeypatch):
+    """An installed or removed plugin (an entry point of rp.routers / rp.profiles) changes a subcommand's key."""
+    from importlib import metadata
+
+    from rpcli.cli import entry
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("RP_NO_HELP_CACHE", raising=False)
+    a = entry.help_cache_file(["route", "--help"])
+    real = metadata.entry_points
+
+    def more(**kw):
+        eps = list(real(**kw))
+        if kw.get("group") == "rp.routers":
+            eps.append(metadata.EntryPoint("extra", "no_such_plugin_module:ROUTER", "rp.routers"))
+        return eps
+
+    monkeypatch.setattr(metadata, "entry_points", more)
+    b = entry.help_cache_file(["route", "--help"])
+    assert a is not None and b is not None and a != b
+
+
 def test_help_cache_key_follows_width_and_code(tmp_path, monkeypatch):
     from rpcli.cli import entry
 
@@ -157,6 +192,10 @@ def test_help_cache_key_follows_width_and_code(tmp_path, monkeypatch):
     monkeypatch.setenv("COLUMNS", "120")
     b = entry.help_cache_file(["--help"])
     assert a is not None and b is not None and a != b
-    assert entry.help_cache_file(["graph", "--help"]) is None  # only the root help is cached
+    sub = entry.help_cache_file(["route", "knn", "--help"])
+    assert sub is not None and sub != b  # subcommand help is cached too, under its own key
+    assert entry.help_cache_file(["-d", "x", "route", "--help"]) is None  # options before it: rendered live
+    assert entry.help_cache_file(["route", "knn"]) is None  # not a help call (it may run something)
+    assert entry.help_cache_file(["a", "b", "c", "--help"]) is None
     monkeypatch.setenv("RP_NO_HELP_CACHE", "1")
     assert entry.help_cache_file(["--help"]) is None

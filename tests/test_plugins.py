@@ -334,6 +334,16 @@ def test_help_with_the_plugin_installed(stack, tmp_path):
     sub = _ok(rp(stack, "route", "--help")).stdout
     assert "winrate" in sub and "Per-task win rates" in sub
 
+    def route_help(paths):  # a subcommand's help is cached too, but its key follows the installed plugins
+        env = _env(stack, *paths, XDG_CACHE_HOME=str(tmp_path / "cache"))
+        return subprocess.run([sys.executable, "-c", _HELP, "route", "--help"], capture_output=True, text=True,
+                              cwd=stack["root"], env=env, timeout=60)
+
+    without = route_help([])
+    assert "winrate" not in without.stdout
+    assert "winrate" in route_help([stack["site"]]).stdout  # never the text cached before the install
+    assert route_help([]).stdout == without.stdout and "<<False|False>>" in route_help([]).stderr
+
 
 def test_a_root_help_rendering_that_crashes_is_not_cached(tmp_path, monkeypatch):
     """Were building the commands to raise (a plugin rp could not turn into one), the partial text must not become

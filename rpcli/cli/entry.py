@@ -1,17 +1,20 @@
-"""The `rp` executable's entry point: the root help from a cache, everything else through the Typer app.
+"""The `rp` executable's entry point: help texts from a cache, everything else through the Typer app.
 
-Rendering the root help (`rp`, `rp --help`) means importing Typer, Click and Rich and building every command
-(about 0.35 s of CPU); the text only changes when the CLI's code, the terminal or the colour settings change. So
-the first rendering is kept in the user's cache directory (``$XDG_CACHE_HOME/rp`` or ``~/.cache/rp``; set
+Rendering a help text (`rp`, `rp --help`, `rp GROUP --help`, `rp GROUP COMMAND --help`) means importing Typer,
+Click and Rich, loading the registry's plugins and building every command (about 0.35-0.5 s of CPU); the text only
+changes when the code that makes it, the installed plugins, the terminal or the colour settings change. So the first
+rendering is kept in the user's cache directory (``$XDG_CACHE_HOME/rp`` or ``~/.cache/rp``; set
 ``RP_NO_HELP_CACHE=1`` to turn it off) under a key made of everything it depends on: rp's version, the Python
 version, the versions of Typer, Rich and Click, the size and modification time of every file of the ``rpcli/cli``
 package, the terminal width, whether stdout is a terminal and the colour variables (NO_COLOR, FORCE_COLOR, TERM,
-COLUMNS, TERMINAL_WIDTH, ...). A
-cached help is printed as it was rendered, with the same exit code; anything else (or a cache that cannot be
-read or written) goes through the app as before. Only the standard library is imported on the cached path.
-Installed plugins (rpcli.core.registry) are not part of the key because they cannot change this text: the root
-help lists the command groups, and a plugin only adds `rp route NAME` / `rp profile NAME`, whose help is rendered
-live (tests/test_plugins.py checks that the text cached before an install is the text rendered after it).
+COLUMNS, TERMINAL_WIDTH, ...). A subcommand's help also depends on the registry (a router's options come from its
+Config): its key adds the size and modification time of every file of the ``rpcli`` package, every `rp.routers` /
+`rp.profiles` entry point with its distribution's version, and the size and modification time of each installed
+plugin's source files (found without importing them). A cached help is printed as it was rendered, with the same
+exit code; anything else (or a cache that cannot be read or written) goes through the app as before. Only the
+standard library is imported on the cached path. The root help lists command groups only, so installed plugins are
+not part of its key (tests/test_plugins.py checks that the text cached before an install is the text rendered after
+it).
 """
 
 from __future__ import annotations
@@ -26,9 +29,54 @@ _ENV_KEYS = ("NO_COLOR", "FORCE_COLOR", "TERM", "COLORTERM", "COLUMNS", "LINES",
              "TTY_COMPATIBLE", "TTY_INTERACTIVE", "_TYPER_FORCE_DISABLE_TERMINAL", "JUPYTER_COLUMNS")
 
 
+def _is_help(argv: list[str]) -> bool:
+    """`rp`, `rp --help`, `rp GROUP --help` or `rp GROUP COMMAND --help` (plain command words, no options)."""
+    if argv in _HELP_ARGS:
+        return True
+    words = argv[:-1]
+    return (argv[-1:] == ["--help"] and 1 <= len(words) <= 2
+            and all(w[:1].isalpha() and w.replace("-", "").replace("_", "").isalnum() for w in words))
+
+
+def _tree_stamp(h, root: Path) -> None:
+    for f in sorted(root.rglob("*.py")):
+        st = f.stat()
+        h.update(f"|{f.relative_to(root)}:{st.st_size}:{st.st_mtime_ns}".encode())
+
+
+def _plugin_stamp(h) -> None:
+    """The registry's inputs: every rp.routers / rp.profiles entry point, its distribution's version, and the
+    sources of the plugins that are not rp's own (found with find_spec on their top-level name: nothing imported)."""
+    import importlib.util
+    from importlib import metadata
+
+    tops = set()
+    for group in ("rp.routers", "rp.profiles"):
+        for ep in sorted(metadata.entry_points(group=group), key=lambda e: (e.name, e.value)):
+            dist = getattr(ep, "dist", None)
+            h.update(f"|{group}:{ep.name}={ep.value}@{dist.name if dist else '?'}-{dist.version if dist else '?'}"
+                     .encode())
+            top = ep.value.split(":")[0].split(".")[0]
+            if top != "rpcli":
+                tops.add(top)
+    for top in sorted(tops):
+        try:
+            spec = importlib.util.find_spec(top)
+        except (ImportError, ValueError):
+            spec = None
+        if spec is None:
+            h.update(f"|{top}:missing".encode())
+        elif spec.submodule_search_locations:
+            for loc in spec.submodule_search_locations:
+                _tree_stamp(h, Path(loc))
+        elif spec.origin and Path(spec.origin).is_file():
+            st = Path(spec.origin).stat()
+            h.update(f"|{spec.origin}:{st.st_size}:{st.st_mtime_ns}".encode())
+
+
 def help_cache_file(argv: list[str]) -> Path | None:
-    """Where the rendering of root help for `argv` is cached (None: not a root-help call, or caching is off)."""
-    if argv not in _HELP_ARGS or os.environ.get("RP_NO_HELP_CACHE"):
+    """Where the rendering of the help for `argv` is cached (None: not a help call, or caching is off)."""
+    if not _is_help(argv) or os.environ.get("RP_NO_HELP_CACHE"):
         return None
     import platform
     import shutil
@@ -48,6 +96,9 @@ def help_cache_file(argv: list[str]) -> Path | None:
     for f in sorted(cli_dir.glob("*.py")):
         st = f.stat()
         h.update(f"|{f.name}:{st.st_size}:{st.st_mtime_ns}".encode())
+    if argv not in _HELP_ARGS:  # a subcommand: its options come from the registry
+        _tree_stamp(h, cli_dir.parent)
+        _plugin_stamp(h)
     try:
         tty = sys.stdout.isatty()
     except (AttributeError, ValueError):
