@@ -11,18 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tiny import planted_signal
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _planted(n=120, d=6, seed=0):
-    """Queries of one task; model 0 wins where x[0] > 0, model 1 elsewhere; model 2 always loses."""
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, d))
-    win = np.where(X[:, 0] > 0, 0, 1)
-    L = np.zeros((n, 3))
-    L[np.arange(n), win] = 1.0
-    pairs = np.array([[q, win[q], 1 - win[q]] for q in range(n)] + [[q, win[q], 2] for q in range(n)])
-    return X, L, ["t"] * n, pairs
 
 
 def test_residual_learns_a_query_level_signal_the_prior_cannot():
@@ -31,7 +22,7 @@ def test_residual_learns_a_query_level_signal_the_prior_cannot():
     from rpcli.core.routers.knn import KNNConfig
     from rpcli.core.routers.knn import cv_score_fn as knn_cv
 
-    X, L, T, P = _planted()
+    X, L, T, P = planted_signal()
     args = (X, L, T, P, ["a", "b", "c"], None, ["a", "b", "c"], ["t"])
     prior = cross_validate(list(range(len(T))), L, knn_cv(*args, KNNConfig(k=0)), n_folds=4, seed=0)
     res = cross_validate(list(range(len(T))), L, R.cv_score_fn(*args, R.ResidualConfig(l2=0.01)), n_folds=4,
@@ -51,7 +42,7 @@ def test_blend_endpoints_are_knn_and_residual_and_tune_picks_the_best_row():
     from rpcli.core.routers import residual as R
     from rpcli.core.routers.knn import KNNConfig, fit, scores
 
-    X, L, T, P = _planted(n=60)
+    X, L, T, P = planted_signal(n=60)
     names = ["a", "b", "c"]
     base = dict(k=5, temperature=0.0, prior_weight=2.0, l2=0.1)
     sig = type("S", (), {"labels": L, "tasks": T, "pairs": P})

@@ -9,16 +9,7 @@ import json
 import numpy as np
 import pytest
 
-
-def _planted(n=120, d=6, seed=0):
-    """One task; model 0 wins where x[0] > 0, model 1 elsewhere; model 2 always loses."""
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, d))
-    win = np.where(X[:, 0] > 0, 0, 1)
-    L = np.zeros((n, 3))
-    L[np.arange(n), win] = 1.0
-    pairs = np.array([[q, win[q], 1 - win[q]] for q in range(n)] + [[q, win[q], 2] for q in range(n)])
-    return X, L, ["t"] * n, pairs
+from tiny import planted_signal
 
 
 def _cv(X, L, T, pairs, P, cfg, seed=0):
@@ -35,7 +26,7 @@ def _cv(X, L, T, pairs, P, cfg, seed=0):
 def test_mf_learns_a_query_level_signal_the_prior_cannot():
     from rpcli.core.plugins.routers.mf import MFConfig
 
-    X, L, T, pairs = _planted()
+    X, L, T, pairs = planted_signal()
     P = np.eye(3)
     mf = _cv(X, L, T, pairs, P, MFConfig(dim=4, l2=1e-4, epochs=150))
     # the same model with the query part penalised away is a per-task (here: global) ranking
@@ -46,7 +37,7 @@ def test_mf_learns_a_query_level_signal_the_prior_cannot():
 def test_mf_scores_a_model_without_pairs_through_its_profile_alone():
     from rpcli.core.plugins.routers.mf import MFConfig, fit_mf
 
-    X, L, T, pairs = _planted(n=60)
+    X, L, T, pairs = planted_signal(n=60)
     pairs = pairs[pairs[:, 2] != 2]  # model 2 has no pair: a new model
     rng = np.random.default_rng(3)
     P = rng.normal(size=(3, 5))

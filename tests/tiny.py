@@ -139,3 +139,17 @@ def write_tiny(root: str | Path, mutate=None) -> Path:
         else:
             p.write_text(json.dumps(content, indent=2), encoding="utf-8")
     return root
+
+
+def planted_signal(n=120, d=6, seed=0):
+    """A planted query-level training signal (X [n, d], labels [n, 3], tasks, pairs [P, 3]): one task; model 0 wins
+    where x[0] > 0, model 1 elsewhere; model 2 always loses (routers that read the query must find it)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    win = np.where(X[:, 0] > 0, 0, 1)
+    L = np.zeros((n, 3))
+    L[np.arange(n), win] = 1.0
+    pairs = np.array([[q, win[q], 1 - win[q]] for q in range(n)] + [[q, win[q], 2] for q in range(n)])
+    return X, L, ["t"] * n, pairs
