@@ -107,6 +107,15 @@ def test_front_end_imports_no_torch(stmt):
     assert out == "False False"
 
 
+def test_building_the_cli_loads_every_plugin_but_no_numpy():
+    """Every rp command builds the app, which loads every registered router and profile method: their modules
+    import their numerics on first use (numpy, torch), so a command's start-up stays light."""
+    code = ("import sys\nimport rpcli.cli.main\nfrom rpcli.core.registry import problems, routers\n"
+            "print(len(routers()) >= 10, problems() == [], 'numpy' in sys.modules, 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "True True False False"
+
+
 def test_rp_help_imports_no_torch():
     code = ("import sys\nfrom typer.testing import CliRunner\nfrom rpcli.cli.main import app\n"
             "r = CliRunner().invoke(app, ['--help'])\nassert r.exit_code == 0 and 'profile' in r.stdout\n"

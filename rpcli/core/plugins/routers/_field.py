@@ -5,11 +5,13 @@ router keeps. Plain numpy, deterministic; no checkpoint: a run is refitted at lo
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-import numpy as np
 
 from rpcli.errors import ConfigError, TrainingDataError
+
+if TYPE_CHECKING:  # numpy loads on first use: registering the plugin (every rp command) stays light
+    import numpy as np
 
 TASK_NEIGHBOURS = 10  # free text: the task offsets of its nearest training queries
 CV_RULE = "best labeled top-1 (grouped CV on the training queries); ties: the earlier row"
@@ -17,12 +19,14 @@ CV_RULE = "best labeled top-1 (grouped CV on the training queries); ties: the ea
 
 def unit(a) -> np.ndarray:
     """The rows of `a` scaled to unit norm (float64; a zero row stays zero)."""
+    import numpy as np
     a = np.asarray(a, dtype=np.float64)
     return a / np.clip(np.linalg.norm(a, axis=1, keepdims=True), 1e-12, None)
 
 
 def centred(train_vecs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(U0, mean, X): the unit training queries, their mean and the centred queries U0 - mean."""
+    import numpy as np
     U0 = unit(train_vecs)
     mean = U0.mean(0) if len(U0) else np.zeros(U0.shape[1])
     return U0, mean, U0 - mean
@@ -30,6 +34,7 @@ def centred(train_vecs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def query_matrix(query_vecs, query_dim: int, what: str) -> np.ndarray:
     """The [B, query_dim] query embeddings as float64; another shape is a ConfigError naming the router `what`."""
+    import numpy as np
     q = np.asarray(query_vecs, dtype=np.float64)
     if q.ndim != 2 or q.shape[1] != query_dim:
         raise ConfigError(f"query embeddings of shape {q.shape}; this {what} router takes [B, {query_dim}]")
@@ -55,6 +60,7 @@ def check_folds(cfg) -> None:
 def training_pairs(labels: np.ndarray, pairs: np.ndarray) -> np.ndarray:
     """[P, 3] (query, better, worse): the signal's pairs, or (score rows, no pairs) every label-1 model of a query
     over every label-0 model of it."""
+    import numpy as np
     pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 3)
     if len(pairs):
         return pairs
@@ -65,6 +71,7 @@ def training_pairs(labels: np.ndarray, pairs: np.ndarray) -> np.ndarray:
 
 def subset_pairs(pairs: np.ndarray, tr: np.ndarray, n_queries: int) -> np.ndarray:
     """The pairs of the queries `tr`, their query index renumbered to `tr`'s order."""
+    import numpy as np
     pos = np.full(n_queries, -1)
     pos[tr] = np.arange(len(tr))
     sub = pairs[np.isin(pairs[:, 0], tr)].copy()
@@ -76,11 +83,13 @@ class Adam:
     """Adam over a dict of arrays (deterministic: plain numpy)."""
 
     def __init__(self, params: dict, lr: float) -> None:
+        import numpy as np
         self.lr, self.t = lr, 0
         self.m = {k: np.zeros_like(v) for k, v in params.items()}
         self.v = {k: np.zeros_like(v) for k, v in params.items()}
 
     def step(self, params: dict, grads: dict) -> None:
+        import numpy as np
         self.t += 1
         b1, b2 = 0.9, 0.999
         for k, g in grads.items():
@@ -94,6 +103,7 @@ class Adam:
 def task_index(tasks, task_bias: bool, n_queries: int) -> tuple[list, np.ndarray]:
     """(task names in first-seen order, [Q] each training query's task row); with task_bias off or no tasks: no
     task and every query on row 0."""
+    import numpy as np
     task_names = list(dict.fromkeys(str(t) for t in tasks)) if (task_bias and tasks is not None) else []
     tix = {t: i for i, t in enumerate(task_names)}
     qtask = np.array([tix[str(t)] for t in tasks], dtype=np.int64) if task_names else np.zeros(n_queries, np.int64)
@@ -111,6 +121,7 @@ class TaskOffsets:
     def task_offsets(self, q_unit: np.ndarray, tasks) -> np.ndarray:
         """[B, K] the task offsets of B queries: their task's row (a task without training queries: none); for
         free text (tasks None) the mean row of its TASK_NEIGHBOURS nearest training queries' tasks."""
+        import numpy as np
         B, K = len(q_unit), self.offsets.shape[1]
         if not len(self.tasks):
             return np.zeros((B, K))
@@ -126,6 +137,7 @@ class TaskOffsets:
 def training_signal(ctx, name: str, what: str) -> tuple[Any, np.ndarray]:
     """(the run's training signal, its [Q, K] labels as float64), checked: present, and over the profile's
     candidates; `what` names what the router `name` trains on ("pairs", "labels")."""
+    import numpy as np
     sig = ctx.train
     if sig is None or len(sig) == 0:
         raise TrainingDataError(f"the {name} router needs the mode's training {what}, and there are none",
@@ -138,6 +150,7 @@ def training_signal(ctx, name: str, what: str) -> tuple[Any, np.ndarray]:
 
 def signal_mask(n_models: int, labels: np.ndarray | None = None, pairs: np.ndarray | None = None) -> list[bool]:
     """Which candidates have a training signal: a place in a (better, worse) pair (pairs given), else a label."""
+    import numpy as np
     if pairs is not None:
         return [bool(np.isin(j, pairs[:, 1:]).any()) for j in range(n_models)]
     assert labels is not None
@@ -163,6 +176,7 @@ def cv_tune(name: str, grid: list[dict[str, Any]], keys, fit_scores: Callable, g
     Returns:
         {"config": {option: value} (the options `keys`), "rows": [one per configuration], "seed", "n_folds", "rule"}.
     """
+    import numpy as np
     from dataclasses import replace
 
     from rpcli.core.eval.cv import cross_validate

@@ -24,9 +24,8 @@ top-1. The run is refitted at load from its training signal, the cards and the c
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 
 from rpcli.core.plugin import Capabilities, Router, option
 from rpcli.core.plugins.routers._field import check_folds, cv_tune, query_matrix, record, refuse_held_out
@@ -34,6 +33,9 @@ from rpcli.core.plugins.routers._field import signal_mask, training_signal, tune
 from rpcli.core.plugins.routers._field import subset_pairs as _subset_pairs
 from rpcli.core.plugins.routers._field import unit as _unit
 from rpcli.errors import ConfigError
+
+if TYPE_CHECKING:  # numpy loads on first use: registering the plugin (every rp command) stays light
+    import numpy as np
 
 # The defaults and GRID come from grouped CV on the training queries (5 folds, fold seeds 0-2, labeled top-1) of
 # the embedded demo and the released data, both modes: the demo prefers few clusters and much shrinkage (4 x 32:
@@ -66,6 +68,7 @@ def _check(cfg: ClusterConfig) -> None:
 
 def _sq_dist(X: np.ndarray, C: np.ndarray) -> np.ndarray:
     """[N, k] squared Euclidean distances (clipped at 0 against rounding)."""
+    import numpy as np
     return np.clip((X * X).sum(1)[:, None] - 2.0 * X @ C.T + (C * C).sum(1)[None, :], 0.0, None)
 
 
@@ -73,6 +76,7 @@ def kmeans(X: np.ndarray, k: int, iters: int, seed: int) -> np.ndarray:
     """[k', D] centroids of the rows of X (k' <= k: no more than the distinct rows): k-means++ initialisation
     (the first centre uniform, each next one with probability proportional to the squared distance to the nearest
     chosen centre) from `seed`, then `iters` Lloyd iterations; an emptied cluster keeps its centroid."""
+    import numpy as np
     rng = np.random.default_rng(seed)
     n = len(X)
     centres = [int(rng.integers(n))]
@@ -110,10 +114,12 @@ class ClusterModel:
 
     def assign(self, query_vecs) -> np.ndarray:
         """[B] the nearest centroid of each query."""
+        import numpy as np
         q = query_matrix(query_vecs, self.query_dim, "cluster")
         return np.argmin(_sq_dist(_unit(q), self.centroids), axis=1)
 
     def scores(self, query_vecs, tasks=None) -> np.ndarray:
+        import numpy as np
         c = self.assign(query_vecs)
         pr = self.prior.rows([str(t) for t in tasks]) if tasks is not None else self.mix[c]
         den = self.labeled[c] + self.shrink
@@ -135,6 +141,7 @@ def fit_cluster(train_vecs, labels, train_tasks, pairs, models, cards, card_mode
         seed: seeds k-means.
         tasks: the task names the prior is wanted for (the test rows'), besides the training tasks.
     """
+    import numpy as np
     from rpcli.core.routers.ability import task_prior
 
     _check(cfg)
@@ -170,6 +177,7 @@ def tune(train_vecs, labels, train_tasks, pairs, models, cards, card_models, gro
     Returns:
         {"config": {option: value}, "rows": [one per configuration], "seed", "n_folds", "rule"}.
     """
+    import numpy as np
     X = np.asarray(train_vecs, dtype=np.float64)
     L = np.asarray(labels, dtype=np.float64)
     tt = [str(t) for t in train_tasks]
@@ -201,6 +209,7 @@ class ClusterRouter(Router):
     example = "rp route cluster --profile profile-0d9e --mode standard --tune --seeds 0,1,2"
 
     def fit(self, ctx, cfg: ClusterConfig, seed: int) -> ClusterModel:
+        import numpy as np
         _check(cfg)
         sig, labels = training_signal(ctx, "cluster", "pairs")
         refuse_held_out(ctx, "labels of the cluster router", lambda: signal_mask(len(ctx.models), labels=labels))

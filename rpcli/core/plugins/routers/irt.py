@@ -28,9 +28,8 @@ top-1. The run is refitted at load from its training signal and the chosen confi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 
 from rpcli.core.plugin import Capabilities, Router, option
 from rpcli.core.plugins.routers._field import TASK_NEIGHBOURS, Adam, TaskOffsets, centred, check_descent, cv_tune
@@ -38,6 +37,9 @@ from rpcli.core.plugins.routers._field import query_matrix, record, refuse_held_
 from rpcli.core.plugins.routers._field import training_signal, tuned_config
 from rpcli.core.plugins.routers._field import unit as _unit
 from rpcli.errors import ConfigError, TrainingDataError
+
+if TYPE_CHECKING:  # numpy loads on first use: registering the plugin (every rp command) stays light
+    import numpy as np
 
 # The defaults and GRID come from grouped CV on the training queries (5 folds, fold seeds 0-2, labeled top-1) of
 # the embedded demo and the released data, both modes, the index profile: the query-level part overfits unless
@@ -68,11 +70,13 @@ def _check(cfg: IRTConfig) -> None:
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
+    import numpy as np
     return 0.5 * (1.0 + np.tanh(0.5 * z))
 
 
 def _logits(X: np.ndarray, p: dict, Pn: np.ndarray, dims: int) -> tuple[np.ndarray, dict]:
     """[Q, K] logits without the task intercepts, and the intermediates the gradient needs."""
+    import numpy as np
     Phi = p["F"] + Pn @ p["B"].T  # [K, dims + 1]
     bq = X @ p["w"] + p["b0"][0]  # [Q] difficulty
     if dims == 1:
@@ -117,6 +121,7 @@ def fit_irt(train_vecs, labels, profile_vecs, cfg: IRTConfig, seed: int, tasks=N
     Returns:
         An `IRTModel`; its `info` has the final training loss.
     """
+    import numpy as np
     _check(cfg)
     U0, mean, X = centred(train_vecs)
     Y = np.asarray(labels, dtype=np.float64)
@@ -168,6 +173,7 @@ def tune(train_vecs, tasks, labels, profile_vecs, groups, base: IRTConfig, seed:
     Returns:
         {"config": {option: value}, "rows": [one per configuration], "seed", "n_folds", "rule"}.
     """
+    import numpy as np
     X = np.asarray(train_vecs, dtype=np.float64)
     L = np.asarray(labels, dtype=np.float64)
     tasks = [str(t) for t in tasks]
@@ -197,6 +203,7 @@ class IRTRouter(Router):
     example = "rp route irt --profile profile-0d9e --mode standard --tune --seeds 0,1,2"
 
     def fit(self, ctx, cfg: IRTConfig, seed: int) -> IRTModel:
+        import numpy as np
         _check(cfg)
         sig, labels = training_signal(ctx, "irt", "labels")
         if not (~np.isnan(labels)).any():

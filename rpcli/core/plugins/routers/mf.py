@@ -28,9 +28,8 @@ top-1. The run is refitted at load from its training signal and the chosen confi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 
 from rpcli.core.plugin import Capabilities, Router, option
 from rpcli.core.plugins.routers._field import TASK_NEIGHBOURS, Adam, TaskOffsets, centred, check_descent, cv_tune
@@ -39,6 +38,9 @@ from rpcli.core.plugins.routers._field import training_pairs, training_signal, t
 from rpcli.core.plugins.routers._field import subset_pairs as _subset_pairs
 from rpcli.core.plugins.routers._field import unit as _unit
 from rpcli.errors import ConfigError, TrainingDataError
+
+if TYPE_CHECKING:  # numpy loads on first use: registering the plugin (every rp command) stays light
+    import numpy as np
 
 # The defaults and GRID come from grouped CV on the training queries (5 folds, fold seeds 0-2, labeled top-1) of
 # the embedded demo and the released data, both modes, the index profile. The width barely matters (4-64 within
@@ -98,6 +100,7 @@ def fit_mf(train_vecs, pairs, profile_vecs, cfg: MFConfig, seed: int, tasks=None
     Returns:
         An `MFModel`; its `info` has the final training loss.
     """
+    import numpy as np
     _check(cfg)
     U0, mean, X = centred(train_vecs)
     Pn = _unit(profile_vecs)
@@ -145,6 +148,7 @@ def tune(train_vecs, tasks, labels, pairs, profile_vecs, groups, base: MFConfig,
     Returns:
         {"config": {option: value}, "rows": [one per configuration], "seed", "n_folds", "rule"}.
     """
+    import numpy as np
     X = np.asarray(train_vecs, dtype=np.float64)
     tasks = [str(t) for t in tasks]
     Q = len(X)
@@ -176,6 +180,7 @@ class MFRouter(Router):
     example = "rp route mf --profile profile-0d9e --mode standard --tune --seeds 0,1,2"
 
     def fit(self, ctx, cfg: MFConfig, seed: int) -> MFModel:
+        import numpy as np
         _check(cfg)
         sig, labels = training_signal(ctx, "mf", "pairs")
         pairs = training_pairs(labels, sig.pairs)
