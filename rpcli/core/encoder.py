@@ -7,13 +7,18 @@
 | minilm-int8                   | that export with int8 dynamically quantised weights (ONNX Runtime); a new id `all-MiniLM-L6-v2-int8-<10 hex>` |
 | PATH                          | any local transformers model directory (mean pooling over the mask), torch |
 | onnx:PATH, int8:PATH          | a local transformers model directory, exported and run by ONNX Runtime     |
+| minilm-static                 | static token vectors distilled locally from those weights (rpcli.core.static_encoder): mean of token vectors, numpy + tokenizers at encode time (any --device is unused); id `all-MiniLM-L6-v2-static-<10 hex>` |
+| static:PATH                   | the same distillation from a local transformers model directory (fast tokenizer needed) |
 | hash:N                        | a deterministic hashing bag-of-words encoder of width N (tests, no model)  |
 
 The ONNX paths need the optional extra `pip install -e .[onnx]` (onnxruntime and onnx, CPU wheels). The export is
 made here from the local weights (nothing is downloaded) on first use and cached under the workspace's
 `cache/onnx/<sha256 of the weights>/` (or `~/.cache/rp/onnx/` without a workspace). Their vectors differ from
 the torch path's in float rounding (fp32) or by quantisation (int8), so they carry their own ids: artifacts built
-with them get new ids, and their embedding caches never mix with the torch path's.
+with them get new ids, and their embedding caches never mix with the torch path's. The static encoders are
+distilled on first use (one torch thread: 23-50 s for MiniLM on a loaded 2-core machine) into the user's cache,
+`$XDG_CACHE_HOME/rp/static/<encoder id>/` (default `~/.cache/rp/static/`), once per machine for every workspace;
+their id covers the weights' sha256, the tokenizer, every distillation setting and the algorithm version.
 
 Encoders return raw mean-pooled float32 vectors [B, dim] (not L2-normalised, as in the original); consumers
 normalise where the original did. The dimension always comes from the encoder.
@@ -434,6 +439,19 @@ def resolve_encoder(spec: str | None, cache_dir: str | Path | None = None, devic
         _cpu_only(spec, device)
         inner = OnnxEncoder(default_model_dir(), kind=spec.split("-", 1)[1], batch_size=batch_size,
                             export_dir=export_dir, name="all-MiniLM-L6-v2")
+    elif spec == "minilm-static":
+        from rpcli.core.static_encoder import StaticEncoder
+
+        inner = StaticEncoder(default_model_dir(), name="all-MiniLM-L6-v2")
+    elif spec.startswith("static:"):
+        from rpcli.core.static_encoder import StaticEncoder
+
+        path = spec.split(":", 1)[1]
+        p = Path(path).expanduser()
+        if not (p / "config.json").is_file():
+            raise ConfigError(f"encoder {spec!r}: {path!r} is not a local transformers model directory "
+                              "(no config.json)")
+        inner = StaticEncoder(p)
     elif spec.startswith(("onnx:", "int8:")):
         _cpu_only(spec, device)
         kind, path = spec.split(":", 1)
@@ -450,7 +468,7 @@ def resolve_encoder(spec: str | None, cache_dir: str | Path | None = None, devic
         p = Path(spec).expanduser()
         if not p.is_dir():
             raise ConfigError(f"encoder {spec!r} is neither 'default', 'minilm-torch', 'minilm-onnx', 'minilm-int8', "
-                              "'hash:N', a local model directory nor onnx:DIR / int8:DIR")
+                              "'minilm-static', 'hash:N', a local model directory nor onnx:DIR / int8:DIR / static:DIR")
         inner = HFEncoder(p, device=device, batch_size=batch_size)
     return CachedEncoder(inner, cache_dir)
 
