@@ -1,4 +1,9 @@
-"""Recording one artifact in a workspace that already holds N entries: the JSON manifest vs the SQLite store.
+"""Recording one artifact in a workspace that already holds N entries: the JSON manifest vs the SQLite store, timed
+in process (the manifest calls alone).
+
+These are not command timings: an `rp` command also starts an interpreter, imports, and before step 15 rewrote
+manifest.json at exit above EXPORT_SYNC_MAX entries (the `export` row below; about 30 s at 10,000 entries), which an
+in-process timing never sees. bench/ws_scale.py times whole `rp` processes in a small and a large workspace.
 
 Entries are realistic run records: the shape `build_artifact` writes (params, data, encoder, input files with their
 hashes, outputs, provenance) with the metrics of a run on the released data (per task, selection shares, a
@@ -8,10 +13,10 @@ cost-quality curve, per seed): about 7 KB each as JSON. Measured, each over --re
                   read manifest.json, add the entry, rewrite it (fsync + rename) under the workspace lock;
   store-register  register_entry on the SQLite store (one transaction under the lock);
   store-build     build_artifact end to end with a trivial builder (lock, init check, reuse lookup, staging,
-                  move, hashing the output, register): what an `rp` command pays to record an artifact;
+                  move, hashing the output, register): the in-process part of recording an artifact;
   load            load_manifest (every entry) from each;
   export          rewriting manifest.json from the store (done after each write up to EXPORT_SYNC_MAX
-                  entries, else once when the writing process exits).
+                  entries; above that only on demand, by `rp ws export`).
 
 Usage: python bench/manifest_speed.py [--entries 10000] [--repeat 20] [--json-rev HEAD~1] [--out FILE]
 """
@@ -135,7 +140,6 @@ def main(argv=None) -> int:
         t0 = time.perf_counter()
         M.register_entry(ws_s, run_entry(10**8))
         res["store_migrate_first_write_s"] = round(time.perf_counter() - t0, 3)
-        M._export_pending()  # the export the migrating process would write at exit
         res["store_register"] = stats(timed(lambda k: M.register_entry(ws_s, run_entry(10**7 + k)), args.repeat))
         res["store_lookup"] = stats(timed(lambda k: M.lookup_entry(ws_s, run_entry(k * 7)["id"]), args.repeat))
         res["store_get_entry_prefix"] = stats(timed(lambda k: M.get_entry(ws_s, run_entry(k * 7)["id"][:11]),

@@ -1,5 +1,6 @@
 """The SQLite manifest store (step 11): migration of a JSON workspace, the manifest.json export, outside edits,
-schema versions, deferred exports of large workspaces, and the lookups that do not read every entry."""
+schema versions, the on-demand export of large workspaces (step 15), copies of a workspace, and the lookups and
+listings that do not read every entry."""
 
 from __future__ import annotations
 
@@ -102,26 +103,88 @@ def test_a_store_from_a_newer_rp_is_refused(ws):
             call()
 
 
-def test_large_workspaces_export_once_at_exit_and_conflicting_edits_are_refused(ws, monkeypatch):
+def test_large_workspaces_export_on_demand_and_conflicting_edits_are_refused(ws, monkeypatch):
     monkeypatch.setattr(M, "EXPORT_SYNC_MAX", 2)
     for i in range(2):
         M.register_entry(ws, entry(i))
     export_bytes = ws.manifest_path.read_bytes()
-    M.register_entry(ws, entry(2))  # above the threshold: the export waits for the end of the process
-    assert ws.manifest_path.read_bytes() == export_bytes and ws.root in M._PENDING_EXPORTS
+    M.register_entry(ws, entry(2))  # above the threshold: the export is left as it is (no rewrite, none at exit)
+    assert ws.manifest_path.read_bytes() == export_bytes
+    assert not hasattr(M, "_PENDING_EXPORTS") and not hasattr(M, "_export_pending")
     assert len(M.load_manifest(ws)["entries"]) == 3  # readers read the store, not the stale export
+    st = M.export_status(ws)
+    assert st["state"] == "stale" and st["entries"] == 3 and st["generation"] == st["export_generation"] + 1
     assert M.manifest_stamp(ws) is not None
-    # an outside edit of the stale export would lose entry 2 (or the edit): refused
+    # an outside edit of the stale export would lose entry 2 (or the edit): refused, naming `rp ws export`
     ws.manifest_path.write_text(export_bytes.decode().replace('"done"', '"edited"'))
-    with pytest.raises(WorkspaceError, match="changed outside rp"):
+    with pytest.raises(WorkspaceError, match="changed outside rp") as exc:
         M.load_manifest(ws)
+    assert "rp ws export" in exc.value.hint
     with pytest.raises(WorkspaceError, match="changed outside rp"):
         M.register_entry(ws, entry(3))
+    with pytest.raises(WorkspaceError, match="changed outside rp"):
+        M.export_manifest(ws)
     ws.manifest_path.unlink()
-    M._export_pending()
-    assert not M._PENDING_EXPORTS
+    assert M.export_status(ws)["state"] == "absent"
+    r = M.export_manifest(ws)  # on demand: `rp ws export`
+    assert r["written"] and r["entries"] == 3 and r["path"] == str(ws.manifest_path)
     assert exported(ws) == M.load_manifest(ws)
-    assert M.export_manifest(ws, only_if_stale=True) is False
+    assert ws.manifest_path.read_text(encoding="utf-8") == canonical(M.load_manifest(ws))
+    assert M.export_status(ws)["state"] == "current"
+    assert M.export_manifest(ws, only_if_stale=True)["written"] is False
+    # an edit of a current export is honoured (read, then imported by the next write), as in a small workspace
+    doc = json.loads(ws.manifest_path.read_text())
+    doc["entries"][entry(0)["id"]]["status"] = "edited"
+    ws.manifest_path.write_text(json.dumps(doc))
+    assert M.export_status(ws)["state"] == "edited"
+    assert M.lookup_entry(ws, entry(0)["id"])["status"] == "edited"
+    M.register_entry(ws, entry(3))
+    assert M.lookup_entry(ws, entry(0)["id"])["status"] == "edited" and len(M.load_manifest(ws)["entries"]) == 4
+    assert M.export_status(ws)["state"] == "stale"
+
+
+def test_export_to_another_file_leaves_the_workspace_export_alone(ws, tmp_path, monkeypatch):
+    monkeypatch.setattr(M, "EXPORT_SYNC_MAX", 1)
+    assert M.init_workspace(ws)
+    M.register_entries(ws, [entry(i) for i in range(3)])  # one transaction
+    before = ws.manifest_path.read_bytes()
+    out = tmp_path / "elsewhere" / "m.json"
+    r = M.export_manifest(ws, out=out)
+    assert r["written"] and r["entries"] == 3 and r["path"] == str(out)
+    assert json.loads(out.read_text())["entries"] == M.load_manifest(ws)["entries"]
+    assert ws.manifest_path.read_bytes() == before and M.export_status(ws)["state"] == "stale"
+    # a JSON-only workspace: manifest.json is the record; exporting elsewhere works, in place there is nothing to do
+    old = Workspace(tmp_path / "old")
+    old.root.mkdir()
+    old.manifest_path.write_text(json.dumps({"schema": 1, "entries": {entry(7)["id"]: entry(7)}}))
+    assert M.export_status(old)["state"] == "record"
+    assert M.export_manifest(old)["written"] is False and not M.store_path(old).exists()
+    assert json.loads(M.export_manifest(old, out=out)["path"] and out.read_text())["entries"] == {entry(7)["id"]:
+                                                                                                 entry(7)}
+
+
+@pytest.mark.parametrize("keep_times,legacy", [(True, False), (False, False), (True, True)])
+def test_a_copied_workspace_is_not_an_outside_edit(ws, tmp_path, monkeypatch, keep_times, legacy):
+    """cp -a keeps the export's mtime, cp -r does not; neither changes its bytes: the stale export of a large
+    workspace must not read as an edit (which would be refused as a conflict, or make every read parse it). A store
+    written before the export's sha256 was recorded (legacy) knows a copy by its mtime and size."""
+    import shutil
+
+    monkeypatch.setattr(M, "EXPORT_SYNC_MAX", 2)
+    M.register_entries(ws, [entry(i) for i in range(2)])
+    M.register_entry(ws, entry(2))  # the export is now one write behind
+    if legacy:
+        with sqlite3.connect(M.store_path(ws)) as c:
+            c.execute("DELETE FROM meta WHERE key = 'export_sha256'")
+    copy = Workspace(tmp_path / "copy")
+    shutil.copytree(ws.root, copy.root, copy_function=shutil.copy2 if keep_times else shutil.copyfile)
+    assert M.export_status(copy)["state"] == "stale"
+    assert len(M.load_manifest(copy)["entries"]) == 3
+    M.register_entry(copy, entry(3))
+    assert len(M.list_entries(copy)) == 4
+    with sqlite3.connect(M.store_path(copy)) as c:  # the copy's stamp was recorded: later reads compare stamps
+        stamp = json.loads(c.execute("SELECT value FROM meta WHERE key = 'export_stamp'").fetchone()[0])
+    assert stamp == M._stamp(copy.manifest_path)
 
 
 def test_lookups_and_listing(ws):
@@ -133,6 +196,17 @@ def test_lookups_and_listing(ws):
     assert [e["id"] for e in M.list_entries(ws, "run")] == [entry(2)["id"], entry(1)["id"]]
     assert M.get_entry(ws, "00000", kind="profile")["id"] == entry(3, "profile")["id"]
     assert M.get_entry(ws, "profile-000")["id"] == entry(3, "profile")["id"]
+    # the newest N (still oldest first), counted apart; the same from a JSON-only workspace
+    assert [e["id"] for e in M.list_entries(ws, limit=2)] == [entry(3, "profile")["id"], entry(1)["id"]]
+    assert [e["id"] for e in M.list_entries(ws, "run", limit=1)] == [entry(1)["id"]]
+    assert M.list_entries(ws, limit=0) == [] and len(M.list_entries(ws, limit=99)) == 3
+    assert (M.count_entries(ws), M.count_entries(ws, "run"), M.count_entries(ws, "graph")) == (3, 2, 0)
+    with sqlite3.connect(M.store_path(ws)) as c:  # the newest N are read through an index, not a scan
+        plan = c.execute("EXPLAIN QUERY PLAN SELECT body FROM entries ORDER BY created_at DESC, id DESC LIMIT 5")
+        assert "entries_created" in str(plan.fetchall())
+    M.store_path(ws).rename(ws.root / "away.db")
+    assert [e["id"] for e in M.list_entries(ws, limit=2)] == [entry(3, "profile")["id"], entry(1)["id"]]
+    assert M.count_entries(ws, "run") == 2
 
 
 def test_update_manifest_applies_changes_and_deletions(ws):

@@ -67,7 +67,7 @@ def root(
 
 
 app.add_typer(data_cmd.app, name="data", help="Check or synthesise datasets.")
-app.add_typer(ws_cmd.app, name="ws", help="Workspace: init, status, path.")
+app.add_typer(ws_cmd.app, name="ws", help="Workspace: init, status, path, verify, export.")
 app.add_typer(graph_cmd.app, name="graph", help="Build and inspect heterogeneous graphs.")
 app.add_typer(profile_cmd.app, name="profile", help="Build and inspect model profiles.")
 app.add_typer(route_cmd.app, name="route", help="Run routers and record evaluated runs.")

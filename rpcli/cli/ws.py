@@ -1,8 +1,9 @@
-"""rp ws init | status | path, and the top-level rp ls / rp show."""
+"""rp ws init | status | path | verify | export, and the top-level rp ls / rp show."""
 
 from __future__ import annotations
 
 from enum import Enum
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -12,6 +13,8 @@ from rpcli.cli._output import cli_errors, err_console, fmt, out_console, print_j
 from rpcli.cli._state import options
 
 app = typer.Typer(no_args_is_help=True)
+
+LS_DEFAULT = 100  # rp ls shows the newest this many artifacts unless --all or --limit (--json: every one)
 
 
 def _ws(ctx):
@@ -23,7 +26,7 @@ def _ws(ctx):
 
 @app.command("init")
 def init(ctx: typer.Context) -> None:
-    """Create the workspace (a manifest.json) if it does not exist.
+    """Create the workspace (manifest.db and its export manifest.json) if it does not exist.
 
     Example: rp -w /tmp/ws ws init
     """
@@ -47,14 +50,17 @@ def path(ctx: typer.Context) -> None:
 
 @app.command("status")
 def status(ctx: typer.Context, as_json: JsonOpt = False) -> None:
-    """Counts, sizes and schema of the workspace.
+    """Counts, sizes and schema of the workspace, and whether manifest.json is current.
 
     Example: rp ws status --json
     """
     from rpcli.services.base import workspace_status
+    from rpcli.workspace.manifest import export_status
 
+    ws = _ws(ctx)
     with cli_errors():
-        s = workspace_status(_ws(ctx))
+        s = workspace_status(ws)
+        s["export"] = export_status(ws)
     if as_json:
         print_json(s)
         return
@@ -64,6 +70,61 @@ def status(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         out_console.print(f"  {k}s: {s['counts'].get(k, 0)}")
     out_console.print(f"  artifacts: {s['artifact_bytes'] / 1e6:.1f} MB, "
                       f"embedding cache: {s['embedding_cache_bytes'] / 1e6:.1f} MB")
+    out_console.print(f"  manifest.json: {_export_words(s['export'])}", markup=False)
+
+
+def _export_words(e: dict) -> str:
+    if e["state"] == "record":
+        return "the record (no manifest.db yet: the first write moves it into the store)"
+    if e["state"] == "absent":
+        return "absent (`rp ws export` writes it)"
+    if e["state"] == "edited":
+        return "edited outside rp (read instead of the store until the next write imports it)"
+    if e["state"] == "current":
+        return "current (the export of the latest write)"
+    behind = (e["generation"] or 0) - (e["export_generation"] or 0)
+    return (f"stale: {behind} write(s) behind the store (above {e['sync_max']} entries it is rewritten only by "
+            "`rp ws export`)")
+
+
+@app.command("export")
+def export(ctx: typer.Context,
+           out: Annotated[Optional[Path], typer.Option("--out", "-o", dir_okay=False,
+                                                       help="Write here instead of the workspace's manifest.json "
+                                                            "('-': stdout).")] = None,
+           as_json: Annotated[bool, typer.Option("--json", help="Print what was done (path, entries, bytes, the "
+                                                                 "store write it holds, seconds) as JSON.")] = False,
+           ) -> None:
+    """Write manifest.json (the export of manifest.db, in the format older rp read): automatic up to 100 entries.
+
+    Example: rp ws export --out /tmp/manifest.json
+    """
+    import sys
+
+    from rpcli.workspace.manifest import dump_manifest, export_manifest, load_manifest
+
+    ws = _ws(ctx)
+    if out is not None and str(out) == "-":
+        with cli_errors():
+            text = dump_manifest(load_manifest(ws))
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    with cli_errors():
+        r = export_manifest(ws, out=out)
+    if as_json:
+        print_json(r)
+        return
+    typer.echo(r["path"])
+    if not options(ctx).quiet:
+        if r["written"]:
+            err_console.print(f"exported {r['entries']:,} entries ({r['bytes'] / 2**20:.1f} MiB) in "
+                              f"{r['seconds']:.1f}s", markup=False)
+        elif r["generation"] is None:
+            err_console.print("no manifest.db: manifest.json is this workspace's record (left as it is)",
+                              markup=False)
+        else:
+            err_console.print("already current (left as it is)", markup=False)
 
 
 @app.command("verify")
@@ -103,17 +164,34 @@ class Kind(str, Enum):
 
 def ls(ctx: typer.Context,
        kind: Annotated[Optional[Kind], typer.Argument(help="graphs, profiles or runs (default: all).")] = None,
+       limit: Annotated[Optional[int], typer.Option("--limit", "-n", min=1,
+                                                    help=f"Only the newest N (the table's default: {LS_DEFAULT}; "
+                                                         "--json: every one).")] = None,
+       all_: Annotated[bool, typer.Option("--all", "-a", help="Every artifact, however many.")] = False,
        as_json: JsonOpt = False) -> None:
-    """List the artifacts recorded in the workspace.
+    """List the artifacts recorded in the workspace, oldest first (the table: the newest 100, --all for every one).
 
     Example: rp ls runs --json
     """
-    from rpcli.workspace.manifest import list_entries
+    from rpcli.workspace.manifest import count_entries, list_entries
 
+    if all_ and limit is not None:
+        raise typer.BadParameter("give --all or --limit, not both", param_hint="--limit")
+    n = None if all_ else limit if limit is not None else None if as_json else LS_DEFAULT
+    ws = _ws(ctx)
+    what = kind.value[:-1] if kind else None
     with cli_errors():
-        rows = list_entries(_ws(ctx), kind.value[:-1] if kind else None)
+        rows = list_entries(ws, what, limit=n)
+        total = count_entries(ws, what) if n is not None and len(rows) >= n else len(rows)
+
+    def note() -> None:  # after the rows, where a reader of the table looks last
+        if total > len(rows) and not options(ctx).quiet:
+            err_console.print(f"showing the newest {len(rows):,} of {total:,} {kind.value if kind else 'artifacts'}"
+                              ": `--all` lists every one, `--limit N` the newest N", markup=False)
+
     if as_json:
         print_json(rows)
+        note()
         return
     from rich.table import Table
 
@@ -132,6 +210,7 @@ def ls(ctx: typer.Context,
         t.add_row(e["id"], e["kind"], p.get("mode", "-"), str(what), ",".join(e.get("parents", [])), metric,
                   e.get("created_at", ""))
     out_console.print(t)
+    note()
 
 
 def show(ctx: typer.Context, ref: Annotated[str, typer.Argument(help="An artifact id or unique prefix.")],
