@@ -1,58 +1,66 @@
-"""Write docs/benchmarks.md from the JSON results of the bench scripts in bench/results/.
+"""Write docs/benchmarks.md from the JSON results in bench/results/ (what `python bench/run.py` writes).
 
     python bench/make_docs.py [--results bench/results] [--out docs/benchmarks.md]
 
-Each bench script writes bench/results/<name>.json in its own shape (its command, commit and load average
-included). One reader per bench below turns that JSON into its section (tables) and evaluates the issue-14
-targets it measures from the raw measured fields, so nothing has to be rerun to regenerate this page. A target
-not met carries what bounds it: figures quoted only from a result file (named with its field), otherwise said in
-words together with the command that would measure it. A bench whose JSON is missing is listed as "not run".
-A result without a reader of its own may carry
+Each bench script writes bench/results/<name>.json in its own shape; bench/run.py adds a "run" block (its command,
+the bench's command, the commit, whether the tree was clean, the load average before and after, the machine). One
+reader per bench below turns a result into its section (tables) and judges the targets it measures from the raw
+measured fields. Every sentence printed about a result is computed from that result's numbers (fields named in
+backquotes); a result that was not made by bench/run.py is flagged as such. A bench whose JSON is missing is "not
+run", with the command that runs it. A result without a reader of its own may carry
   "tables":  [{"title": str, "columns": [str], "rows": [[...]]}]       rendered as they are, and
-  "targets": [{"id": str, "value": number, "unit": str, "met": bool, "note": str}]   (ids: TARGETS below).
-Nothing here measures anything: rerun the bench scripts, then this script.
+  "targets": [{"id": str, "value": number, "unit": str, "met": bool, "note": str, "bound": str}]  (ids: TARGETS).
+Nothing here measures anything: rerun the benches (bench/run.py), which then runs this script.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import statistics
+import statistics  # noqa: F401  (readers may use it)
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-BENCHES = ("route_speed", "graph_router", "encoder_speed", "pipeline", "sweep_time", "scaling", "startup",
-           "manifest_speed", "serve_overhead", "graphs_build")
-# the command that produces each result (shown for a bench that has not been run)
-RUN_COMMANDS = {
-    "route_speed": "python bench/route_speed.py --data ../shared/data/routeprofile",
-    "graph_router": "python bench/graph_router.py --data ../shared/data/routeprofile --seeds 0,1,2",
-    "encoder_speed": "python bench/encoder_speed.py --data ../shared/data/routeprofile",
-    "pipeline": "python bench/pipeline.py --data ../shared/data/routeprofile",
-    "sweep_time": "python bench/sweep_time.py --configs local:2",
-    "scaling": "python bench/scaling.py",
-    "startup": "python bench/startup.py",
-    "manifest_speed": "python bench/manifest_speed.py --entries 10000",
-    "serve_overhead": "python bench/serve_overhead.py --workspace WS --run RUN_ID",
-    "graphs_build": "python bench/graphs_build.py",
-}
-# issue 14's targets: id -> (bench, text)
+BENCHES = ("startup", "ws_scale", "encoder_speed", "encoder_quality", "route_speed", "serve_throughput",
+           "graphs_build", "pipeline", "graph_router", "scaling", "sweep_time", "manifest_speed")
+COMPANIONS = ("encoder_speed_1thread", "route_speed_static", "route_speed_int8")  # shown in their parent's section
+
+
+def run_command(name: str) -> str:
+    return f"python bench/run.py --only {name}"
+
+
+# target id -> (bench, text). Issue 21 (step 15) first, then issue 14's that the benches still measure.
 TARGETS = {
-    "graph_router_s_per_seed": ("graph_router", "GraphRouter at most 20 s per seed on the released data "
-                                                "(query embeddings cached), same result within noise"),
+    "static_texts_per_s": ("encoder_speed", "minilm-static at least 5,000 texts/s batched on the released queries"),
+    "static_single_ms": ("encoder_speed", "minilm-static at most 0.5 ms per single query"),
+    "static_quality": ("encoder_quality", "minilm-static: no cell of sweeps/best.yaml or the MLP cells of "
+                                          "sweeps/quick.yaml significantly below MiniLM (paired 95% interval)"),
+    "serve_rps_static": ("serve_throughput", "rp serve at least 1,000 routed requests/s with minilm-static "
+                                             "(64 in flight, instant upstreams)"),
+    "serve_rps_minilm_x": ("serve_throughput", "rp serve with MiniLM at least 3x the one-at-a-time server's rate"),
+    "serve_overhead_p50_ms": ("serve_throughput", "routing overhead p50 at most 2 ms unloaded (minilm-static)"),
+    "ws_write_delta_s": ("ws_scale", "a write command in a 10,000-artifact workspace within 0.3 s of a 100-artifact one"),
+    "ws_ls_delta_s": ("ws_scale", "`rp ls` in a 10,000-artifact workspace within 0.3 s of a 100-artifact one"),
+    "ws_show_delta_s": ("ws_scale", "`rp show` in a 10,000-artifact workspace within 0.3 s of a 100-artifact one"),
+    "help_all_s": ("startup", "every `--help` under 0.3 s (cached)"),
+    "help_cold_s": ("startup", "every `--help` under 0.3 s with an empty help cache"),
+    "help_s": ("startup", "`rp --help` under 0.3 s"),
+    "compare_plain_s": ("startup", "`rp compare --plain` under 1 s with 1,000 runs"),
     "encoder_texts_per_s": ("encoder_speed", "default encoder at least 250 texts/s on the released data's queries"),
     "encoder_cosine": ("encoder_speed", "cosine >= 0.999 to today's vectors"),
     "decisions_per_s_sim": ("route_speed", "sim at least 10,000 decisions/s (cached embeddings)"),
     "decisions_per_s_mlp": ("route_speed", "mlp at least 10,000 decisions/s (cached embeddings)"),
     "decisions_per_s_graph": ("route_speed", "graph at least 1,000 decisions/s (cached embeddings)"),
     "single_query_p50_ms": ("route_speed", "single-query routing p50 at most 20 ms including encoding"),
-    "help_s": ("startup", "`rp --help` under 0.3 s"),
-    "compare_plain_s": ("startup", "`rp compare --plain` under 1 s with 1,000 runs"),
-    "manifest_record_ms": ("manifest_speed", "recording one artifact in a workspace of 10,000 under 50 ms"),
+    "graph_router_s_per_seed": ("graph_router", "GraphRouter at most 20 s per seed on the released data "
+                                                "(query embeddings cached), same result within noise"),
     "sweep_cold_min": ("sweep_time", "the table-1 sweep cold in at most 30 minutes with --jobs 2"),
     "sweep_rerun_s": ("sweep_time", "a fully recorded sweep rerun under 10 s"),
     "growth_queries": ("scaling", "at most linear growth in queries for graph build, emb-gnn and evaluation"),
     "memory_128x100k_gib": ("scaling", "128 models x 100k queries within 8 GiB"),
+    "manifest_record_ms": ("manifest_speed", "recording one artifact in a workspace of 10,000 under 50 ms "
+                                             "(in process)"),
 }
 # all-MiniLM-L6-v2's config (hidden_size, num_hidden_layers, intermediate_size): the weight matmuls of one token
 MINILM = {"hidden": 384, "layers": 6, "ffn": 1536}
@@ -100,8 +108,8 @@ def load_text(r: dict) -> str:
         return (f"load average {m['load_avg'][0]} (1 min) at the start" +
                 (f", {m['load_avg_after'][0]} at the end" if m.get("load_avg_after") else ""))
     if r.get("loadavg_start"):
-        return (f"load average {r['loadavg_start'][0]:.1f} (1 min) at the start, {r['loadavg_end'][0]:.1f} at "
-                f"the end")
+        return (f"load average {r['loadavg_start'][0]:.1f} (1 min) at the start" +
+                (f", {r['loadavg_end'][0]:.1f} at the end" if r.get("loadavg_end") else ""))
     if r.get("loadavg"):  # one [start, end] pair per invocation merged into the result
         return "load average (1 min) per invocation, start -> end: " + ", ".join(
             f"{a:.1f} -> {b:.1f}" for a, b in r["loadavg"])
@@ -117,19 +125,38 @@ def load_text(r: dict) -> str:
 
 
 def header(res: dict) -> str:
+    """Who made the result: bench/run.py's record, or (flagged) the bench's own fields."""
+    run = res.get("run")
+    if run:
+        m = run.get("machine") or {}
+        bits = [f"commit `{run['commit']}`" + ("" if run.get("clean") else " (work tree with changes)"),
+                f"nproc {m.get('nproc', '?')}", f"load average {run['load_avg_before'][0]} (1 min) before, "
+                f"{run['load_avg_after'][0]} after", f"{run.get('wall_s')} s"]
+        if m.get("cpu"):
+            bits.append(m["cpu"])
+        return (f"`{run['command']}` ran `{run['bench_command']}`" + (" (quick settings)" if run.get("quick") else "")
+                + "; " + "; ".join(bits) + ".")
     m = res["machine"] if isinstance(res.get("machine"), dict) else {}
-    nproc = m.get("nproc") or res.get("cores") or res.get("cpus") or m.get("cpus") or "?"
     commit = res.get("commit", "?")
-    if res.get("commits"):
-        commit = ", ".join(res["commits"])
-    bits = [f"commit `{commit}`", f"nproc {nproc}" if nproc != "?" else "nproc not recorded", load_text(res)]
-    if m.get("cpu"):
-        bits.append(m["cpu"])
     cmds = commands(res) or ["?"]
-    text = "\n".join(f"`{c}`" + ("  " if i < len(cmds) - 1 else "") for i, c in enumerate(cmds))
-    if res.get("note"):
-        text += f"\n\n{res['note']}"
-    return text + "\n\n" + "; ".join(bits) + "."
+    return ("**Not made by bench/run.py** (no `run` record): " + "; ".join(f"`{c}`" for c in cmds) +
+            f"; commit `{commit}`; {load_text(res)}" + (f"; {m['cpu']}" if m.get("cpu") else "") + ".")
+
+
+def static_targets(r: dict) -> list[dict]:
+    """minilm-static's speed targets from encoder_speed.json's row of that path."""
+    st = next((x for x in r.get("rows", []) if x.get("path") == "minilm-static"), None)
+    if not st:
+        return []
+    tg = [{"id": "static_texts_per_s", "value": st["texts_per_s"], "unit": "texts/s",
+           "met": st["texts_per_s"] >= 5000,
+           "note": f"batched; {st['texts_per_cpu_s']} texts per CPU s; against MiniLM: similarity correlation "
+                   f"{st.get('sim_corr')}, kNN@10 overlap {st.get('knn10_overlap')}"}]
+    single = st.get("single")
+    if single:
+        tg.append({"id": "static_single_ms", "value": single["p50_ms"], "unit": "ms", "met": single["p50_ms"] <= 0.5,
+                   "note": f"p50 of {single['n']} single-text encodes (p99 {single['p99_ms']} ms)"})
+    return tg
 
 
 # ------------------------------------------------------------------------------------------------------- routing
@@ -166,39 +193,30 @@ def route_speed_section(r: dict, results: Path) -> tuple[str, list[dict]]:
         worst = max(tot.values())
         cpu = {x["router"]: round(x["single"]["encode_cpu"]["p50_ms"] + x["single"]["decide_cpu"]["p50_ms"], 1)
                for x in r["rows"]}
-        enc = _load(results, "encoder_speed")
-        tok = ""
-        if enc:
-            d = next((x for x in enc["rows"] if x["path"] == enc.get("reference")), enc["rows"][0])
-            tok = (f" The texts are the formatted test queries: {d['tokens'] / d['texts']:.0f} tokens on average "
-                   f"(encoder_speed.json `tokens` / `texts`), each run through MiniLM's six layers on its own.")
-        bound = (f"Encoding bounds it, not the decision. From route_speed.json `rows[].single`: the decision's CPU "
-                 f"p50 is {min(dec_cpu):.2f}–{max(dec_cpu):.2f} ms (`decide_cpu`), encoding one query "
-                 f"{min(enc_cpu):.1f}–{max(enc_cpu):.1f} ms of CPU (`encode_cpu`), so even on an idle core "
-                 f"(wall = CPU) one query costs about twice the 20 ms.{tok} Wall p50 ({min(tot.values()):.0f}–"
-                 f"{worst:.0f} ms) is higher because the machine was loaded (load average "
-                 f"{r['loadavg_start'][0]:.1f}). A query whose embedding is cached routes in "
-                 f"{min(hit):.1f}–{max(hit):.1f} ms (`cache` + `decide` p50). Needed: encoding one text "
-                 f"{max(enc_cpu) / (20 - max(dec_cpu)):.1f}x cheaper — the encoder bound below (int8 is faster but fails the cosine bar), a shorter query "
-                 f"text than the formatted prompt, or a smaller encoder (a new encoder id).")
-        i8 = _load(results, "route_speed_int8")
+        bound = (f"From route_speed.json `rows[].single`: the decision's CPU p50 is {min(dec_cpu):.2f}–"
+                 f"{max(dec_cpu):.2f} ms (`decide_cpu`), encoding one query {min(enc_cpu):.1f}–{max(enc_cpu):.1f} ms "
+                 f"of CPU (`encode_cpu`); wall p50 {min(tot.values()):.1f}–{worst:.1f} ms at load average "
+                 f"{r['loadavg_start'][0]:.1f}. A query whose embedding is cached routes in {min(hit):.2f}–"
+                 f"{max(hit):.2f} ms (`cache` + `decide` p50)." +
+                 (f" Within 20 ms of CPU, encoding would have to be {max(enc_cpu) / (20 - max(dec_cpu)):.1f}x "
+                  f"cheaper." if max(enc_cpu) + max(dec_cpu) > 20 else ""))
         i8_note = ""
-        if i8 and i8.get("rows"):
+        for comp in ("route_speed_static", "route_speed_int8"):
+            i8 = _load(results, comp)
+            if not (i8 and i8.get("rows")):
+                continue
             i8_rows = [[x["router"], x["run"], trio(x["single"]["encode"]), trio(x["single"]["total"]),
                         f"{x['single']['encode_cpu']['p50_ms']:.1f} / {x['single']['decide_cpu']['p50_ms']:.2f}"]
                        for x in i8["rows"]]
             i8_cpu = {x["router"]: round(x["single"]["encode_cpu"]["p50_ms"] + x["single"]["decide_cpu"]["p50_ms"], 1)
                       for x in i8["rows"]}
-            text += (f"\n\n**Opt-in int8 encoder** (`{i8['encoder']}`: the same MiniLM weights, int8 MatMuls on ONNX "
-                     f"Runtime; its own id, cosine to the default in encoder_speed): "
-                     f"`{i8.get('command', 'python bench/route_speed.py --encoder minilm-int8 ...')}`, commit "
-                     f"`{i8.get('commit')}`, load average {i8['loadavg_start'][0]:.1f} at the start. Runs built "
-                     f"with that encoder (task graph, emb-gnn K=2).\n\n")
+            text += (f"\n\n**Encoder `{i8['encoder']}`** ({comp}.json, its own encoder id, so its own runs): "
+                     + header(i8) + "\n\n")
             text += md_table(["router", "run", "encode p50/p95/p99 ms", "total p50/p95/p99 ms",
                               "CPU p50 ms encode / decide"], i8_rows)
-            i8_note = ("; with the opt-in minilm-int8 encoder, CPU p50 " +
-                       ", ".join(f"{k} {v} ms" for k, v in i8_cpu.items()))
-            bound += (f" With the opt-in minilm-int8 encoder (route_speed_int8.json) one query costs " +
+            i8_note += (f"; with {i8['encoder']}, CPU p50 " +
+                        ", ".join(f"{k} {v} ms" for k, v in i8_cpu.items()))
+            bound += (f" With {i8['encoder']} ({comp}.json) one query costs " +
                       ", ".join(f"{k} {v} ms" for k, v in i8_cpu.items()) + " of CPU (encode + decide p50).")
         tg.append({"id": "single_query_p50_ms", "value": _r(worst), "unit": "ms", "met": worst <= 20,
                    "note": "slowest router's wall p50 of encode + decide; CPU p50: " +
@@ -210,127 +228,84 @@ def route_speed_section(r: dict, results: Path) -> tuple[str, list[dict]]:
 def graph_router_section(r: dict, results: Path) -> tuple[str, list[dict]]:
     rows = [[x["variant"], x["member_sample"], x["seed"], x["run"], x["avg_performance"], x["train_seconds"],
              x["train_cpu_seconds"], x["best_epoch"], x["epochs_run"]] for x in r["rows"]]
-    text = (f"Graph `{r['graph']}`, profile `{r['profile']}` (emb-gnn K=2), {r['epochs']} epochs, the original's "
-            f"router settings; `faithful` is member_sample 0 (the whole bipartite graph every step), `fast` samples "
-            f"member queries per step (`rp route graph --member-sample N`, opt-in). Train seconds are wall time; "
-            f"three invocations ran in parallel on two cores, so compare CPU seconds.\n\n")
+    text = (f"Graph `{r['graph']}`, profile `{r['profile']}`, {r['epochs']} epochs; `faithful` is member_sample 0 "
+            f"(the whole bipartite graph every step), `fast` samples member queries per step "
+            f"(`rp route graph --member-sample N`, opt-in). Train seconds are wall time; compare CPU seconds.\n\n")
     text += md_table(["variant", "member_sample", "seed", "run", "avg_performance", "train wall s", "train CPU s",
                       "best epoch", "epochs run"], rows)
     s = r["summary"]
     srows = [[k, ", ".join(map(str, v["seeds"])), v["mean"], v["sd"], v["cpu_seconds_per_seed"]]
              for k, v in s.items() if isinstance(v, dict) and "seeds" in v]
-    ref = s.get("reference_faithful_3_seeds")
-    if ref:
-        srows.append([f"faithful, reference ({ref['source']})", "0, 1, 2", ref["mean"], ref["sd"], None])
     text += "\n\n" + md_table(["variant", "seeds", "mean avg_performance", "sd", "CPU s per seed"], srows)
     tg = []
     faithful, fast = s.get("faithful"), s.get("fast")
-    if faithful or fast:
-        within = None
-        if fast and ref:
-            within = abs(fast["mean"] - ref["mean"]) <= ref["sd"]
-        best = fast if fast else faithful
+    best = fast or faithful
+    if best:
         v = best["cpu_seconds_per_seed"]
-        sample = next((x["member_sample"] for x in r["rows"] if x["variant"] == "fast"), "?")
-        note = f"CPU s per seed ({'member_sample ' + str(sample) if best is fast else 'faithful'}); "
-        if fast and ref:
-            note += (f"{fast['mean']} ± {fast['sd']} vs the faithful {ref['mean']} ± {ref['sd']}: "
-                     f"{'within' if within else 'outside'} one sd; ")
-        if faithful:
-            note += f"the original's settings (faithful): {faithful['cpu_seconds_per_seed']} CPU s per seed"
+        within = None
+        note = f"CPU s per seed ({'fast' if best is fast else 'faithful'})"
+        if fast and faithful and len(faithful.get("seeds", [])) >= 2 and faithful.get("sd") is not None:
+            within = abs(fast["mean"] - faithful["mean"]) <= faithful["sd"]
+            note += (f"; fast {fast['mean']} ± {fast['sd']} vs faithful {faithful['mean']} ± {faithful['sd']}: "
+                     f"{'within' if within else 'outside'} one sd")
         bound = None
-        if faithful:
-            f_cpu, ep = faithful["cpu_seconds_per_seed"], r["epochs"]
-            fast_rows = [x for x in r["rows"] if x["variant"] == "fast"]
-            bound = (f"At the original's settings a seed costs {f_cpu} CPU s (graph_router.json "
-                     f"`summary.faithful.cpu_seconds_per_seed`), {f_cpu / ep:.2f} CPU s per epoch over {ep} epochs; "
-                     f"20 s per seed allows {20 / ep:.2f} s per epoch, {f_cpu / 20:.1f}x less. Each optimisation step "
-                     f"runs forward and backward through the whole bipartite query–model graph, so an epoch costs "
-                     f"(training queries / 32 steps) x (a pass over all training queries): quadratic in the "
-                     f"training queries.")
-            if fast:
-                bound += (f" Sampling the member queries of each step (`--member-sample "
-                          f"{fast_rows[0]['member_sample'] if fast_rows else '?'}`) removes most of the graph work: "
-                          f"{s.get('cpu_speedup')}x less CPU (`summary.cpu_speedup`), {fast['cpu_seconds_per_seed']} "
-                          f"CPU s per seed, result within one sd; what is left per step is the batch itself and the "
-                          f"fixed weight-gradient and Adam work over the router's parameters, which does not shrink "
-                          f"with the sample (profile a step with `py-spy record -- python bench/graph_router.py "
-                          f"--variants fast --seeds 0 --epochs 2`; no result file records that split).")
-            if fast_rows:
-                cut = [min(x["epochs_run"], x["best_epoch"] + 10) / x["epochs_run"] * x["train_cpu_seconds"]
-                       for x in fast_rows]
-                bound += (f" The best epochs were {', '.join(str(x['best_epoch']) for x in fast_rows)} of "
-                          f"{fast_rows[0]['epochs_run']} (`rows[].best_epoch`): early stopping 10 epochs after the "
-                          f"best would have spent about {min(cut):.0f}–{max(cut):.0f} CPU s per seed — still above "
-                          f"20 s, and it is not validated here.")
-            if fast:
-                bound += (f" Needed: a further {fast['cpu_seconds_per_seed'] / 20:.1f}x cheaper step on top of the "
-                          f"sampling (fewer parameters or epochs, i.e. not the original's settings), or an "
-                          f"accelerator.")
-            bound += " On two CPU cores the target is not reachable at the original's settings."
+        if v > 20:
+            bound = (f"{v} CPU s per seed (graph_router.json `summary.{'fast' if best is fast else 'faithful'}"
+                     f".cpu_seconds_per_seed`) over {r['epochs']} epochs is {v / r['epochs']:.2f} CPU s per epoch; "
+                     f"20 s per seed allows {20 / r['epochs']:.2f}, {v / 20:.1f}x less.")
+            if faithful:
+                bound += f" The faithful settings cost {faithful['cpu_seconds_per_seed']} CPU s per seed."
         tg.append({"id": "graph_router_s_per_seed", "value": v, "unit": "CPU s",
                    "met": v <= 20 and within is not False, "note": note, "bound": bound})
     return text, tg
 
 
 # ------------------------------------------------------------------------------------------------------- encoder
-ENC_COLS = ["path", "encoder id", "texts", "tokens", "threads", "wall s", "CPU s", "texts/s", "texts per CPU s",
-            "speed-up", "cos min", "cos mean", "max abs diff"]
+ENC_COLS = ["path", "encoder id", "dim", "texts", "tokens", "threads", "wall s", "CPU s", "texts/s",
+            "texts per CPU s", "speed-up", "ms/query p50", "cos min", "cos mean", "sim corr", "kNN@10"]
+
+
+def _f(v, fmt):
+    return "–" if v is None else format(v, fmt)
 
 
 def _enc_rows(r: dict) -> list[list]:
-    return [[x["path"], x["id"], x["texts"], x["tokens"], x["threads"], x["wall_s"], x["cpu_s"], x["texts_per_s"],
-             x["texts_per_cpu_s"], x["speedup"], f"{x['cos_min']:.6f}", f"{x['cos_mean']:.6f}",
-             f"{x['max_abs_diff']:.3g}"] for x in r["rows"]]
+    return [[x["path"], x["id"], x.get("dim"), x["texts"], x["tokens"], x["threads"], x["wall_s"], x["cpu_s"],
+             x["texts_per_s"], x["texts_per_cpu_s"], x["speedup"], (x.get("single") or {}).get("p50_ms"),
+             _f(x.get("cos_min"), ".6f"), _f(x.get("cos_mean"), ".6f"), x.get("sim_corr"), x.get("knn10_overlap")]
+            for x in r["rows"]]
 
 
 def encoder_section(r: dict, results: Path) -> tuple[str, list[dict]]:
     text = (f"torch {r.get('torch')}, onnxruntime {r.get('onnxruntime')}; the reference vectors are "
             f"`{r['reference']}` (the default). Best of {r['repeats']} repeat(s), paths interleaved; cos: per-text "
-            f"cosine to the reference path's vectors.\n\n")
+            f"cosine to the reference path's vectors (same space only); sim corr: correlation of the pairwise cosine "
+            f"similarities with the reference's; kNN@10: overlap of each text's 10 nearest neighbours; ms/query: "
+            f"one text per encode call.\n\n")
     text += md_table(ENC_COLS, _enc_rows(r))
     one = _load(results, "encoder_speed_1thread")
     if one:
-        text += ("\n\n**One torch thread** (a subset: every k-th text), "
-                 + "; ".join(f"`{c}`" for c in commands(one)) + f", commit `{one['commit']}`, {load_text(one)}.\n\n")
+        text += "\n\n**One torch thread** (a subset: every k-th text). " + header(one) + "\n\n"
         text += md_table(ENC_COLS, _enc_rows(one))
     ref = next((x for x in r["rows"] if x["path"] == r["reference"]), r["rows"][0])
     others = [x for x in r["rows"] if x is not ref]
     fpt = minilm_flop_per_token()
     tpt = ref["tokens"] / ref["texts"]
-    need = 250 * tpt * fpt / 1e9
     got = ref["tokens"] * fpt / ref["cpu_s"] / 1e9
-    nproc = r.get("cpus") or 2
-    bound = (f"The default encodes {ref['texts_per_s']} texts/s here ({ref['texts_per_cpu_s']} per CPU second, "
-             f"so about {ref['texts_per_cpu_s'] * nproc:.0f} on {nproc} idle cores; encoder_speed.json "
-             f"`rows[path={ref['path']}]`). The released queries average {tpt:.0f} tokens (`tokens` / `texts`), and "
-             f"MiniLM-L6's weight matmuls cost {fpt / 1e6:.1f} MFLOP per token (6 layers x (4 x 384² + 2 x 384 x "
-             f"1536) multiply-adds, from the model's config), so 250 texts/s needs about {need:.0f} GFLOP/s, while "
-             f"the torch path does {got:.0f} GFLOP per CPU second ({got * nproc:.0f} on {nproc} cores): "
-             f"{need / (got * nproc):.1f}x the rate the fp32 path reaches on all {nproc} cores. A profile "
-             f"(`py-spy record --native -- python bench/encoder_speed.py --paths minilm-torch --limit 300`) puts "
-             f"most of the time in the Linear layers' sgemm, then GELU and attention, so the matmul rate is the "
-             f"bound. The ONNX Runtime export of the same weights is no faster")
-    onnx = next((x for x in others if x["path"] == "minilm-onnx"), None)
-    int8 = next((x for x in others if x["path"] == "minilm-int8"), None)
-    bound += f" ({onnx['speedup']}x)" if onnx else ""
-    if int8:
-        bound += (f"; int8 matmuls are {int8['speedup']}x faster" +
-                  (f" ({next(x['speedup'] for x in one['rows'] if x['path'] == 'minilm-int8')}x with one thread)"
-                   if one and any(x["path"] == "minilm-int8" for x in one["rows"]) else "") +
-                  f" but agree only to cosine {int8['cos_min']:.3f} (min), below 0.999, so they stay opt-in "
-                  f"(`minilm-int8`, its own encoder id).")
-    bound += (" Needed for 250 texts/s at cosine >= 0.999: an accelerator, or a smaller model or shorter texts "
-              "(different vectors, a new encoder id).")
-    best_other = max(others, key=lambda x: x["speedup"], default=None)
+    bound = (f"The default encodes {ref['texts_per_s']} texts/s ({ref['texts_per_cpu_s']} per CPU second; "
+             f"encoder_speed.json `rows[path={ref['path']}]`). The texts average {tpt:.0f} tokens (`tokens` / "
+             f"`texts`); at MiniLM-L6's {fpt / 1e6:.1f} MFLOP of weight matmuls per token (from its config) that "
+             f"is {got:.0f} GFLOP per CPU second, and 250 texts/s would need {250 * tpt * fpt / 1e9:.0f} GFLOP/s.")
     tg = [{"id": "encoder_texts_per_s", "value": ref["texts_per_s"], "unit": "texts/s",
            "met": ref["texts_per_s"] >= 250,
            "note": f"{ref['path']} ({ref['threads']} threads); {ref['texts_per_cpu_s']} texts per CPU s",
            "bound": bound},
           {"id": "encoder_cosine", "value": round(ref["cos_min"], 6), "unit": "(min)", "met": ref["cos_min"] >= 0.999,
-           "note": "the default is still the torch path with the same encoder id, so its vectors are today's" +
-                   ("; faster opt-in paths: " + ", ".join(f"{x['path']} {x['speedup']}x, cos min {x['cos_min']:.4f}"
-                                                          for x in others) if best_other else "")}]
+           "note": "the reference path against itself (same encoder id)" +
+                   ("; other paths: " + ", ".join(f"{x['path']} {x['speedup']}x, cos min {x['cos_min']:.4f}"
+                                                  for x in others if x.get("cos_min") is not None)
+                    if others else "")}]
+    tg += static_targets(r)
     return text, tg
 
 
@@ -371,21 +346,17 @@ def sweep_not_run(results: Path) -> tuple[str, dict]:
     cnt = _sweep_graph_seeds(REPO / "sweeps" / "paper-table1.yaml")
     if not gr or not cnt:
         return ("The table-1 sweep has not been timed. GraphRouter dominates it (see graph_router); "
-                f"`{RUN_COMMANDS['sweep_time']}` measures it.", {})
+                f"`{run_command('sweep_time')}` measures it.", {})
     runs, seeds = cnt
     f = gr["summary"].get("faithful", {}).get("cpu_seconds_per_seed")
     fa = gr["summary"].get("fast", {}).get("cpu_seconds_per_seed")
     lo = {k: runs * seeds * v / 2 / 60 for k, v in (("faithful", f), ("fast", fa)) if v}
-    text = (f"The cold table-1 sweep was not completed on this machine (hours of GraphRouter training). A lower "
-            f"bound from the recorded results: sweeps/paper-table1.yaml trains {runs} GraphRouter runs x {seeds} "
+    text = (f"Estimate, not a measurement: sweeps/paper-table1.yaml trains {runs} GraphRouter runs x {seeds} "
             f"seeds = {runs * seeds} seeds; at the CPU seconds per seed of graph_router.json "
-            f"(`summary.*.cpu_seconds_per_seed`, standard mode, emb-gnn profile) that is, with both cores busy, "
+            f"(`summary.*.cpu_seconds_per_seed`) that is, on 2 busy cores, "
             + ", ".join(f"{v:.0f} min ({k})" for k, v in lo.items()) +
-            " for GraphRouter training alone, before any encoding, profile or other router. So the 30-minute target "
-            "is bounded by the GraphRouter target: it would need GraphRouter at about "
-            f"{30 * 60 * 2 / (runs * seeds):.0f} CPU s per seed, i.e. close to that target's 20 s. "
-            f"`{RUN_COMMANDS['sweep_time']}` measures it; a recorded rerun is only manifest look-ups (see "
-            "manifest_speed and `rp sweep --dry-run`).")
+            f" of GraphRouter training alone. 30 minutes would allow {30 * 60 * 2 / (runs * seeds):.0f} CPU s per "
+            f"seed.")
     return text, {"sweep_cold_min": {"value": round(min(lo.values())) if lo else None, "unit": "min (lower bound)",
                                      "note": "estimate, not a measurement: GraphRouter training alone",
                                      "bound": text}}
@@ -422,10 +393,8 @@ def sweep_section(r: dict, results: Path) -> tuple[str, list[dict]]:
                    "note": f"recorded: {len(rc['invocations'])} building invocation(s), --jobs "
                            f"{'/'.join(map(str, jobs))}, on a machine shared with other work",
                    "bound": (f"The recorded cold build took {rc['cold_wall_s'] / 60:.0f} min with --jobs 2; its "
-                             f"artifacts' build durations add up to {rc['build_s_sum'] / 60:.0f} min, of which "
-                             f"GraphRouter and the other runs {rc['by_kind_s']['run'] / 60:.0f} min (one job's "
-                             f"time). GraphRouter dominates: 132 seed-trainings at the CPU seconds per seed of "
-                             f"graph_router.json; the 30 minutes need it near its own 20 s target.")})
+                             f"artifacts' build durations add up to {rc['build_s_sum'] / 60:.0f} min, of which runs "
+                             f"{rc['by_kind_s']['run'] / 60:.0f} min (one job's time).")})
     if two and table1 and two["cold"] is not None:
         ok = not (two["cold"]["rc"] or two["warm"]["rc"])
         tg.append({"id": "sweep_cold_min", "value": round(two["cold"]["wall_s"] / 60, 1), "unit": "min",
@@ -461,56 +430,52 @@ def startup_section(r: dict, results: Path) -> tuple[str, list[dict]]:
     rows = []
     for k, label in (("python_bare", "python -c pass (interpreter alone)"),
                      ("import_typer", "python -c 'import typer'"),
-                     ("import_cli", "python -c 'import rpcli.cli.main' (every command module, Typer, Rich console)"),
-                     ("import_cli_and_rich_help", "... and typer.rich_utils (Rich help: markdown, traceback)"),
-                     ("help_uncached", "rp --help, rendered by Typer (RP_NO_HELP_CACHE=1; every call before the cache)"),
-                     ("help", "rp --help (after the first call: the rendering from the user's cache)"),
+                     ("import_renderer", "python -c 'import typer, typer.main, typer.rich_utils, typer._adapters'"),
+                     ("import_cli", "python -c 'import rpcli.cli.main'"),
+                     ("import_cli_and_rich_help", "python -c 'import rpcli.cli.main, typer.rich_utils'"),
+                     ("help_uncached", "rp --help, rendered by Typer (RP_NO_HELP_CACHE=1)"),
+                     ("help", "rp --help (printed from the help cache)"),
+                     ("help_pages_worst", "slowest help page, cached"),
+                     ("help_pages_worst_cold", "slowest help page, cold (empty cache: rendered by Typer)"),
                      ("compare_plain", f"rp compare --plain ({r['workspace']['runs']:,} runs)"),
                      ("dashboard_pty", "rp compare, dashboard: process start -> first run row (pty)"),
                      ("dashboard_pilot", "Dashboard: App() -> rows shown (in process)")):
         if k in r:
             x = r[k]
-            rows.append([label, x["wall_median_s"], x["wall_min_s"], x.get("cpu_median_s"), x["n"]])
-            if "before" in x:
-                b = x["before"]
-                rows.append([f"... before (`{r.get('before_rev', 'older tree')}`)", b["wall_median_s"],
-                             b["wall_min_s"], b["cpu_median_s"], b["n"]])
+            rows.append([label + (f" (`{x['page']}`)" if x.get("page") else ""), x["wall_median_s"], x["wall_min_s"],
+                         x.get("cpu_median_s"), x["n"]])
     text = md_table(["what", "wall median s", "wall min s", "CPU median s", "n"], rows)
-    text += ("\n\nCPU time is the process's user + system time (kernel rusage): on this shared 2-core machine the "
-             "wall time includes waiting for a core; the CPU time is what an idle machine's wall time would be close "
-             "to. `rp --help` is bound by its imports (the import rows: Typer, Rich, and Typer's Rich help formatter, which "
-             "imports Rich's markdown and traceback modules) and by Typer building every command's parameters "
-             "before printing the root help; going lower would need lazily built sub-apps or Click's plain help "
-             "formatter. `rp compare --plain` used to spend most of its time in Rich's table layout (every cell "
-             "measured and wrapped): off a terminal it now writes the same box table directly "
-             "(tests/test_plain_table.py checks it is byte-identical to Rich's); what is left is imports (numpy "
-             "for the reference rows), loading the dataset and reading the manifest.")
+    pages = r.get("help_pages")
+    if pages:
+        text += (f"\n\nEvery help page ({pages['n_pages']}: `rp`, each group and each command, `--help`), cold and "
+                 f"cached, medians:\n\n")
+        text += md_table(["page", "cold wall s", "cold CPU s", "cached wall s", "cached CPU s"],
+                         [[x["page"], x["cold"]["wall_median_s"], x["cold"]["cpu_median_s"],
+                           x["cached"]["wall_median_s"], x["cached"]["cpu_median_s"]] for x in pages["pages"]])
     tg = []
     la = r["machine"].get("load_avg", ["?"])[0]
-    imp = {k: r[k]["cpu_median_s"] for k in ("python_bare", "import_typer", "import_cli", "import_cli_and_rich_help")
-           if k in r}
-    bounds = {
-        "help": (f"`rp --help` takes {r['help']['cpu_median_s']} s of CPU (startup.json `help.cpu_median_s`) once "
-                 f"its rendering is cached; rendered by Typer (the first call, or RP_NO_HELP_CACHE=1) it takes "
-                 f"{r.get('help_uncached', {}).get('cpu_median_s', '?')} s of CPU. Its wall median "
-                 f"{r['help']['wall_median_s']} s was measured at load {la}. The uncached call is bound by imports "
-                 f"(`cpu_median_s`): the interpreter {imp.get('python_bare')} s, `import typer` "
-                 f"{imp.get('import_typer')} s, every command module {imp.get('import_cli')} s, with Typer's Rich help "
-                 f"formatter {imp.get('import_cli_and_rich_help')} s; the rest is Typer building every command's "
-                 f"parameters. The cached call imports only the standard library (rpcli/cli/entry.py; the key covers "
-                 f"the CLI's code, the terminal width and the colour settings)."),
-        "compare_plain": (f"The CPU median is {r['compare_plain']['cpu_median_s']} s (startup.json "
-                          f"`compare_plain.cpu_median_s`), under 1 s, and the fastest run took "
-                          f"{r['compare_plain']['wall_min_s']} s wall; the wall median "
-                          f"{r['compare_plain']['wall_median_s']} s includes waiting for a core at load {la}. Judged by its "
-                          f"CPU time it is within the target; what bounds the wall time measured here is the "
-                          f"machine's load, not the command."),
-    }
-    for k, tid in (("help", "help_s"), ("compare_plain", "compare_plain_s")):
-        x = r[k]
-        tg.append({"id": tid, "value": x["wall_median_s"], "unit": "s", "met": x["wall_median_s"] < x["target_s"],
-                   "note": f"wall median; CPU {x['cpu_median_s']} s ({'under' if x['met_cpu'] else 'over'} "
-                           f"{x['target_s']} s)", "bound": bounds[k]})
+    imp = {k: r[k]["cpu_median_s"] for k in ("python_bare", "import_typer", "import_renderer", "import_cli",
+                                               "import_cli_and_rich_help") if k in r}
+    h = r["help"]
+    tg.append({"id": "help_s", "value": h["wall_median_s"], "unit": "s", "met": h["wall_median_s"] < 0.3,
+               "note": f"wall median, cached; CPU {h['cpu_median_s']} s; load {la}"})
+    if pages:
+        w, c = pages["worst_cached"], pages["worst_cold"]
+        tg.append({"id": "help_all_s", "value": w["wall_median_s"], "unit": "s", "met": w["wall_median_s"] < 0.3,
+                   "note": f"slowest of {pages['n_pages']} pages, cached (`{w['page']}`); CPU {w['cpu_median_s']} s"})
+        bound = (f"A cold page is rendered by Typer: `{c['page']}` took {c['cpu_median_s']} s of CPU "
+                 f"(startup.json `help_pages_worst_cold`). Importing the renderer alone (typer, typer.main, "
+                 f"typer.rich_utils, typer._adapters) takes {imp.get('import_renderer')} s of CPU "
+                 f"(`import_renderer.cpu_median_s`), the interpreter {imp.get('python_bare')} s, and every command "
+                 f"module with the renderer {imp.get('import_cli_and_rich_help')} s." if "import_renderer" in imp
+                 else None)
+        tg.append({"id": "help_cold_s", "value": c["wall_median_s"], "unit": "s", "met": c["wall_median_s"] < 0.3,
+                   "note": f"slowest page with an empty help cache (`{c['page']}`); CPU {c['cpu_median_s']} s",
+                   "bound": bound})
+    x = r["compare_plain"]
+    tg.append({"id": "compare_plain_s", "value": x["wall_median_s"], "unit": "s", "met": x["wall_median_s"] < 1.0,
+               "note": f"wall median; CPU {x['cpu_median_s']} s; load {la}",
+               "bound": f"CPU median {x['cpu_median_s']} s, fastest wall {x['wall_min_s']} s at load {la}."})
     return text, tg
 
 
@@ -527,16 +492,10 @@ def manifest_section(r: dict, results: Path) -> tuple[str, list[dict]]:
     ) if k in r]
     text = (f"{r['entries']:,} run entries of about {r['entry_json_bytes']:,} bytes each (manifest.json "
             f"{r['manifest_json_mib']} MiB). manifest.json is rewritten after every write up to "
-            f"{r['export_sync_max']} entries, above that once when the writing process exits. The first write "
-            f"into a JSON workspace moves it into the store: {r['store_migrate_first_write_s']} s here.\n\n")
+            f"{r['export_sync_max']} entries. The first write into a JSON workspace moves it into the store: "
+            f"{r['store_migrate_first_write_s']} s here. In-process timings: a command's own start and exit are in "
+            f"ws_scale.\n\n")
     text += md_table(["what", "median ms", "p95 ms", "n"], rows)
-    text += ("\n\nDecision: the JSON manifest rewrites the whole file under the lock for every record, so its cost "
-             "grows with the workspace (row 1); the store of record is now `manifest.db` (SQLite from the standard "
-             "library, WAL mode, one row per entry, schema 2), where a record is one transaction. `manifest.json` "
-             "stays as its export in the old format: readers that go through `load_manifest` read the store; an "
-             "older workspace (only manifest.json) is read as it is and moved into the store by its first write; an "
-             "outside edit of manifest.json is read and imported when the export was current, and refused with a "
-             "message when the store holds newer records. The dashboard polls `manifest_stamp` (store and export).")
     v = r["store_build_artifact"]["median_ms"]
     return text, [{"id": "manifest_record_ms", "value": v, "unit": "ms", "met": v < 50,
                    "note": f"build_artifact median (register_entry alone {r['store_register']['median_ms']} ms; "
@@ -567,9 +526,7 @@ def scaling_section(r: dict, results: Path) -> tuple[str, list[dict]]:
             f"artifact's recorded build time, without interpreter start, imports and data loading) / the process's "
             f"peak RSS; a step is killed after {r['step_timeout_s']:.0f} s.\n\n")
     text += md_table(["models", "queries", "test rows", "load"] + list(steps), rows)
-    text += ("\n\n`load`: the 1-minute load average when the cell started (`?`: not recorded by that run). The "
-             "cells ran at different moments of a shared machine, so a cell's times also depend on its load: a slope "
-             "over three points carries that noise.")
+    text += "\n\n`load`: the 1-minute load average when the cell started (`?`: not recorded by that run)."
     if r["not_run"]:
         text += "\n\nNot run: " + ", ".join(f"{c['models']} x {c['queries']:,} ({c['why']})" for c in r["not_run"])
         text += " (`python bench/scaling.py --resume --queries ... --models ...` runs them and keeps these)."
@@ -577,12 +534,9 @@ def scaling_section(r: dict, results: Path) -> tuple[str, list[dict]]:
              json.dumps(g["vs_models_by_group"])] for s, g in r["growth"].items()]
     text += ("\n\nGrowth: least-squares slope of log(wall time) on log(queries) (models fixed; pooled, and per model "
              "count) and on log(models) (queries fixed). 1 = linear. Wall times include the `rp` process start and "
-             "imports (several seconds under load), which flattens the slopes of the small cells.\n\n")
+             "imports.\n\n")
     text += md_table(["step", "vs queries", "vs models", "vs queries, per model count", "vs models, per query count"],
                      grow)
-    text += ("\n\nThe routers train on the pairwise training signal (80 pairs per task here, fixed), not on every "
-             "query, so router training does not grow with the queries in this grid; their evaluation grows with the "
-             "test rows (10 % of the queries). emb-gnn and the trainable profile work on the graph.")
     gw = r.get("growth_work", {})
     if gw:
         text += ("\n\nGrowth of the recorded build times (what the step itself costs; the targets are judged on "
@@ -611,10 +565,38 @@ def scaling_section(r: dict, results: Path) -> tuple[str, list[dict]]:
     return text, tg
 
 
+def encoder_quality_section(r: dict, results: Path) -> tuple[str, list[dict]]:
+    enc = r["encoders"]
+    text = (f"Encoders {', '.join(f'`{e}`' for e in enc)} (the first is the baseline); sweeps: "
+            f"{', '.join(r['sweeps'])}; per cell, the paired row bootstrap of the other encoder's run against the "
+            f"baseline's run of the same sweep cell (seed-averaged per-row performance, 2,000 resamples).\n")
+    below = above = n = 0
+    for d in r["datasets"]:
+        rows = []
+        for x in d["rows"]:
+            n += 1
+            below += bool(x["below_zero"])
+            above += bool(x["above_zero"])
+            cell = x["cell"]
+            rows.append([cell.get("sweep"), cell.get("mode"), x.get("label") or "", x["baseline_mean"], x["mean"],
+                         f"{x['diff']:+.4f}", f"[{x['ci95'][0]:+.4f}, {x['ci95'][1]:+.4f}]", x["n"]])
+        text += (f"\n**{d['name']}** ({d['data']}; sweep wall s: "
+                 + ", ".join(f"{k} {v}" for k, v in d.get("sweep_wall_s", {}).items()) + ")\n\n")
+        text += md_table(["sweep", "mode", "cell", enc[0], x["encoder"] if d["rows"] else "other", "diff", "95% CI",
+                          "rows"], rows) + "\n"
+    tg = [{"id": "static_quality", "value": below, "unit": f"of {n} cells below",
+           "met": n > 0 and below == 0,
+           "note": f"{above} of {n} cells significantly above the baseline",
+           "bound": (f"{below} of {n} cells have a paired 95% interval entirely below zero (encoder_quality.json "
+                     f"`datasets[].rows[].below_zero`)." if below else None)}]
+    return text, tg
+
+
 READERS = {"route_speed": route_speed_section, "graph_router": graph_router_section,
            "encoder_speed": encoder_section, "pipeline": pipeline_section, "sweep_time": sweep_section,
            "startup": startup_section, "manifest_speed": manifest_section, "scaling": scaling_section,
-           "serve_overhead": serve_section, "graphs_build": graphs_build_section}
+           "serve_overhead": serve_section, "graphs_build": graphs_build_section,
+           "encoder_quality": encoder_quality_section}
 # for a bench without a result: a section text and target entries (estimates) built from the other results
 NOT_RUN = {"sweep_time": sweep_not_run}
 
@@ -632,23 +614,21 @@ def generic_section(r: dict, results: Path) -> tuple[str, list[dict]]:
 
 def render(results: Path) -> str:
     out = ["# Benchmarks", "",
-           "_Generated by `python bench/make_docs.py` from bench/results/*.json — do not edit; rerun the benches, "
-           "then that command._", "",
-           "Targets are those of issue 14 (2 CPU cores). The machine is shared with other jobs: each section gives the "
-           "load average when it was measured; ratios within one run are steadier than absolute times, and CPU "
-           "seconds are closer to what an idle machine's wall time would be.", ""]
+           "_Generated by `python bench/make_docs.py` from bench/results/*.json — do not edit. Rerun every bench "
+           "from scratch with `python bench/run.py` (the long ones: `--long`; one: `--only NAME`; a few-minute "
+           "smoke run: `--quick`), which then rewrites this page._", "",
+           "Each section says which command made its result, at which commit, and the load average before and "
+           "after: time benches on an otherwise idle machine.", ""]
     found, sections, estimates, cmds = {}, [], {}, {}
     for name in BENCHES:
         path = results / f"{name}.json"
         if not path.exists():
-            rel = path.relative_to(REPO) if path.is_relative_to(REPO) else path
             extra, est = NOT_RUN[name](results) if name in NOT_RUN else ("", {})
             estimates.update(est)
-            sections.append(f"## {name}\n\nnot run (no {rel}): `{RUN_COMMANDS.get(name, '')}`" +
-                            (f"\n\n{extra}" if extra else ""))
+            sections.append(f"## {name}\n\nnot run: `{run_command(name)}`" + (f"\n\n{extra}" if extra else ""))
             continue
         r = json.loads(path.read_text())
-        cmds[name] = commands(r)
+        cmds[name] = [r["run"]["command"]] if r.get("run") else commands(r)
         try:
             text, tg = READERS.get(name, generic_section)(r, results)
         except (KeyError, TypeError, IndexError, ValueError, StopIteration) as e:  # a result of another shape
@@ -660,12 +640,21 @@ def render(results: Path) -> str:
             _, est = NOT_RUN[name](results)
             estimates.update({k: v for k, v in est.items() if k not in {t["id"] for t in tg}})
         sections.append(f"## {name}\n\n{header(r)}\n\n{text}")
+    for path in sorted(results.glob("*.json")):  # results of benches this page has no reader for
+        name = path.stem
+        if name in BENCHES or name in COMPANIONS:
+            continue
+        r = json.loads(path.read_text())
+        text, tg = generic_section(r, results)
+        for t in tg:
+            found.setdefault(t["id"], t)
+        cmds[name] = [r["run"]["command"]] if r.get("run") else commands(r)
+        sections.append(f"## {name}\n\n{header(r)}\n\n{text}")
     rows, bounds = [], []
     for tid, (bench, what) in TARGETS.items():
         t = found.get(tid)
         cl = cmds.get(bench, [])
-        cmd = (f"`{cl[0]}`" + (f" and {len(cl) - 1} more (section {bench})" if len(cl) > 1 else "")
-               if cl else f"`{RUN_COMMANDS[bench]}`")
+        cmd = f"`{cl[0]}`" if cl else f"`{run_command(bench)}`"
         if t is None:
             e = estimates.get(tid)
             measured = "–" if not e else (f"≥ {e['value']} {e['unit']} ({e['note']})" if e.get("value") is not None
@@ -684,11 +673,7 @@ def render(results: Path) -> str:
     out += ["## Targets", "", md_table(["id", "target", "measured", "status", "command"], rows), ""]
     if bounds:
         out += ["### What bounds the targets not met (or not run)", "",
-                "Figures are quoted from the result files named (field in backquotes) or computed from them; "
-                "where no result file holds a figure the bound is said in words with the command that measures it.",
-                "", *bounds, ""]
-    allc = [c for n in BENCHES for c in cmds.get(n, [])]
-    out += ["## Commands", "", "```", *allc, "python bench/make_docs.py", "```", ""]
+                "Computed from the result files named (field in backquotes).", "", *bounds, ""]
     out += [s + "\n" for s in sections]
     return "\n".join(out)
 

@@ -38,7 +38,49 @@ sys.path.insert(0, str(REPO / "tests" / "tui"))
 
 from _common import commit, machine  # noqa: E402
 
-TARGETS = {"help": 0.3, "compare_plain": 1.0}
+TARGETS = {"help": 0.3, "help_pages_worst": 0.3, "compare_plain": 1.0}
+
+LIST_PAGES = """
+import json, typer
+from rpcli.cli.main import app
+root = typer.main.get_command(app)
+pages = [[]]
+for name, cmd in sorted(root.commands.items()):
+    if getattr(cmd, "hidden", False):
+        continue
+    pages.append([name])
+    for sub, c in sorted(getattr(cmd, "commands", {}).items()):
+        if not getattr(c, "hidden", False):
+            pages.append([name, sub])
+print(json.dumps(pages))
+"""
+
+
+def help_pages(rp: list[str], env: dict) -> list[list[str]]:
+    """Every help page `rp [GROUP [COMMAND]] --help` of the app (hidden commands left out)."""
+    out = subprocess.run([rp[0], "-c", LIST_PAGES], env=env, capture_output=True, text=True, check=True).stdout
+    return json.loads(out)
+
+
+def time_help_pages(rp: list[str], env: dict, cache_root: Path, repeat: int) -> dict:
+    """Each help page timed cold (an empty help cache: rendered through Typer) and cached (printed from the cache
+    the cold call wrote), `repeat` times each; the worst page's medians summarise."""
+    pages = help_pages(rp, env)
+    rows = []
+    for k, words in enumerate(pages):
+        cmd = rp + words + ["--help"]
+        cold = []
+        for i in range(repeat):
+            cache = cache_root / f"cold-{k}-{i}"
+            cold.append(_once(cmd, {**env, "XDG_CACHE_HOME": str(cache)}))
+        warm_env = {**env, "XDG_CACHE_HOME": str(cache_root / f"cold-{k}-0")}
+        rows.append({"page": " ".join(["rp", *words, "--help"]), "cold": _summary(cold),
+                     "cached": time_cmd(cmd, warm_env, repeat)})
+    worst_cold = max(rows, key=lambda r: r["cold"]["wall_median_s"])
+    worst = max(rows, key=lambda r: r["cached"]["wall_median_s"])
+    return {"pages": rows, "n_pages": len(rows),
+            "worst_cached": {"page": worst["page"], **worst["cached"]},
+            "worst_cold": {"page": worst_cold["page"], **worst_cold["cold"]}}
 
 
 def write_runs_workspace(root: Path, data_root: Path, n_runs: int) -> dict:
@@ -132,7 +174,9 @@ def main(argv=None) -> int:
         subprocess.run(rp + ["ws", "status"], env=env, check=True, capture_output=True)
         res["python_bare"] = time_cmd([sys.executable, "-c", "pass"], env, args.repeat)
         # what bounds --help: the imports alone (each in a fresh interpreter)
-        for key, code in (("import_typer", "import typer"), ("import_cli", "import rpcli.cli.main"),
+        for key, code in (("import_typer", "import typer"),
+                          ("import_renderer", "import typer, typer.main, typer.rich_utils, typer._adapters"),
+                          ("import_cli", "import rpcli.cli.main"),
                           ("import_cli_and_rich_help", "import rpcli.cli.main, typer.rich_utils")):
             res[key] = time_cmd([sys.executable, "-c", code], env, args.repeat)
         # the root help renders through Typer once and is then printed from the user's cache (rpcli/cli/entry.py):
@@ -140,6 +184,10 @@ def main(argv=None) -> int:
         res["help_uncached"] = time_cmd(rp + ["--help"], {**env, "RP_NO_HELP_CACHE": "1"}, args.repeat)
         subprocess.run(rp + ["--help"], env=env, check=True, capture_output=True)
         res["help"] = time_cmd(rp + ["--help"], env, args.repeat)
+        pages = time_help_pages(rp, env, Path(tmp) / "help", max(1, args.repeat // 2))
+        res["help_pages"] = pages
+        res["help_pages_worst"] = {k: v for k, v in pages["worst_cached"].items()}
+        res["help_pages_worst_cold"] = pages["worst_cold"]
         res["compare_plain"] = time_cmd(rp + ["compare", "--plain"], env, args.repeat)
         out = subprocess.run(rp + ["compare", "--plain"], env=env, capture_output=True, text=True, check=True).stdout
         res["compare_plain"]["run_rows_printed"] = sum(1 for line in out.splitlines() if "run-" in line)
@@ -163,11 +211,13 @@ def main(argv=None) -> int:
     print(f"workspace: {res['workspace']['runs']} runs ({res['workspace']['manifest_bytes'] / 2**20:.1f} MiB "
           f"manifest); load average {res['machine']['load_avg']}")
     print(f"  {'':32s} {'wall med':>9} {'wall min':>9} {'cpu med':>9}")
-    for k in ("python_bare", "import_typer", "import_cli", "import_cli_and_rich_help", "help_uncached", "help",
-              "compare_plain",
+    for k in ("python_bare", "import_typer", "import_renderer", "import_cli", "import_cli_and_rich_help", "help_uncached", "help",
+              "help_pages_worst", "help_pages_worst_cold", "compare_plain",
               "dashboard_pty", "dashboard_pilot"):
         if k in res:
             r = res[k]
+            if "page" in r:
+                print(f"  ({r['page']})")
             print(f"  {k:32s} {r['wall_median_s']:>9.3f} {r['wall_min_s']:>9.3f} "
                   f"{r.get('cpu_median_s', float('nan')):>9.3f}")
             if "before" in r:
