@@ -1,10 +1,12 @@
-"""The serving overhead of `rp serve`: the routing decision inside the server and the whole proxy hop.
+"""The serving overhead of `rp serve`: the routing decision inside the server and the whole proxy hop (its
+throughput under load: bench/serve_throughput.py).
 
 Loads a recorded run, starts one local OpenAI-compatible upstream per candidate (answers at once) and the rp app
 on uvicorn, both on 127.0.0.1, then sends `--n` chat requests through the official `openai` client (sequentially,
 then `--concurrency` at a time) with texts drawn from the dataset's test rows. Reports, from the server's /metrics:
-  routing_decision  encoding the request's text + scoring + ranking, per request (p50 / p99)
-  routing_overhead  request received -> upstream request sent (parsing, routing, waiting for the router lock)
+  routing_decision  encoding + scoring + ranking of the batch that decided the request (p50 / p99; sequential
+                    requests are batches of one)
+  routing_overhead  request received -> upstream request sent (parsing, waiting for the router worker, its batch)
 and, measured by the client, the end-to-end latency through rp against the same request sent to an upstream
 directly (the proxy hop's total cost).
 

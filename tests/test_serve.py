@@ -1,6 +1,7 @@
 """rp serve driven by the real `openai` client against upstream test servers on 127.0.0.1: routing, the upstream
 answer returned unchanged, streaming, an upstream failure and a timeout (next-best candidate, then 502), bad
-requests (400, not 422), 50 concurrent requests with none lost, /v1/models, /health, /metrics; the endpoints file."""
+requests (400, not 422), 50 concurrent requests with none lost, /v1/models, /health, /metrics; the endpoints file.
+Batching and the Prometheus view of /metrics: tests/test_serve_batch.py."""
 
 from __future__ import annotations
 
@@ -294,6 +295,11 @@ def test_fifty_concurrent_requests_none_lost(st):
     assert sum(after["models"][m]["chosen"] - before["models"][m]["chosen"] for m in after["models"]) == 50
     rd = after["routing_decision"]
     assert 0 < rd["p50_ms"] <= rd["p99_ms"] <= rd["max_ms"]
+
+    def routed(m):  # texts decided by the router's batches so far
+        return sum(int(size) * n for size, n in m["routing_batches"]["sizes"].items())
+
+    assert routed(after) - routed(before) == 50  # each text once, in batches (tests/test_serve_batch.py)
 
 
 def test_models_health_metrics(st):

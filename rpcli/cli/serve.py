@@ -24,10 +24,13 @@ def serve(ctx: typer.Context,
           retries: Annotated[int, typer.Option(min=0, max=10, help="Next-best candidates tried after an upstream "
                                                "failure (429, 5xx, timeout, refused) before a 502.")] = 2,
           seed: Annotated[Optional[int], typer.Option("--seed", help="Which seed's router of a multi-seed run.")]
-          = None) -> None:
+          = None,
+          max_batch: Annotated[int, typer.Option("--max-batch", min=1, max=4096, help="Requests routed together at "
+                                                 "most: those waiting when the router is free are encoded and "
+                                                 "scored as one batch.")] = 64) -> None:
     """Serve POST /v1/chat/completions (model "rp" routes; a candidate's name goes straight to it), GET /v1/models,
-    /health and /metrics. The upstream answer is returned (or streamed) unchanged, with the chosen candidate in
-    the header x-rp-model.
+    /health and /metrics (JSON; the Prometheus text format for a Prometheus scrape or ?format=prometheus). The
+    upstream answer is returned (or streamed) unchanged, with the chosen candidate in the header x-rp-model.
 
     Example: rp serve --run run-3f2a --endpoints endpoints.yaml --port 8000
     """
@@ -47,7 +50,8 @@ def serve(ctx: typer.Context,
         missing = [m for m in rr.models if m not in eps]
         if missing:
             err_console.print(f"[yellow]no endpoint for {', '.join(missing)}: never chosen[/yellow]", soft_wrap=True)
-        app = create_app(rr, eps, lam=lam, retries=retries, log=lambda s: err_console.print(s, soft_wrap=True))
+        app = create_app(rr, eps, lam=lam, retries=retries, log=lambda s: err_console.print(s, soft_wrap=True),
+                         max_batch=max_batch)
     err_console.print(f"rp serve: run {rr.id} ({rr.router}) on http://{host}:{port}/v1 "
                       f"(model \"rp\"; candidates {', '.join(m for m in rr.models if m in eps)})", soft_wrap=True)
     run_server(app, host=host, port=port)
