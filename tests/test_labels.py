@@ -121,7 +121,7 @@ def _two_prior_runs() -> dict:
                 "params": {**PRIOR, "card_weight": card_weight}, "created_at": f"2026-01-01T00:0{minute}:00Z",
                 "metrics": {"avg_performance": perf, "avg_cost_micro": 50.0, "avg_cost": 5e-5,
                             "avg_performance_ci95": [perf - 0.04, perf + 0.04]},
-                "encoder": {"id": "hash-32", "dim": 32}}
+                "encoder": {"id": "all-MiniLM-L6-v2-0123456789", "dim": 384}}  # the default encoder: not named
     prof = {**INDEX, "status": "done", "parents": [], "data_hash": HASH}
     return {"schema": 1, "entries": {"profile-i": prof, "run-p000000001": run("run-p000000001", 0.0, 0.55, 1),
                                      "run-p000000002": run("run-p000000002", 1.0, 0.57, 2)}}
@@ -196,14 +196,17 @@ def prior_ws(tmp_path_factory):
 def test_compare_json_and_plain_name_card_weight(prior_ws):
     tiny, ws, (plain_id, cw_id) = prior_ws
     rows = {r["id"]: r for r in json.loads(rp(tiny, ws, "compare", "--json").stdout) if r["kind"] == "run"}
-    assert rows[plain_id]["name"] == rows[plain_id]["label"] == "prior / index / -"
-    assert rows[cw_id]["name"] == "prior(card_weight=1.0) / index / -"
-    assert (rows[plain_id]["router_label"], rows[cw_id]["router_label"]) == ("prior", "prior(card_weight=1.0)")
-    assert rows[cw_id]["options"] == {"card_weight": 1.0} and rows[plain_id]["options"] == {}
+    # built with --encoder hash:32 (not the default): the encoder is named too
+    assert rows[plain_id]["name"] == rows[plain_id]["label"] == "prior(encoder=hash-32) / index / -"
+    assert rows[cw_id]["name"] == "prior(card_weight=1.0, encoder=hash-32) / index / -"
+    assert (rows[plain_id]["router_label"], rows[cw_id]["router_label"]) == (
+        "prior(encoder=hash-32)", "prior(card_weight=1.0, encoder=hash-32)")
+    assert rows[cw_id]["options"] == {"card_weight": 1.0, "encoder": "hash-32"}
+    assert rows[plain_id]["options"] == {"encoder": "hash-32"}
     text = rp(tiny, ws, "compare", "--plain", "--mode", "standard").stdout
     cells = {line.split("│")[2].strip(): line.split("│")[5].strip() for line in text.splitlines()
              if line.startswith("│") and "run-" in line}
-    assert cells == {plain_id: "prior", cw_id: "prior(card_weight=1.0)"}
+    assert cells == {plain_id: "prior(encoder=hash-32)", cw_id: "prior(card_weight=1.0, encoder=hash-32)"}
 
 
 def test_report_gives_the_runs_the_leaderboards_labels(prior_ws):
@@ -213,7 +216,7 @@ def test_report_gives_the_runs_the_leaderboards_labels(prior_ws):
     assert out.exit_code == 0, out.output
     std = next(m for m in json.loads(out.stdout)["modes"] if m["mode"] == "standard")
     assert {r["id"]: r["label"] for r in std["runs"]} == names
-    assert std["grid"]["columns"] == ["prior", "prior (card_weight=1.0)"]
+    assert sorted(std["grid"]["columns"]) == ["prior (card_weight=1.0, encoder=hash-32)", "prior (encoder=hash-32)"]
 
 
 async def test_the_dashboard_rp_compare_opens_shows_both_labels(prior_ws, monkeypatch):
@@ -236,4 +239,22 @@ async def test_the_dashboard_rp_compare_opens_shows_both_labels(prior_ws, monkey
         cols = [str(c.label) for c in table.columns.values()]
         got = {str(table.get_row_at(i)[cols.index("run / reference")]): str(table.get_row_at(i)[cols.index("router")])
                for i in range(table.row_count)}
-    assert got[plain_id] == "prior" and got[cw_id] == "prior(card_weight=1.0)"
+    assert got[plain_id] == "prior(encoder=hash-32)" and got[cw_id] == "prior(card_weight=1.0, encoder=hash-32)"
+
+
+def test_runs_that_differ_only_in_their_encoder_never_look_alike():
+    from rpcli.workspace.leaderboard import run_row
+
+    def run(rid, enc):
+        return {"id": rid, "kind": "run", "status": "done", "parents": [],
+                "params": {"router": "knn", "mode": "standard", "seeds": [0]},
+                "encoder": {"id": enc, "kind": "x"} if enc else None, "metrics": {}}
+
+    rows = {rid: run_row(run(rid, enc), {}, LABEL_DEFAULTS)
+            for rid, enc in (("run-a", "all-MiniLM-L6-v2-8f41b9033a"), ("run-b", "all-MiniLM-L6-v2-static-d6a10c6898"),
+                             ("run-c", "hash-64"), ("run-d", None))}
+    assert rows["run-a"]["router_label"] == "knn" == rows["run-d"]["router_label"]  # the default, or none used
+    assert rows["run-b"]["router_label"] == "knn(encoder=all-MiniLM-L6-v2-static-d6a10c6898)"
+    assert rows["run-c"]["router_label"] == "knn(encoder=hash-64)" and "encoder=hash-64" in rows["run-c"]["label"]
+    assert rows["run-c"]["options"] == {"encoder": "hash-64"}
+    assert len({r["label"] for r in rows.values()}) == 3  # a and d alike (same encoder or none), b and c distinct

@@ -36,6 +36,8 @@ at its defaults shows no options: ``prior(card_weight=1.0) / index / -`` is rout
 
 from __future__ import annotations
 
+import re
+
 import json
 from collections.abc import Iterable, Mapping
 
@@ -146,11 +148,28 @@ def seeds_options(seeds: Iterable[int] | None) -> dict:
     return {"seeds": ",".join(parts)}
 
 
+# the default text encoder's id (all-MiniLM-L6-v2 on torch, rpcli.core.encoder): runs built with it name no encoder
+DEFAULT_ENCODER_ID = re.compile(r"all-MiniLM-L6-v2-[0-9a-f]{10}")
+
+
+def encoder_options(*entries: Mapping | None) -> dict:
+    """{"encoder": ID} naming the text encoder of the first of `entries` (a run, then its profile and graph) that
+    was built with one other than the default; {} when every one used the default or none used an encoder. Two runs
+    that differ only in their encoder then never look alike."""
+    for e in entries:
+        eid = ((e or {}).get("encoder") or {}).get("id")
+        if eid and not DEFAULT_ENCODER_ID.fullmatch(str(eid)):
+            return {"encoder": str(eid)}
+    return {}
+
+
 def run_label(params: Mapping | None, profile: Mapping | None, graph: Mapping | None,
-              defaults: Mapping | None = None) -> str:
-    """The label of a run: ``router(options, seeds) / profile label / graph label``."""
+              defaults: Mapping | None = None, extra: Mapping | None = None) -> str:
+    """The label of a run: ``router(options, seeds) / profile label / graph label``; `extra`: more options to name
+    (e.g. `encoder_options`)."""
     p = params or {}
-    router = call_text(str(p.get("router") or "?"), {**router_options(p, defaults), **seeds_options(p.get("seeds"))})
+    router = call_text(str(p.get("router") or "?"), {**router_options(p, defaults), **(extra or {}),
+                                                     **seeds_options(p.get("seeds"))})
     return f"{router} / {profile_label(profile, defaults)} / {graph_label(graph)}"
 
 

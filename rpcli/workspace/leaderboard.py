@@ -15,8 +15,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 from rpcli.workspace import labels as _labels
-from rpcli.workspace.labels import (NON_LLM_BACKENDS, graph_label, profile_label, router_label,  # noqa: F401
-                                    router_options, run_label)
+from rpcli.workspace.labels import (NON_LLM_BACKENDS, call_text, encoder_options, graph_label,  # noqa: F401
+                                    profile_label, router_label, router_options, run_label)
 
 MODES = ("standard", "newllm")  # the one list of modes of the results view (compare, report, dashboard)
 MICRO = 1e6  # dollars -> micro-dollars
@@ -88,7 +88,8 @@ def run_row(e: dict, entries: Mapping, defaults: Mapping | None = None) -> dict:
     backend = profile_backend(prof)
     # A multi-seed run reports seed means ± sd; seed 0's bootstrap CI and recall numerator would not match them.
     multi = len(p.get("seeds", [0]) or [0]) > 1
-    label = run_label(p, prof, graph, defaults)
+    enc = encoder_options(e, prof, graph)  # a non-default encoder is named beside the router's options
+    label = run_label(p, prof, graph, defaults, extra=enc)
     return {
         "kind": "run", "id": e["id"], "mode": p.get("mode"), "router": p.get("router"),
         "profile": prof["id"] if prof else None, "graph": graph["id"] if graph else None,
@@ -114,8 +115,9 @@ def run_row(e: dict, entries: Mapping, defaults: Mapping | None = None) -> dict:
         "gain_from_new": nl.get("gain_from_new"),
         "has_cost_quality": bool(m.get("cost_quality")),
         "label": label,  # the run's label (= name): router(options, seeds) / profile / graph
-        "router_label": router_label(p, defaults),  # router(options): the router column
-        "options": router_options(p, defaults),  # the router options the label names (not the seeds)
+        "router_label": (call_text(str(p.get("router") or "?"), {**router_options(p, defaults), **enc}) if enc
+                         else router_label(p, defaults)),  # router(options): the router column
+        "options": {**router_options(p, defaults), **enc},  # the options the label names (not the seeds)
     }
 
 
