@@ -16,6 +16,10 @@ step "sweep: sweeps/quick.yaml (graphs -> profiles -> runs, both modes; recorded
 rp sweep sweeps/quick.yaml --jobs "${RP_JOBS:-1}" >/dev/null
 step "sweep: sweeps/best.yaml (beyond the study: per-task prior, CV-tuned knn and blend routers, both modes)"
 rp sweep sweeps/best.yaml --jobs "${RP_JOBS:-1}" >/dev/null
-step "leaderboard"
+step "serving speed: the static encoder (distilled once from MiniLM into ~/.cache/rp), a CV-tuned knn router on it, one query routed"
+P=$(rp -q --encoder minilm-static profile index --mode standard)
+R=$(rp -q --encoder minilm-static route knn --profile "$P" --mode standard --tune)
+rp --encoder minilm-static route query "Write a Python function that reverses a list" --run "$R" --explain
+step "leaderboard (the static encoder's run is labelled knn(encoder=...))"
 rp compare --plain
 step "done (workspace: $(rp ws path); open the dashboard with: rp compare)"
