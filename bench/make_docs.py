@@ -233,9 +233,10 @@ def graph_router_section(r: dict, results: Path) -> tuple[str, list[dict]]:
             f"(`rp route graph --member-sample N`, opt-in). Train seconds are wall time; compare CPU seconds.\n\n")
     text += md_table(["variant", "member_sample", "seed", "run", "avg_performance", "train wall s", "train CPU s",
                       "best epoch", "epochs run"], rows)
-    s = r["summary"]
+    s = {k: ({**v, "seeds": v.get("seeds") or [x["seed"] for x in r["rows"] if x["variant"] == k]}
+              if isinstance(v, dict) else v) for k, v in r["summary"].items()}
     srows = [[k, ", ".join(map(str, v["seeds"])), v["mean"], v["sd"], v["cpu_seconds_per_seed"]]
-             for k, v in s.items() if isinstance(v, dict) and "seeds" in v]
+             for k, v in s.items() if isinstance(v, dict) and "mean" in v]
     text += "\n\n" + md_table(["variant", "seeds", "mean avg_performance", "sd", "CPU s per seed"], srows)
     tg = []
     faithful, fast = s.get("faithful"), s.get("fast")
