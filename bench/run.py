@@ -166,8 +166,10 @@ def main(argv=None) -> int:
             script = Path(b.script) if b.script.endswith(".py") else REPO / "bench" / f"{b.script}.py"
             cmd = [sys.executable, str(script), *args_for(b, args.quick, subs),
                    "--out", str(out)]
-            shown = "python " + " ".join(shlex.quote(str(Path(c).relative_to(REPO)) if c.startswith(str(REPO))
-                                                     else c.replace(tmp, "$TMP")) for c in cmd[1:])
+            shown = "python " + " ".join(shlex.quote(
+                str(Path(c).relative_to(REPO)) if c.startswith(str(REPO) + "/")
+                else "." if c == str(REPO) else "../" + c[len(str(REPO.parent)) + 1:]
+                if c.startswith(str(REPO.parent) + "/") else c.replace(tmp, "$TMP")) for c in cmd[1:])
             load0 = [round(x, 2) for x in os.getloadavg()]
             if load0[0] > (os.cpu_count() or 1):
                 print(f"[bench] warning: load average {load0[0]} before {b.name} (more than the cores): timings "

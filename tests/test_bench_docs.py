@@ -157,3 +157,16 @@ def test_committed_results_come_from_bench_run_at_a_clean_commit_and_the_doc_is_
         if status != "not run":
             assert measured != "–", tid
     assert (REPO / "docs" / "benchmarks.md").read_text(encoding="utf-8") == text
+
+
+def test_the_page_names_no_absolute_path_of_the_machine(tmp_path):
+    md = load("make_docs")
+    r = route_speed()
+    r["run"] = {**RUN, "command": "python bench/run.py --results /tmp/x/res",
+                "bench_command": f"python bench/route_speed.py --data /elsewhere/shared/data/routeprofile "
+                                 f"--workspace /tmp/rp-bench-1/route_speed --out {REPO}/bench/results/route_speed.json"}
+    (tmp_path / "route_speed.json").write_text(json.dumps(r))
+    text = md.render(tmp_path)
+    assert "/tmp/" not in text and "/elsewhere" not in text and str(REPO) not in text
+    assert "--data ../shared/data/routeprofile --workspace $TMP/rp-bench-1/route_speed" in text
+    assert "--out bench/results/route_speed.json" in text
