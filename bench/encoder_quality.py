@@ -31,13 +31,9 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
 from _common import commit, machine  # noqa: E402
+from pipeline import rp_exe  # noqa: E402  (the rp of this interpreter)
 
 RELEASED = REPO.parent / "shared" / "data" / "routeprofile"
-
-
-def rp_exe() -> list[str]:
-    exe = Path(sys.executable).with_name("rp")
-    return [str(exe)] if exe.is_file() else [sys.executable, "-m", "rpcli"]
 
 
 def mlp_cells(quick: Path, out: Path) -> Path:
