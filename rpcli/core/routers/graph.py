@@ -59,6 +59,7 @@ from torch import nn
 from torch_geometric.nn import GATConv
 
 from rpcli.core.fit import Epoch, fit, seeded, state_copy, train_batches, train_threads
+from rpcli.core.routers.graph_preset import PRESETS, RECOMMENDED
 from rpcli.core.routers.sim import unit_rows
 from rpcli.core.routers.training import TrainingSignal, split_queries
 from rpcli.errors import TrainingDataError
@@ -81,12 +82,35 @@ class GraphConfig:
     patience: int = 0
     residual: bool = False
     member_sample: int = 0
+    full_batch: bool = False
+    profile_norm: str = "raw"
+    preset: str = "faithful"
+
+
+def apply_preset(cfg: GraphConfig) -> GraphConfig:
+    """The configuration a run trains with: `cfg` with its preset's values on every option still at its faithful
+    default (a value the user set is kept). "faithful" changes nothing."""
+    from dataclasses import fields, replace
+
+    if cfg.preset not in PRESETS:
+        from rpcli.errors import ConfigError
+
+        raise ConfigError(f"--preset must be one of {', '.join(PRESETS)}, got {cfg.preset!r}")
+    if cfg.preset == "faithful":
+        return cfg
+    faithful = {f.name: f.default for f in fields(GraphConfig)}
+    return replace(cfg, **{k: v for k, v in RECOMMENDED.items() if getattr(cfg, k) == faithful[k]})
 
 
 def validate(cfg: GraphConfig) -> None:
     from rpcli.core.routers.training import validate_common
 
     validate_common(cfg, ("hidden", "layers", "heads", "epochs", "batch_size"))
+    if cfg.profile_norm not in PROFILE_NORMS:
+        from rpcli.errors import ConfigError
+
+        raise ConfigError(f"--profile-norm must be one of {', '.join(PROFILE_NORMS)}, got {cfg.profile_norm!r}")
+    apply_preset(cfg)
     if cfg.member_sample < 0:
         from rpcli.errors import ConfigError
 
@@ -286,6 +310,25 @@ def bipartite_edges(k: int, members: np.ndarray, attached: np.ndarray):
     return torch.as_tensor(np.stack([s[order], d[order]]), dtype=torch.long)
 
 
+PROFILE_NORMS = ("raw", "zscore")
+
+
+def model_features(profile_vecs, profile_norm: str = "raw") -> np.ndarray:
+    """[K, Dp] float32 model node features: the raw profiles (faithful), or "zscore": each dimension centred and
+    scaled over the candidates (a constant dimension becomes 0), so what tells the candidates apart is not drowned
+    by what they share (profiles aggregated over a graph are often nearly parallel). A function of the candidate
+    set's profiles alone (no label)."""
+    x = np.asarray(profile_vecs, dtype=np.float64)
+    if profile_norm == "zscore":
+        sd = x.std(axis=0)
+        x = np.where(sd > 1e-12, (x - x.mean(axis=0)) / np.where(sd > 1e-12, sd, 1.0), 0.0)
+    elif profile_norm != "raw":
+        from rpcli.errors import ConfigError
+
+        raise ConfigError(f"--profile-norm must be one of {', '.join(PROFILE_NORMS)}, got {profile_norm!r}")
+    return x.astype(np.float32)
+
+
 def unit_f32(a) -> np.ndarray:
     """float32 rows of unit L2 norm (the GraphRouter's query and model features)."""
     return unit_rows(a, np.float32)
@@ -298,6 +341,7 @@ def train_graph(sig: TrainingSignal, train_vecs: np.ndarray, test_vecs: np.ndarr
     `train_vecs` [Q, Dq] and `test_vecs` [N, Dq] are raw query embeddings (normalised here), `profile_vecs`
     [K, Dp] the candidates' profiles (used raw)."""
     validate(cfg)
+    cfg = apply_preset(cfg)
     Q, K = sig.labels.shape
     if Q == 0:
         raise TrainingDataError("GraphRouter has an empty training set: no training query has a label",
@@ -325,7 +369,7 @@ def train_graph(sig: TrainingSignal, train_vecs: np.ndarray, test_vecs: np.ndarr
             return torch.as_tensor(np.asarray(a, dtype=np.int64), device=dev)
 
         xq = torch.as_tensor(np.concatenate([unit_f32(train_vecs), unit_f32(test_vecs)]), device=dev)
-        xm = torch.as_tensor(np.asarray(profile_vecs, dtype=np.float32), device=dev)
+        xm = torch.as_tensor(model_features(profile_vecs, cfg.profile_norm), device=dev)
         mem_t, va_t, all_t = t(members), t(va_q), t(np.arange(Q + N))
         y = torch.as_tensor(np.nan_to_num(sig.labels, nan=0.0), dtype=torch.float32, device=dev)
         mask = torch.as_tensor(labeled, dtype=torch.float32, device=dev)
@@ -362,10 +406,12 @@ def train_graph(sig: TrainingSignal, train_vecs: np.ndarray, test_vecs: np.ndarr
             lg = np.where(labeled[idx], logits_np, -np.inf)
             return float(np.nanmean(qual[idx][np.arange(len(idx)), lg.argmax(axis=1)]))
 
+        bsize = tr_t.shape[0] if cfg.full_batch else cfg.batch_size
+
         def step(epoch: int) -> Epoch:
             model.train()
             perm = tr_t[torch.randperm(tr_t.shape[0], generator=gen)]
-            batches = (perm[s0:s0 + cfg.batch_size].to(dev) for s0 in range(0, perm.shape[0], cfg.batch_size))
+            batches = (perm[s0:s0 + bsize].to(dev) for s0 in range(0, perm.shape[0], bsize))
             train_loss = train_batches(batches, batch_loss, opt, model.parameters(), cfg.grad_clip)
             sched.step()
             if not va_q.size:
@@ -401,6 +447,8 @@ def train_graph(sig: TrainingSignal, train_vecs: np.ndarray, test_vecs: np.ndarr
             "n_train_queries": int(tr_q.size), "n_val_queries": int(va_q.size),
             "n_labels": int(labeled[tr_q].sum()), "layout": "transductive" if cfg.transductive else "inductive",
             "n_graph_edges": int(n_edges), "member_sample": int(cfg.member_sample) if sampled else 0,
+            "preset": cfg.preset, "batch_size": int(bsize), "steps_per_epoch": -(-int(tr_q.size) // int(bsize)),
+            "config": {k: v for k, v in asdict(cfg).items()},
             "optimizer": "adam (fused)" if fused else "adam", "train_seconds": round(time.time() - t0, 3),
             "train_cpu_seconds": round(time.process_time() - c0, 3), "device": str(dev), "threads": threads}
     return logits[Q:], logits[:Q], ckpt, info

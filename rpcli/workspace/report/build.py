@@ -25,7 +25,9 @@ PROFILE_NON_DESIGN = {"mode", "seed", "llm", "held_out_scores_hidden", *HOP_KEYS
 # from the defaults only in these keeps its label (the option is shown) and is still compared with the paper.
 # GraphRouter's member_sample: training steps on sampled member queries, a speed option (docs/benchmarks.md,
 # graph_router: the mean over 3 seeds within one sd of the full graph's on the cell measured).
-PAPER_COMPARABLE_OPTIONS = {"graph": {"member_sample"}}
+# preset (recommended): another training recipe (docs/fidelity.md) for the same cell (profile, router, test rows);
+# compared with the paper under its own column name, beside the faithful one. full_batch belongs to it.
+PAPER_COMPARABLE_OPTIONS = {"graph": {"member_sample", "preset", "full_batch"}}
 NO_TEXT_BACKENDS = tuple(sorted(NON_LLM_BACKENDS))
 
 # Reference rows in a fixed order (upper bounds, task-level baselines, single models, random); others follow by name.
@@ -240,7 +242,7 @@ def _grid(mode: str, runs: list[dict], columns: list[str], with_paper: bool) -> 
             if with_paper and rs[0]["column_base"]:
                 pv = paper_value(mode, d, rs[0]["router"])
                 if pv is not None and cell["avg_performance"] is not None:
-                    cell["paper"] = {"value": pv[0], "table": pv[1], "router": rs[0]["router"],
+                    cell["paper"] = {"value": pv[0], "table": pv[1], "router": rs[0]["router"], "column": col,
                                      "delta": _r(cell["avg_performance"] - pv[0], 4)}
             cells[col] = cell
         out_rows.append({"profile": _profile_label(d), "design": d, "cells": cells})
@@ -290,6 +292,7 @@ def _paper_rows(mode: str, grids: list[dict], runs_present: bool, defaults: dict
         for row, cell in matches:
             out.append({"table": table, "method": method, "graph_kind": kind, "hops": hops, "router": router,
                         "paper": v, "profile": row["profile"] if row else None,
+                        "column": cell["paper"].get("column") if cell else None,
                         "ours": cell["avg_performance"] if cell else None, "sd": cell["sd"] if cell else None,
                         "n": cell["n"] if cell else 0, "delta": cell["paper"]["delta"] if cell else None,
                         "runs": cell["runs"] if cell else []})
@@ -360,8 +363,9 @@ def build_report(doc: dict, references: list[dict], *, dataset: dict, command: s
             "note": ("The paper reports one seed per cell; ours are means over the seeds shown. text-gnn cells whose "
                      "backend wrote no LLM text (extractive, or K=0) are listed apart and never compared. "
                      "GraphRouter cells trained with member_sample (a speed option: each step samples member "
-                     "queries; within one sd of the full graph on the cell measured, docs/benchmarks.md) are "
-                     "compared, with the option in their column's name."
+                     "queries; docs/benchmarks.md, graph_router, compares it with the full graph) or with "
+                     "preset=recommended (another training recipe, docs/fidelity.md) are compared too, with the "
+                     "option in their column's name."
                      if released else "The dataset is not the released RouteProfile data, so the paper's values "
                                       "are not comparable and are not shown."),
         }

@@ -168,6 +168,9 @@ def render_markdown(report: dict) -> str:
                      ("–" if p["ours"] is None else _f(p["ours"]) + (f" ± {p['sd']:.4f}" if p["sd"] is not None
                                                                      else "") + f" (n={p['n']})"),
                      _signed(p["delta"]), p["profile"] or "not run"] for p in m["paper_comparison"]]
+            for r, p in zip(rows, m["paper_comparison"]):
+                if "(" in (p.get("column") or ""):  # a column with options: name them
+                    r[4] = f"{p['router']} {p['column'][p['column'].index('('):]}"
             L += _table(["table", "method", "graph", "hops", "router", "paper", "ours", "Δ", "our profile"], rows,
                         right={5, 6, 7})
             have = [p for p in m["paper_comparison"] if p["delta"] is not None]

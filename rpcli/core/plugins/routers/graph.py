@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from rpcli.core.plugin import Capabilities, Router, option
 from rpcli.core.plugins.routers._torch import TrainOptions, load_net
+from rpcli.core.routers.graph_preset import PRESETS, RECOMMENDED, describe
 from rpcli.errors import ConfigError
 
 
@@ -31,6 +32,15 @@ class GraphOptions(TrainOptions):
                             flag="--residual")
     member_sample: int = option(0, "Speed: each training step encodes the graph on this many sampled member "
                                 "queries plus the batch (0: all of them, faithful).", min=0, late=True)
+    full_batch: bool = option(False, "Each optimiser step trains on every training query at once (one step per "
+                              "epoch) instead of batches of --batch-size.", flag="--full-batch", late=True)
+    profile_norm: str = option("raw", "Model node features: raw: the profiles as they are (faithful); zscore: each "
+                               "dimension centred and scaled over the candidates.", choices=("raw", "zscore"),
+                               late=True)
+    preset: str = option("faithful", "faithful: the original's settings. recommended: "
+                         f"{describe(RECOMMENDED)}, chosen by cross-validation on training queries "
+                         "(docs/fidelity.md); an option you set away from its faithful default keeps your value.",
+                         choices=PRESETS, late=True)
 
 
 class _Scorer:
@@ -73,7 +83,7 @@ def _model_states(lr, ctx) -> list:
     import numpy as np
     import torch
 
-    from rpcli.core.routers.graph import unit_f32
+    from rpcli.core.routers.graph import model_features, unit_f32
     from rpcli.core.routers.training import split_queries
 
     train = ctx.train
@@ -94,7 +104,7 @@ def _model_states(lr, ctx) -> list:
         member_vecs = np.concatenate([np.asarray(train_vecs, dtype=np.float32),
                                       np.asarray(ctx.test_vecs(), np.float32)])
     dev = torch.device(lr.device)
-    xm = torch.as_tensor(lr.profile_vecs, device=dev)
+    xm = torch.as_tensor(model_features(lr.profile_vecs, cfg.get("profile_norm", "raw")), device=dev)
     xq = torch.as_tensor(unit_f32(member_vecs), device=dev)
     return lr.net.model_states(xm, xq, torch.arange(len(member_vecs), device=dev))
 
@@ -107,11 +117,12 @@ class GraphRouter(Router):
     title = "Graph"
     summary = "GraphRouter: a query-model GAT with an edge predictor, trained on per-query labels."
     description = ("GraphRouter: a query-model GAT with an edge predictor, trained on per-query multi-hot labels."
-                   "\n\nLabels come from the mode's pairwise file (the best models of each query are positives, "
+                   "\n\n--preset recommended trains a stable, fast variant (docs/fidelity.md); the default stays "
+                   "the original's settings.\n\nLabels come from the mode's pairwise file (the best models of each query are positives, "
                    "beaten ones negatives, unmentioned ones masked). Test queries are attached at inference unless "
                    "--transductive. One self-describing ckpt.pt is written per seed; the best val_perf checkpoint "
                    "is kept.")
-    example = "rp route graph --profile profile-0d9e --mode newllm --seeds 0,1,2"
+    example = "rp route graph --profile profile-0d9e --preset recommended --seeds 0,1,2"
 
     def run(self, ctx, opts, seed):
         from rpcli.core.routers.graph import run
