@@ -1,4 +1,5 @@
-"""GraphRouter training time and result per seed: the faithful full graph vs sampled members (`member_sample`).
+"""GraphRouter training time and result per seed: the faithful full graph, sampled members (`member_sample`) and
+the recommended preset (`--preset recommended`).
 
 On the released data (standard mode, task graph, emb-gnn K=2 profile, the original's router settings) it runs
 `rp route graph` through the service layer once per variant (with --force, so nothing is reused) and reads each
@@ -9,7 +10,8 @@ and the end is recorded.
 
 Usage:
   python bench/graph_router.py [--data ../shared/data/routeprofile] [--workspace DIR] [--seeds 0,1,2]
-                               [--variants faithful,fast] [--sample 256] [--epochs 100] [--out FILE]
+                               [--variants faithful,fast,recommended] [--sample 256] [--epochs 100] [--out FILE]
+The recommended variant trains with its preset's own epochs and early stopping (--epochs does not apply to it).
 Writes bench/results/graph_router.json (or --out) with the commit.
 """
 
@@ -41,7 +43,8 @@ def main(argv=None) -> int:
     ap.add_argument("--workspace", default="/tmp/rp-bench-graph-router")
     ap.add_argument("--mode", default="standard")
     ap.add_argument("--seeds", default="0,1,2")
-    ap.add_argument("--variants", default="faithful,fast", help="faithful (member_sample 0), fast (--sample)")
+    ap.add_argument("--variants", default="faithful,fast",
+                    help="faithful (member_sample 0), fast (--sample), recommended (--preset recommended)")
     ap.add_argument("--sample", type=int, default=256, help="member_sample of the fast variant")
     ap.add_argument("--epochs", type=int, default=100)
     ap.add_argument("--out", default=str(REPO / "bench" / "results" / "graph_router.json"))
@@ -60,11 +63,12 @@ def main(argv=None) -> int:
     g = build_graph_entry(sess, "task", a.mode).entry
     p = build_profile_entry(sess, "emb-gnn", a.mode, EMB_GNN, graph_ref=g["id"]).entry
     seeds = [int(s) for s in a.seeds.split(",")]
-    variants = {"faithful": 0, "fast": a.sample}
+    variants = {"faithful": 0, "fast": a.sample, "recommended": 0}
     load0 = os.getloadavg()
     rows, summary = [], {}
     for name in a.variants.split(","):
-        opts = {"epochs": a.epochs, "member_sample": variants[name]}
+        opts = ({"preset": "recommended"} if name == "recommended"
+                else {"epochs": a.epochs, "member_sample": variants[name]})
         t0 = time.time()
         res = run_router_entry(sess, "graph", p["id"], a.mode, opts, seeds=seeds, force=True)
         wall = time.time() - t0

@@ -16,6 +16,10 @@ step "sweep: sweeps/quick.yaml (graphs -> profiles -> runs, both modes; recorded
 rp sweep sweeps/quick.yaml --jobs "${RP_JOBS:-1}" >/dev/null
 step "sweep: sweeps/best.yaml (beyond the study: per-task prior, CV-tuned knn and blend routers, both modes)"
 rp sweep sweeps/best.yaml --jobs "${RP_JOBS:-1}" >/dev/null
+step "the recommended GraphRouter (--preset recommended; recorded by the quick sweep, reused here) routes one query"
+P=$(rp -q profile emb-gnn --mode standard --K 2 --graph "$(rp -q graph build query-task-domain --mode standard)")
+R=$(rp -q route graph --profile "$P" --mode standard --preset recommended --seeds 0,1,2)
+rp route query "Solve for x: 3x + 5 = 20" --run "$R"
 step "serving speed: the static encoder (distilled once from MiniLM into ~/.cache/rp), a CV-tuned knn router on it, one query routed"
 P=$(rp -q --encoder minilm-static profile index --mode standard)
 R=$(rp -q --encoder minilm-static route knn --profile "$P" --mode standard --tune)

@@ -132,6 +132,35 @@ def render(rows: list[dict], best: str, means: dict, command: str, commit: str) 
     return "\n".join(L) + "\n"
 
 
+def portable_command(argv: list[str]) -> str:
+    """The command line as recorded: the checkout's paths relative, without --workspace-root (where the work
+    happened does not change a number)."""
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+            continue
+        if a == "--workspace-root":
+            skip = True
+            continue
+        if a.startswith("--workspace-root="):
+            continue
+        out.append(a if not a.startswith(str(ROOT)) else "." + a[len(str(ROOT)):])
+    return "python scripts/graph_preset_cv.py" + "".join(f" {a}" if a else " ''" for a in out)
+
+
+def rerender(path: Path) -> None:
+    """Rewrite the page (and the JSON's command) from a recorded JSON without recomputing anything."""
+    import shlex
+
+    rec = json.loads(path.read_text())
+    rec["command"] = portable_command(shlex.split(rec["command"])[2:])
+    best, means = choose(rec["rows"])
+    assert best == rec["chosen"], "the recorded rows choose another candidate than the one recorded"
+    path.with_suffix(".md").write_text(render(rec["rows"], best, means, rec["command"], rec["commit"]))
+    path.write_text(json.dumps(rec, indent=2) + "\n")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", action="append", default=None,
@@ -142,7 +171,12 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workspace-root", default=None, help="keep the workspaces here (default: a temporary folder)")
     ap.add_argument("--out", default=str(ROOT / "docs" / "graph-preset-cv.md"))
+    ap.add_argument("--rerender", default=None, metavar="JSON",
+                    help="only rewrite the page from a recorded JSON (no cross-validation)")
     args = ap.parse_args()
+    if args.rerender:
+        rerender(Path(args.rerender))
+        return 0
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     root = Path(args.workspace_root or tempfile.mkdtemp(prefix="rp-graph-cv-"))
     datas = args.data
@@ -168,8 +202,7 @@ def main() -> int:
     best, means = choose(rows)
     commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=ROOT, capture_output=True,
                             text=True).stdout.strip()
-    argv = [a if not a.startswith(str(ROOT)) else "." + a[len(str(ROOT)):] for a in sys.argv[1:]]
-    command = "python scripts/graph_preset_cv.py" + "".join(f" {a}" if a else " ''" for a in argv)
+    command = portable_command(sys.argv[1:])
     out = Path(args.out)
     out.write_text(render(rows, best, means, command, commit))
     out.with_suffix(".json").write_text(json.dumps(

@@ -143,7 +143,8 @@ def test_paper_values_and_deltas_come_from_the_published_tables():
     assert mlp["paper"]["value"] == published.TABLE1[("emb-gnn", 2)]["mlp"] and mlp["paper"]["table"] == "Table 1"
     assert mlp["paper"]["delta"] == round(mlp["avg_performance"] - mlp["paper"]["value"], 4)
     t2 = c[("emb-gnn", "query-task", "2", "MLP")]
-    assert t2["paper"] == {"value": 0.630, "table": "Table 2", "router": "mlp", "delta": round(0.6250 - 0.630, 4)}
+    assert t2["paper"] == {"value": 0.630, "table": "Table 2", "router": "mlp", "column": "MLP",
+                           "delta": round(0.6250 - 0.630, 4)}
     assert "paper" not in c[("emb-gnn", "task", "2", "Sim")]  # no published cell for the task-only graph
     idx = c[("index", "–", "0", "Sim")]
     assert idx["paper"]["value"] == published.TABLE1[("index", 0)]["sim"]

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 PRESETS = ("faithful", "recommended")
 
-RECOMMENDED = {"residual": True, "full_batch": True, "hidden": 128, "layers": 1, "lr": 1e-3, "epochs": 200,
-               "patience": 30}
+RECOMMENDED = {"residual": True, "full_batch": True, "lr": 1e-3, "epochs": 200, "patience": 30, "hidden": 128,
+               "layers": 2, "profile_norm": "zscore"}
 
 
 def describe(values: dict) -> str:
