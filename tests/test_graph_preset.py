@@ -154,3 +154,36 @@ def test_recommended_preset_with_zscore_loads_without_checkpoint_states(sess):
     after = api.load_run(sess, run["id"], check=False)
     assert after.loaded.states_from == "training graph"
     np.testing.assert_allclose(after.loaded.scores(q), s_ck, atol=1e-5)
+
+
+def test_rp_serve_routes_with_a_recommended_graph_run(sess, tmp_path):
+    """rp serve's app on a recommended GraphRouter run: each request goes to the candidate the run ranks first."""
+    pytest.importorskip("uvicorn")
+    openai = pytest.importorskip("openai")
+    from test_serve import Server, Upstream
+
+    from rpcli.services.artifacts.profiles import build_profile_entry
+    from rpcli.services.artifacts.routes import run_router_entry
+    from rpcli.services.serving.inference import load_run
+    from rpcli.services.serving.serve import create_app, read_endpoints
+
+    pid = build_profile_entry(sess, "index", "standard", {"seed": 56}).entry["id"]
+    run = run_router_entry(sess, "graph", pid, "standard", {"preset": "recommended", "epochs": 20}).entry
+    rr = load_run(sess, run["id"])
+    ups = {m: Upstream(m) for m in rr.models}
+    eps_file = tmp_path / "endpoints.yaml"
+    eps_file.write_text("models:\n" + "".join(f"  {m}:\n    base_url: {u.url}\n    model: served-{m}\n"
+                                              for m, u in ups.items()))
+    srv = Server(create_app(rr, read_endpoints(eps_file, rr.models), retries=1))
+    try:
+        client = openai.OpenAI(base_url=srv.url + "/v1", api_key="unused", max_retries=0, timeout=10)
+        for text in ("compute 17 times 3", "who wrote hamlet", "write a python function"):
+            want = rr.decide([text])[0].model
+            raw = client.chat.completions.with_raw_response.create(
+                model="rp", messages=[{"role": "user", "content": text}])
+            assert raw.headers["x-rp-model"] == want
+            assert raw.parse().choices[0].message.content == f"answer from served-{want}"
+    finally:
+        srv.close()
+        for u in ups.values():
+            u.close()
