@@ -69,7 +69,9 @@ def load_prompts(path: str | Path | None = None) -> dict:
         return prompts
     path = Path(path)
     try:
-        user = yaml.safe_load(path.read_text(encoding="utf-8"))
+        from rpcli.core import bounded_yaml
+
+        user = bounded_yaml.safe_load(bounded_yaml.read_text(path))
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"{path}: cannot read the prompt templates: {exc}") from None
     except UnicodeDecodeError as exc:

@@ -155,8 +155,12 @@ class _Ctx:
 def load_sweep(path: str | Path, catalog: Catalog) -> SweepSpec:
     """Read, validate and normalise a sweep file. Raises SweepFileError (exit 1) naming file:line: key."""
     path = Path(path)
+    from rpcli.core import bounded_yaml
+
     try:
-        text = path.read_text(encoding="utf-8")
+        text = bounded_yaml.read_text(path)
+    except bounded_yaml.YamlLimitError as exc:
+        raise SweepFileError(f"{path}: refused: {exc.problem}") from None
     except OSError as exc:
         raise SweepFileError(f"{path}: cannot read the sweep file: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
@@ -169,8 +173,12 @@ def parse_sweep(text: str, file: str, catalog: Catalog, default_name: str = "swe
     import yaml
 
     try:
-        doc = yaml.safe_load(text)
+        from rpcli.core import bounded_yaml
+
+        doc = bounded_yaml.safe_load(text)
         root = yaml.compose(text)
+    except bounded_yaml.YamlLimitError as exc:
+        raise SweepFileError(f"{file}: refused: {exc.problem}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{file}:{mark.line + 1}" if mark is not None else file

@@ -71,11 +71,15 @@ def read_endpoints(path, candidates: list) -> dict:
     """{candidate: Endpoint} from an endpoints YAML (or JSON) file, checked against the run's candidates."""
     import yaml
 
+    from rpcli.core import bounded_yaml
+
     path = Path(path)
     if not path.is_file():
         raise DataFileError(path, "no such file")
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = bounded_yaml.safe_load(bounded_yaml.read_text(path))
+    except bounded_yaml.YamlLimitError as exc:
+        raise DataFileError(path, f"refused: {exc.problem}") from None
     except yaml.YAMLError as exc:
         raise DataFileError(path, f"not valid YAML: {str(exc).splitlines()[0]}") from None
     models = doc.get("models") if isinstance(doc, dict) else None

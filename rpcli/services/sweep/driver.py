@@ -100,7 +100,9 @@ def import_plugins_of(path: str | Path) -> list:
     from rpcli.services.sweep.worker import import_plugins
 
     try:
-        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        from rpcli.core import bounded_yaml
+
+        doc = bounded_yaml.safe_load(bounded_yaml.read_text(path))
     except (OSError, yaml.YAMLError, UnicodeDecodeError, RecursionError):
         return []  # load_sweep reports it with the line
     plugins = doc.get("plugins") if isinstance(doc, dict) else None

@@ -48,10 +48,14 @@ def load_structured(path: Path):
             raise DataFileError(path, "JSON nested too deeply to read") from None
     import yaml
 
+    from rpcli.core import bounded_yaml
+
     try:
-        return yaml.safe_load(text)
+        return bounded_yaml.safe_load(text)
     except RecursionError:
         raise DataFileError(path, "YAML nested too deeply to read") from None
+    except bounded_yaml.YamlLimitError as exc:
+        raise DataFileError(path, f"refused: {exc.problem}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
