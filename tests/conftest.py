@@ -16,6 +16,17 @@ requires_real_data = pytest.mark.skipif(not REAL_DATA.is_dir(),
                                         reason=f"the released dataset is absent ({REAL_DATA})")
 
 
+@pytest.fixture
+def one_thread():
+    """Tiny torch models: one intra-op thread is faster (and immune to a busy machine); restored afterwards."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 @pytest.fixture(autouse=True)
 def _isolate(tmp_path, monkeypatch):
     monkeypatch.setenv("RP_WORKSPACE", str(tmp_path / "ws"))

@@ -13,14 +13,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    import torch
-
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+# tiny models: one intra-op thread is faster (and immune to a busy machine); the fixture is in conftest.py
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_faithful_preset_changes_nothing():

@@ -13,14 +13,8 @@ MLP_FAST = {"epochs": 3, "lr": 1e-2, "hidden": 16, "out": 8, "patience": 0}
 GRAPH_FAST = {"epochs": 3, "lr": 1e-2, "hidden": 16, "heads": 2, "residual": True}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    import torch
-
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+# tiny models: one intra-op thread is faster (and immune to a busy machine); the fixture is in conftest.py
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _profile(sess):

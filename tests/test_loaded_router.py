@@ -13,14 +13,8 @@ import pytest
 from tests.test_routers import GRAPH_FAST, MLP_FAST, _profile
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    import torch
-
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+# tiny models: one intra-op thread is faster (and immune to a busy machine); the fixture is in conftest.py
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _test_vecs(sess, query_text="formatted"):

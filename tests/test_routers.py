@@ -23,15 +23,8 @@ KEYWORDS = {t: " ".join([k] * 3) for t, k in {"t_math": "arithmetic sum numbers"
                                                 "t_qa": "trivia fact history"}.items()}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models: one intra-op thread is faster (and immune to a busy machine)."""
-    import torch
-
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+# tiny models: one intra-op thread is faster (and immune to a busy machine); the fixture is in conftest.py
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _with_keywords(files: dict) -> None:
