@@ -1,5 +1,6 @@
 """rp data import: round trips of small hand-made files of each format, the hand-checked pairwise rule, the split
-and per-task scores from the training split only, and bad input (named file, record and field; nothing written)."""
+and per-task scores from the training split only, bad input (named file, record and field; nothing written), repeated
+results (--duplicates), the pairs kept of those available, and the import record read by rp data check."""
 
 from __future__ import annotations
 
@@ -268,3 +269,191 @@ def test_a_file_that_is_not_text_is_bad_input(tmp_path):
         with pytest.raises(DataFileError, match="not UTF-8 text"):
             import_dataset(src, fmt, tmp_path / "o")
     assert not (tmp_path / "o").exists()
+
+
+# --- repeated (query, model) results: --duplicates error | first | mean (issue 23) ---------------------------------
+
+def _rows_of(out: Path) -> dict:
+    """{(task, query): model_performance} over the test and training rows as written in route_data/."""
+    rows = json.loads((out / "route_data/routing_test_data.json").read_text())
+    rows += json.loads((out / "route_data/routing_train_data.json").read_text())
+    return {(r["task_name"], r["query"]): r["model_performance"] for r in rows}
+
+
+def _repeated_records():
+    """Every (query, model) result twice: first as in _long_records, then score 0.5 and doubled token counts."""
+    later = [dict(r, score=0.5, prompt_tokens=2 * r["prompt_tokens"], completion_tokens=2 * r["completion_tokens"])
+             for r in _long_records()]
+    return _long_records() + later
+
+
+def test_duplicates_error_names_file_record_query_model_and_the_option(tmp_path):
+    rows = _long_records() + [dict(_long_records()[0], score=0), dict(_long_records()[4], score=1)]
+    src = _write_jsonl(tmp_path / "s.jsonl", rows)
+    out = tmp_path / "out"
+    with pytest.raises(DataFileError) as ei:
+        import_dataset(src, "scores", out)
+    msg = str(ei.value)
+    assert str(src) in msg and "record line 37" in msg and "the first is line 1" in msg
+    assert "model 'a'" in msg and "query 'q-maths-0'" in msg and "task 'maths'" in msg
+    assert "2 repeated (query, model) results in all (also line 38)" in msg
+    assert "--duplicates first" in msg and "--duplicates mean" in msg
+    assert list(tmp_path.iterdir()) == [src]  # no output folder, no staging folder left behind
+    r = _cli(src, "--format", "scores", "--out", out)
+    assert r.exit_code == 1 and "--duplicates first" in r.output and "line 37" in r.output
+    assert not out.exists()
+    r = _cli(src, "--format", "scores", "--out", out, "--duplicates", "last")
+    assert r.exit_code == 2 and not out.exists()
+
+
+def test_duplicates_first_and_mean_values_in_route_data(tmp_path):
+    src = _write_jsonl(tmp_path / "s.jsonl", _repeated_records())
+    once = _write_jsonl(tmp_path / "once.jsonl", _long_records())
+    base = import_dataset(once, "scores", tmp_path / "once", seed=1)
+    assert base["duplicates"]["found"] == 0 and not (tmp_path / "once-mean").exists()
+    # no repeats: the policy changes nothing, not even the data hash
+    assert import_dataset(once, "scores", tmp_path / "once-mean", seed=1, duplicates="mean")["data_hash"] == \
+        base["data_hash"]
+
+    first = import_dataset(src, "scores", tmp_path / "first", seed=1, duplicates="first")
+    n = 2 * 6 * 3
+    assert first["duplicates"] | {"examples": None} == {"policy": "first", "found": n, "records": n, "keys": n,
+                                                         "merged": n, "examples": None}
+    assert any("kept the first of each (--duplicates first)" in w for w in first["warnings"])
+    assert first["data_hash"] == base["data_hash"]  # the first records are exactly the file without repeats
+    for (t, q), perf in _rows_of(tmp_path / "first").items():
+        i = int(q.rsplit("-", 1)[1])
+        for j, m in enumerate(MODELS):
+            assert perf[m]["task_performance"] == _score(t, i, m)
+            assert (perf[m]["prompt_tokens"], perf[m]["completion_tokens"]) == (100 + i, 10 * (1 + j))
+
+    mean = import_dataset(src, "scores", tmp_path / "mean", seed=1, duplicates="mean")
+    assert mean["duplicates"]["merged"] == n and any("averaged each" in w for w in mean["warnings"])
+    assert mean["data_hash"] != base["data_hash"]
+    rows = _rows_of(tmp_path / "mean")
+    assert len(rows) == 12
+    for (t, q), perf in rows.items():
+        i = int(q.rsplit("-", 1)[1])
+        for j, m in enumerate(MODELS):
+            s = _score(t, i, m)
+            # a null (not run) score is left out of the mean: c on q-maths-3 is 0.5, the later record's score
+            assert perf[m]["task_performance"] == pytest.approx(0.5 if s is None else (s + 0.5) / 2)
+            assert perf[m]["success"] is True
+            assert (perf[m]["prompt_tokens"], perf[m]["completion_tokens"]) == \
+                (round(1.5 * (100 + i)), 15 * (1 + j))
+    rec = json.loads((tmp_path / "mean" / "import.json").read_text())
+    assert rec["options"]["duplicates"] == "mean" and rec["duplicates"]["merged"] == n
+    assert rec["duplicates"]["examples"][0] == {"record": "line 37", "first": "line 1", "task": "maths",
+                                                "query": "q-maths-0", "model": "a"}
+
+
+def test_wide_csv_repeated_rows(tmp_path):
+    head = "prompt,task,a,b,c,a|cost,b|cost,c|cost"
+    lines = [head] + [f"{q},{t},{','.join('' if _score(t, i, m) is None else str(_score(t, i, m)) for m in MODELS)},"
+                      "0.0001,0.0001,0.0001" for t, qs in QUERIES.items() for i, q in enumerate(qs)]
+    lines.append("q-maths-0,maths,0,1,0,0.0003,0.0003,0.0003")  # line 14 repeats line 2 (a=1, b=0, c=0.5)
+    lines.append("q-maths-0,facts,0,1,0,0.0003,0.0003,0.0003")  # the same text under another task: another query
+    src = tmp_path / "w.csv"
+    src.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out"
+    with pytest.raises(DataFileError) as ei:
+        import_dataset(src, "wide-csv", out)
+    msg = str(ei.value)
+    assert "record line 14" in msg and "the first is line 2" in msg and "model 'a'" in msg
+    assert "3 repeated (query, model) results in all" in msg and "--duplicates mean" in msg
+    assert list(tmp_path.iterdir()) == [src]
+
+    s = import_dataset(src, "wide-csv", tmp_path / "first", duplicates="first")
+    assert (s["duplicates"]["found"], s["duplicates"]["records"], s["duplicates"]["keys"]) == (3, 1, 3)
+    rows = _rows_of(tmp_path / "first")
+    assert {m: e["task_performance"] for m, e in rows[("maths", "q-maths-0")].items()} == {"a": 1, "b": 0, "c": 0.5}
+    assert rows[("facts", "q-maths-0")]["b"]["task_performance"] == 1.0
+    s = import_dataset(src, "wide-csv", tmp_path / "mean", duplicates="mean")
+    e = _rows_of(tmp_path / "mean")[("maths", "q-maths-0")]
+    assert {m: v["task_performance"] for m, v in e.items()} == {"a": 0.5, "b": 0.5, "c": 0.25}
+    assert all(v["cost"] == pytest.approx(0.0002) for v in e.values())
+    assert s["n_queries"] == 13
+
+
+# --- pairs kept vs available, the import record and rp data check (issue 23) ---------------------------------------
+
+def _brute_force_pairs(out: Path, models) -> dict:
+    """{task: number of (query, two models) with both scores known and different} over the training queries."""
+    train = [json.loads(line) for line in (out / "route_data/default_query_train.jsonl").read_text().splitlines()]
+    counts: dict = {}
+    for r in train:
+        t, i = r["task_name"], int(r["query"].rsplit("-", 1)[1])
+        sc = [_score(t, i, m) for m in models]
+        counts[t] = counts.get(t, 0) + sum(1 for x in range(len(sc)) for y in range(x + 1, len(sc))
+                                           if None not in (sc[x], sc[y]) and sc[x] != sc[y])
+    return counts
+
+
+def test_pairs_available_and_kept_match_a_brute_force_count(tmp_path):
+    src = _write_jsonl(tmp_path / "s.jsonl", _long_records())
+    out = tmp_path / "ds"
+    r = _cli(src, "--format", "scores", "--out", out, "--pairs-per-task", "2", "--hold-out", "c", "--json")
+    assert r.exit_code == 0, r.output
+    s = json.loads(r.stdout)
+    rec = json.loads((out / "import.json").read_text())
+    kept_of, avail_of = {}, {}
+    for mode, models in (("standard", MODELS), ("newllm", ["a", "b"])):
+        avail = _brute_force_pairs(out, models)
+        written = json.loads((out / f"route_data/pairwise_training_data_{mode}.json").read_text())["pairwise_data"]
+        kept = {t: sum(p["task_name"] == t for p in written) for t in avail}
+        assert kept == {t: min(2, n) for t, n in avail.items()} and kept != avail  # the cap bites
+        assert s["pairs"][mode]["by_task"] == {t: {"available": avail[t], "kept": kept[t]} for t in avail}
+        assert s["pairs"][mode]["available"] == sum(avail.values())
+        assert s["pairs"][mode]["pairs"] == sum(kept.values())
+        assert rec["pairs"][mode] == {"available": sum(avail.values()), "kept": sum(kept.values()),
+                                      "by_task": s["pairs"][mode]["by_task"]}
+        kept_of[mode], avail_of[mode] = sum(kept.values()) / 2, sum(avail.values()) / 2
+    assert avail_of["standard"] != avail_of["newllm"]
+    line = (f"kept {kept_of['standard']:,.0f} of {avail_of['standard']:,.0f} possible pairs per task on average "
+            f"(standard; newllm: {kept_of['newllm']:,.0f} of {avail_of['newllm']:,.0f}) (--pairs-per-task 2; "
+            "--pairs-per-task 0 keeps all)")
+    assert s["pairs_kept"] == line and line in " ".join(r.stderr.split())
+    assert rec["options"] == {"test_fraction": 0.2, "seed": 0, "hold_out": "c", "pairs_per_task": 2,
+                              "duplicates": "error"}
+    import hashlib
+
+    assert rec["source"] == {"path": str(src.resolve()), "sha256": hashlib.sha256(src.read_bytes()).hexdigest(),
+                             "bytes": src.stat().st_size, "format": "scores"}
+    assert rec["data_hash"] == s["data_hash"] == load_dataset(out).data_hash
+    # --pairs-per-task 0 keeps every pair the rule makes
+    s0 = import_dataset(src, "scores", tmp_path / "all", pairs_per_task=0)
+    assert all(v["kept"] == v["available"] for v in s0["pairs"]["standard"]["by_task"].values())
+    assert s0["pairs_kept"].endswith("(--pairs-per-task 0: all kept)")
+
+
+def test_import_record_is_no_part_of_the_data_hash_and_data_check_reads_it(tmp_path):
+    src = _write_jsonl(tmp_path / "s.jsonl", _long_records())
+    out = tmp_path / "ds"
+    s = import_dataset(src, "scores", out, pairs_per_task=4)
+    assert load_dataset(out).data_hash == s["data_hash"]
+    c = runner.invoke(app, ["-d", str(out), "data", "check", "--json"])
+    assert c.exit_code == 0, c.output
+    doc = json.loads(c.stdout)
+    assert doc["import"] == json.loads((out / "import.json").read_text())
+    assert doc["import"]["pairs"]["standard"]["kept"] == s["pairs"]["standard"]["pairs"] == 8
+    assert doc["import"]["options"]["duplicates"] == "error"
+    avail = s["pairs"]["standard"]["available"]
+    c = runner.invoke(app, ["-d", str(out), "data", "check"])
+    assert c.exit_code == 0, c.output
+    assert f"8 of {avail} possible (--pairs-per-task 4; rp data import --pairs-per-task 0 keeps" in \
+        " ".join(c.stdout.split())
+    # a malformed or oversized record is a warning, never a crash; the data hash does not move
+    for content, why in (("{not json", "is not valid JSON"), ("[1, 2]", "holds a list, not an object"),
+                         ('{"pad": "' + "x" * (1 << 20) + '"}', "is larger than 1 MiB")):
+        (out / "import.json").write_text(content)
+        c = runner.invoke(app, ["-d", str(out), "data", "check", "--json"])
+        assert c.exit_code == 0, c.output
+        doc = json.loads(c.stdout)
+        assert doc["import"] is None and any("import.json" in w and why in w for w in doc["warnings"])
+        assert doc["data_hash"] == s["data_hash"]
+    (out / "import.json").write_text('{"pairs": {"standard": "x"}, "source": 3}')  # valid JSON, odd shape
+    c = runner.invoke(app, ["-d", str(out), "data", "check"])
+    assert c.exit_code == 0 and "Traceback" not in c.output
+    (out / "import.json").unlink()
+    doc = json.loads(runner.invoke(app, ["-d", str(out), "data", "check", "--json"]).stdout)
+    assert doc["import"] is None and doc["data_hash"] == s["data_hash"]

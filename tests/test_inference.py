@@ -168,3 +168,20 @@ def test_cli_route_query_and_batch(sess, tmp_path):
     ok.write_text('"compute 17 times 3"\n')
     assert _cli(["route", "batch", str(ok), "--run", run["id"]]).exit_code == 0
     assert _cli(["route", "batch", str(tmp_path / "absent.jsonl"), "--run", run["id"]]).exit_code == 1
+
+
+def test_cli_route_batch_bounds_each_line(sess, tmp_path, monkeypatch):
+    """A line over RP_MAX_QUERY_CHARS is one error line (the rest of it is skipped, never held); the lines after it
+    are still routed with their own line numbers."""
+    run = _run(sess, "sim")
+    monkeypatch.setenv("RP_MAX_QUERY_CHARS", "200")
+    f = tmp_path / "long.jsonl"
+    f.write_text('"compute 17 times 3"\n' + '{"query": "' + "x" * 300_000 + '"}\n' + '"who wrote war and peace"\n'
+                 + "y" * 150 + "\n")
+    b = _cli(["route", "batch", str(f), "--run", run["id"]])
+    assert b.exit_code == 1, b.output
+    lines = [json.loads(x) for x in b.stdout.splitlines()]
+    assert [x["line"] for x in lines] == [1, 2, 3, 4]
+    assert "model" in lines[0] and "model" in lines[2] and "model" in lines[3]
+    assert "longer than the limit of 200 characters" in lines[1]["error"] and "model" not in lines[1]
+    assert "1 of 4 lines failed" in b.stderr

@@ -71,11 +71,16 @@ def test_no_unsafe_deserialisation_in_the_code():
                 # module and the loader of the shipped prompt templates call yaml.safe_load directly
                 if rel not in ("rpcli/core/bounded_yaml.py", "rpcli/core/profiles/text_gnn.py"):
                     bad.append(f"{where}: yaml.safe_load on input (use rpcli.core.bounded_yaml.safe_load)")
-            elif name == "bounded_yaml.safe_load":
-                seen[name] += 1
+            elif name in ("bounded_yaml.safe_load", "bounded_yaml.safe_load_with_node"):
+                seen["bounded_yaml.safe_load"] += 1
             elif name in ("pickle.load", "pickle.loads", "marshal.load", "marshal.loads", "shelve.open",
                           "dill.load", "dill.loads", "cloudpickle.loads"):
                 bad.append(f"{where}: {name}")
+        for node in ast.walk(tree):  # a loader class that constructs arbitrary objects, named anywhere
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "yaml" \
+                    and node.attr in ("Loader", "UnsafeLoader", "FullLoader", "CLoader", "CUnsafeLoader",
+                                      "CFullLoader", "unsafe_load", "full_load"):
+                bad.append(f"{rel}:{node.lineno}: yaml.{node.attr} (only the safe loaders)")
     assert bad == [], "\n".join(bad)
     assert seen["torch.load"] >= 3 and seen["bounded_yaml.safe_load"] >= 5, seen  # the audit saw the call sites
 

@@ -21,7 +21,8 @@ uvicorn = pytest.importorskip("uvicorn")
 
 class Upstream:
     """An OpenAI-compatible /v1/chat/completions (JSON and SSE) on 127.0.0.1. `mode`: ok, fail (HTTP 500),
-    slow (answers after `delay` s), bad (HTTP 400)."""
+    slow (answers after `delay` s), bad (HTTP 400), echo (HTTP 401 whose message repeats the Authorization header
+    it got, as some servers echo the key they refused), echo-ok (HTTP 200 whose answer repeats it)."""
 
     def __init__(self, name: str):
         self.name, self.mode, self.delay = name, "ok", 2.0
@@ -44,9 +45,12 @@ class Upstream:
                     outer.auth.append(self.headers.get("Authorization"))
                 if outer.mode == "slow":
                     time.sleep(outer.delay)
-                if outer.mode in ("fail", "bad"):
-                    code = 500 if outer.mode == "fail" else 400
-                    data = json.dumps({"error": {"message": f"{outer.name} says {code}"}}).encode()
+                if outer.mode in ("fail", "bad", "echo"):
+                    code = {"fail": 500, "bad": 400, "echo": 401}[outer.mode]
+                    message = f"{outer.name} says {code}" + (
+                        f": Incorrect API key provided: {self.headers.get('Authorization')}"
+                        if outer.mode == "echo" else "")
+                    data = json.dumps({"error": {"message": message}}).encode()
                     self.send_response(code)
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(data)))
@@ -54,6 +58,8 @@ class Upstream:
                     self.wfile.write(data)
                     return
                 text = f"answer from {body['model']}"
+                if outer.mode == "echo-ok":
+                    text += f" (you sent {self.headers.get('Authorization')})"
                 if body.get("stream"):
                     self.send_response(200)
                     self.send_header("Content-Type", "text/event-stream")

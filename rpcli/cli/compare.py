@@ -81,7 +81,7 @@ def _print_table(sess, rows: list[dict], modes: tuple) -> None:
     from rich.text import Text
 
     from rpcli.services.artifacts.compare import dataset_summary
-    from rpcli.workspace.leaderboard import BASELINE, cell_text, columns_for, flag_text
+    from rpcli.workspace.leaderboard import BASELINE, cell_text, columns_for, flag_text, unpriced_note
 
     # Piped output has no terminal width to fit: give the table room instead of wrapping every cell.
     console = out_console if out_console.is_terminal else Console(highlight=False, width=max(out_console.width, 160))
@@ -108,6 +108,9 @@ def _print_table(sess, rows: list[dict], modes: tuple) -> None:
             t.add_row(Text(flag_text(r), style="red"), *(Text(cell_text(r, c.key), style=style) for c in cols))
         console.print(t)
     console.print(f"[dim]▽ = does not beat the {BASELINE} reference; dim italic rows are references.[/dim]")
+    note = unpriced_note(r for r in rows if r.get("mode") in modes)
+    if note:
+        console.print(note, markup=False, highlight=False)
 
 
 def box_table(title: str, columns: list[tuple[str, bool]], rows: list[list[str]]) -> str:

@@ -45,6 +45,11 @@ def check(ctx: typer.Context,
         t.add_row(f"{m}: held-out", ", ".join(info["held_out"]) or "-")
         t.add_row(f"{m}: query nodes", info["task_queries"])
     t.add_row("held-out (newllm)", f"{', '.join(s['held_out']) or '-'} (from {s['held_out_source']})")
+    if s.get("import"):  # the dataset was made by rp data import (its import.json)
+        from rpcli.core.data.importers.record import import_rows
+
+        for label, text in import_rows(s["import"]):
+            t.add_row(label, text)
     for task, o in s["card_score_overlap"].items():
         if o["carries_test_information"]:
             t.add_row(f"card scores: {task}",
@@ -53,6 +58,12 @@ def check(ctx: typer.Context,
                       "scores carry test information")
     for kind, names in s["placeholder_descriptions"].items():
         t.add_row(f"placeholder descriptions ({kind})", ", ".join(names))
+    t.add_row("candidates without a price", ", ".join(s["unpriced_candidates"]) or "none")
+    t.add_row("names that match nothing", str(len(s["unmatched_names"])) if s["unmatched_names"] else "none")
+    for u in s["unmatched_names"]:
+        t.add_row(f"  {u['kind']} {u['name']!r}", f"{u['file']}, record {u['record']}"
+                  + (f" (+{u['records'] - 1})" if u["records"] > 1 else "")
+                  + (f"; did you mean {u['suggestion']!r}?" if u["suggestion"] else ""))
     out_console.print(t)
     for kind, names in s["placeholder_descriptions"].items():
         err_console.print(f"[yellow]warning:[/yellow] {len(names)} {kind} description(s) are only the neutral "
@@ -104,6 +115,12 @@ class ImportFormat(str, Enum):
     wide_csv = "wide-csv"
 
 
+class DuplicatesPolicy(str, Enum):
+    error = "error"
+    first = "first"
+    mean = "mean"
+
+
 @app.command("import")
 def import_(
     ctx: typer.Context,
@@ -125,6 +142,10 @@ def import_(
     cards: Annotated[Optional[Path], typer.Option("--cards", help="YAML or JSON: models {name: {description, "
                                                   "family, size, parameters, input_price, output_price, scores}}, "
                                                   "families, tasks and domains descriptions.")] = None,
+    duplicates: Annotated[DuplicatesPolicy, typer.Option(
+        "--duplicates", help="A repeated (query, model) result (wide-csv: a repeated (prompt, task) row): error "
+        "refuses it, first keeps the first, mean averages the scores (and tokens and costs). Recorded in "
+        "import.json.")] = DuplicatesPolicy.error,
     as_json: JsonOpt = False,
 ) -> None:
     """Import your own per-query scores as a RouteProfile-layout dataset (validated with the normal loader).
@@ -134,7 +155,9 @@ def import_(
     have a score on it, the higher score is the better model (equal scores make no pair); when a task has more
     than --pairs-per-task such pairs, that many are drawn without replacement with the seed (newllm: without the
     --hold-out model). The per-task scores of the model cards are 100 x each model's mean score over the training
-    queries only. Nothing is written unless the whole dataset is valid. docs/own-data.md has the details.
+    queries only. The summary says how many of the possible pairs were kept, and how many repeated (query, model)
+    results were found (--duplicates). Nothing is written unless the whole dataset is valid; the dataset's
+    import.json records the source, the options and these counts. docs/own-data.md has the details.
 
     Example: rp data import scores.jsonl --format scores --cards cards.yaml --out mydata --hold-out my-new-llm
     """
@@ -150,7 +173,7 @@ def import_(
 
     with cli_errors():
         s = import_dataset(src, fmt.value, out, test_fraction=test_fraction, seed=seed, hold_out=hold_out,
-                           pairs_per_task=pairs_per_task or None, cards=cards)
+                           pairs_per_task=pairs_per_task or None, cards=cards, duplicates=duplicates.value)
     if as_json:
         print_json(s)
     else:
@@ -162,3 +185,4 @@ def import_(
                           f"{s['n_train_queries']} training queries, {s['pairs']['standard']['pairs']} standard / "
                           f"{s['pairs']['newllm']['pairs']} newllm pairs into {s['out_dir']} "
                           f"(held-out: {s['hold_out'] or '-'})")
+        err_console.print(s["pairs_kept"], highlight=False)

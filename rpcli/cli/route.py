@@ -286,6 +286,7 @@ def batch(ctx: typer.Context, file: Annotated[Path, typer.Argument(help="JSON li
 
     Example: rp route batch queries.jsonl --run run-3f2a > routed.jsonl
     """
+    import itertools
     import json
     import sys
 
@@ -313,11 +314,20 @@ def batch(ctx: typer.Context, file: Annotated[Path, typer.Argument(help="JSON li
         sys.stdout.flush()
         pending.clear()
 
+    from rpcli.core.input_limits import max_query_chars, read_line
+
     with open(file, encoding="utf-8", errors="replace") as fh:
-        for no, line in enumerate(fh, 1):
-            if not line.strip():
+        for no in itertools.count(1):
+            line, too_long = read_line(fh)  # at most RP_MAX_QUERY_CHARS characters held per line
+            if too_long:
+                rec = {"error": f"the line is longer than the limit of {max_query_chars():,} characters "
+                                "(RP_MAX_QUERY_CHARS)"}
+            elif not line:
+                break
+            elif not line.strip():
                 continue
-            rec = parse_batch_line(line)
+            else:
+                rec = parse_batch_line(line)
             n_lines += 1
             n_err += "error" in rec
             pending.append((no, rec))

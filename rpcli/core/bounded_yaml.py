@@ -7,7 +7,7 @@ the limits before constructing anything:
 
 | limit | default | environment variable |
 |---|---|---|
-| file size | 16 MiB | `RP_MAX_YAML_BYTES` |
+| file size | 1 MiB | `RP_MAX_YAML_BYTES` |
 | nodes after alias expansion | 1,000,000 | `RP_MAX_YAML_NODES` |
 | nesting depth | 200 | – |
 
@@ -22,7 +22,9 @@ from pathlib import Path
 
 import yaml
 
-MAX_BYTES = 16 * 1024 * 1024
+MAX_BYTES = 1024 * 1024
+# libyaml's parser where PyYAML has it (about 10x faster than the pure-Python one); the same safe constructor
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_NODES = 1_000_000
 MAX_DEPTH = 200
 
@@ -100,12 +102,21 @@ def expanded_nodes(node, limit: int | None = None) -> int:
 
 def safe_load(text: str):
     """`yaml.safe_load(text)` within the limits above (YamlLimitError, a yaml.YAMLError, past them)."""
+    return safe_load_with_node(text)[0]
+
+
+def safe_load_with_node(text: str) -> tuple:
+    """(value, composed root node or None): the node keeps each key's line (`start_mark`) for error messages."""
     check_size(len(text.encode("utf-8", errors="replace")))
-    node = yaml.compose(text, Loader=yaml.SafeLoader)
-    if node is None:
-        return None
-    expanded_nodes(node)
-    return yaml.safe_load(text)
+    loader = _LOADER(text)
+    try:
+        node = loader.get_single_node()  # composed once (aliases stay shared nodes), with libyaml where present
+        if node is None:
+            return None, None
+        expanded_nodes(node)
+        return loader.construct_document(node), node
+    finally:
+        loader.dispose()
 
 
 def read_text(path: str | Path) -> str:

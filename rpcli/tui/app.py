@@ -24,7 +24,8 @@ from rpcli.tui.widgets.leaderboard import LeaderboardTable
 from rpcli.tui.widgets.pivot import PivotTable
 from rpcli.tui.widgets.plot import LEGEND, CostQualityPlot, single_letters
 from rpcli.workspace.layout import Workspace
-from rpcli.workspace.leaderboard import BASELINE, MODES, baseline_value, board, columns_for, row_key
+from rpcli.workspace.leaderboard import (BASELINE, MODES, UNPRICED_MARK, baseline_value, board, columns_for,
+                                         row_key)
 
 VIEWS = ("plot", "tasks", "pivot")
 
@@ -170,7 +171,7 @@ class Dashboard(App):
         try:
             rows, notice = board(self.references, message.doc, data_hash=self.data_hash,
                                  allow_mixed=self.allow_mixed, modes=self.modes, data_name=self.dataset.get("root"),
-                                 defaults=self.defaults)
+                                 defaults=self.defaults, unpriced=self.dataset.get("unpriced"))
         except Exception as exc:  # noqa: BLE001 - a malformed record must not crash the dashboard
             self.post_message(ManifestLoadFailed(f"malformed manifest entry: {type(exc).__name__}: {exc}",
                                                  "`rp ls runs` lists the runs and `rp show <id>` shows one"))
@@ -210,7 +211,11 @@ class Dashboard(App):
     def _draw_mode_views(self, m: str) -> None:
         data = cost_quality(self.rows, self.doc, m, self.query)
         self.query_one("#plot-canvas", CostQualityPlot).show(data, baseline=baseline_value(self.rows, m))
-        self.query_one("#plot-caption", Static).update(self._caption("cost-quality plane", m))
+        caption = self._caption("cost-quality plane", m)
+        if self.dataset.get("unpriced"):
+            caption.append(f"   {UNPRICED_MARK} without the cost of {', '.join(self.dataset['unpriced'])} (no price)",
+                           style="yellow")
+        self.query_one("#plot-caption", Static).update(caption)
         self.query_one("#plot-legend", Static).update(self._plot_legend(data))
         heat = task_heatmap(self.rows, self.doc, m, self.query)
         self.query_one("#heatmap", TaskHeatmap).show(heat)
@@ -259,6 +264,8 @@ class Dashboard(App):
         if ds.get("name"):
             bits.append(Text(f"data {ds['name']}" + (f" ({ds['n_test_rows']} test rows)"
                                                      if ds.get("n_test_rows") else "")))
+        if ds.get("unpriced"):  # cost cells marked UNPRICED_MARK are computed without these candidates' costs
+            bits.append(Text(f"{UNPRICED_MARK} no price: {', '.join(ds['unpriced'])}", style="yellow"))
         label = next((c.label for c in columns_for(None) if c.key == self.sort_key), self.sort_key)
         bits.append(Text(f"sort {label} {'▼' if self.sort_reverse else '▲'}"))
         if self.query:

@@ -23,6 +23,7 @@ MICRO = 1e6  # dollars -> micro-dollars
 TEST_INFO = "carries test information"  # in a reference row's note when it saw test queries (step 7)
 BASELINE = "per-task-best (train)"  # the reference a router must beat (metrics.md: "a strong baseline")
 ORACLES = ("oracle", "oracle-cost-aware")
+UNPRICED_MARK = "*"  # after a cost cell computed without the cost of candidates that have no price
 
 
 def fmt(v, digits: int = 4) -> str:
@@ -118,6 +119,8 @@ def run_row(e: dict, entries: Mapping, defaults: Mapping | None = None) -> dict:
         "router_label": (call_text(str(p.get("router") or "?"), {**router_options(p, defaults), **enc}) if enc
                          else router_label(p, defaults)),  # router(options): the router column
         "options": {**router_options(p, defaults), **enc},  # the options the label names (not the seeds)
+        # the candidates without a price on the run's data (recorded by the run; None: not recorded, see `board`)
+        "unpriced_candidates": (e.get("info") or {}).get("unpriced"),
     }
 
 
@@ -202,14 +205,30 @@ def annotate_rows(rows: list[dict]) -> list[dict]:
 
 
 def board(references: Iterable[dict], doc: dict, *, data_hash: str | None = None, allow_mixed: bool = False,
-          modes: Iterable[str] = MODES, data_name: str | None = None, defaults: Mapping | None = None) -> Board:
+          modes: Iterable[str] = MODES, data_name: str | None = None, defaults: Mapping | None = None,
+          unpriced: Iterable[str] | None = None) -> Board:
     """Reference rows (as given) plus the manifest's comparable runs of ``modes``, flagged against the per-task
     best (train). The notice says why runs were held back, or that several datasets are mixed. ``defaults``:
-    the label data (see `run_rows`)."""
+    the label data (see `run_rows`). ``unpriced``: the candidates without a price of the ``data_hash`` dataset; a
+    run on it that recorded none (older runs) gets them as its ``unpriced_candidates``."""
     modes = tuple(modes)
     runs = [r for r in run_rows(doc, defaults) if r.get("mode") in modes]
     kept, notice = select_comparable(runs, data_hash, allow_mixed, data_name)
+    if unpriced is not None:
+        for r in kept:
+            if r.get("unpriced_candidates") is None and data_hash is not None and r.get("data_hash") == data_hash:
+                r["unpriced_candidates"] = list(unpriced)
     return Board(annotate_rows([dict(r) for r in references] + kept), notice)
+
+
+def unpriced_note(rows: Iterable[dict]) -> str | None:
+    """The note under a table whose cost cells carry `UNPRICED_MARK` (None when none does)."""
+    names = sorted({m for r in rows if r.get("kind") != "single" for m in (r.get("unpriced_candidates") or ())})
+    if not names:
+        return None
+    return (f"{UNPRICED_MARK} µ$/query computed without the cost of candidates that have no price "
+            f"({', '.join(names)}): an average leaves out the rows where one of them is chosen, and cost-quality "
+            "curves lack their cost (`rp data check` lists them)")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -353,7 +372,9 @@ def cell_text(row: dict, key: str) -> str:
         ci = row.get("avg_performance_ci95")
         return f"{ci[0]:.3f}–{ci[1]:.3f}" if ci else ""
     if key == "avg_cost_micro":
-        return fmt(row.get("avg_cost_micro"), 1)
+        v = row.get("avg_cost_micro")
+        marked = v is not None and row.get("kind") != "single" and row.get("unpriced_candidates")
+        return fmt(v, 1) + (UNPRICED_MARK if marked else "")
     if key in ("gap_closed", "best_pick_rate"):
         return fmt(row.get(key), 3) if is_run else ""
     if key == "cold_start_recall":
@@ -377,7 +398,7 @@ CSV_FIELDS = ("mode", "kind", "name", "id", "graph", "graph_label", "profile", "
               "avg_cost", "avg_cost_micro", "gap_closed", "best_pick_rate", "hit_rate", "selection_entropy",
               "cold_start_recall", "cold_start_recall_numerator", "cold_start_recall_denominator",
               "beats_per_task_best", "data_hash", "backend", "llm_model",
-              "router_label")  # new columns go last: keep positions
+              "router_label", "unpriced_candidates")  # new columns go last: keep positions
 
 
 def rows_to_csv(rows: list[dict]) -> str:
@@ -391,7 +412,9 @@ def rows_to_csv(rows: list[dict]) -> str:
     for r in rows:
         ci = r.get("avg_performance_ci95") or [None, None]
         vals = {**r, "ci95_low": ci[0], "ci95_high": ci[1],
-                "seeds": ";".join(str(s) for s in r["seeds"]) if r.get("seeds") else None}
+                "seeds": ";".join(str(s) for s in r["seeds"]) if r.get("seeds") else None,
+                "unpriced_candidates": (";".join(r["unpriced_candidates"]) if r.get("unpriced_candidates") is not None
+                                        else None)}
         out = []
         for f in CSV_FIELDS:
             v = vals.get(f)

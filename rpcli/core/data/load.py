@@ -2,7 +2,9 @@
 
 Every problem is reported as a DataFileError naming the file, the record and the field. Structural problems
 are errors; tolerable oddities of the released data (a domain naming an unknown task, a test row without a
-score) become warnings on `RouteDataset.warnings`.
+score) become warnings on `RouteDataset.warnings`. A name a file uses that matches nothing the defining file holds,
+where the graph can do without it, is a warning and a record on `RouteDataset.unmatched`; the candidates whose cost
+is unknown on some test row are on `RouteDataset.unpriced` (and a warning each).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 
 from rpcli.core.data.held_out import CARD_SOURCE, HELD_OUT_FILE, infer_held_out, parse_held_out, refuse_held_out
 from rpcli.core.data.schema import MODES, ModeData, ModelInfo, Pair, QueryRow, RouteDataset, TestRow
+from rpcli.core.input_limits import read_bytes
 from rpcli.errors import DataFileError, did_you_mean
 from rpcli.workspace.hashing import sha256_file
 
@@ -44,10 +47,7 @@ class _Reader:
             raise DataFileError(p, "a symbolic link that points nowhere or loops (" + _link_target(p) + ")")
         if not p.is_file():
             raise DataFileError(p, "file not found", hint="is --data the folder that holds profile_data/ and route_data/?")
-        try:
-            raw = p.read_bytes()
-        except OSError as exc:
-            raise DataFileError(p, f"cannot read the file: {exc.strerror or exc}") from None
+        raw = read_bytes(p)  # bounded: RP_MAX_DATA_BYTES
         self.files[rel] = sha256_file(p)
         try:
             return raw.decode("utf-8")
@@ -188,6 +188,51 @@ def _str_map(rd: _Reader, rel: str) -> dict:
     return doc
 
 
+def closest_name(name: str, choices) -> str | None:
+    """The name of `choices` closest to `name` (case, spaces, '-' and '_' ignored), or None when none is close."""
+    import difflib
+
+    def norm(s: str) -> str:
+        return "".join(ch for ch in str(s).lower() if ch.isalnum())
+
+    by_norm: dict = {}
+    for c in choices:
+        by_norm.setdefault(norm(c), c)
+    close = difflib.get_close_matches(norm(name), list(by_norm), n=1, cutoff=0.6)
+    return by_norm[close[0]] if close else None
+
+
+class _Unmatched:
+    """Names a file uses that match nothing the file defining them holds (a price entry naming no model, a domain
+    naming an undescribed task...): one record per (file, field, kind, name), with the first record that uses it
+    and how many do, and one warning each."""
+
+    def __init__(self) -> None:
+        self.items: dict = {}
+
+    def add(self, file: str, record: str, kind: str, name: str, choices, *, defined_in: str, effect: str,
+            field: str | None = None) -> None:
+        key = (file, field, kind, name)
+        if key in self.items:
+            self.items[key]["records"] += 1
+            return
+        self.items[key] = {"file": file, "record": record, "field": field, "kind": kind, "name": name,
+                           "defined_in": defined_in, "suggestion": closest_name(name, choices), "effect": effect,
+                           "records": 1}
+
+    def warnings(self) -> list[str]:
+        out = []
+        for u in self.items.values():
+            where = f"{u['file']}, record {u['record']}"
+            if u["records"] > 1:
+                where += f" (and {u['records'] - 1} more)"
+            if u["field"]:
+                where += f", field '{u['field']}'"
+            text = f"{where}: {u['kind']} {u['name']!r} is not in {u['defined_in']}; {u['effect']}"
+            out.append(text + (f"; did you mean {u['suggestion']!r}?" if u["suggestion"] else ""))
+        return out
+
+
 def load_dataset(root: str | Path, *, keep_overlap: bool = False, modes=MODES) -> RouteDataset:
     """Load the dataset at `root` (a folder holding profile_data/ and route_data/).
 
@@ -206,6 +251,7 @@ def load_dataset(root: str | Path, *, keep_overlap: bool = False, modes=MODES) -
                                 hint="a RouteProfile dataset has profile_data/ and route_data/ side by side")
     rd = _Reader(root)
     warnings: list[str] = []
+    unmatched = _Unmatched()
 
     families = _str_map(rd, f"{PROFILE}/model_family_feature.json")
     tasks = _str_map(rd, f"{PROFILE}/task_feature.json")
@@ -223,9 +269,20 @@ def load_dataset(root: str | Path, *, keep_overlap: bool = False, modes=MODES) -
 
     # Prices: model_feature first, candidate_models.json as the fallback (spec §7.1).
     cand_prices: dict = {}
-    if rd.exists(f"{PROFILE}/candidate_models.json"):
-        for m in _load_models(rd, f"{PROFILE}/candidate_models.json"):
+    cand_rel = f"{PROFILE}/candidate_models.json"
+    if rd.exists(cand_rel):
+        for m in _load_models(rd, cand_rel):
             cand_prices[m.name] = (m.input_price, m.output_price)
+            # Only the prices of this file are read: its other names are reported, never fatal.
+            if m.architecture not in families and m.architecture != "unknown":
+                unmatched.add(cand_rel, repr(m.name), "family", m.architecture, families, field="architecture",
+                              defined_in=f"{PROFILE}/model_family_feature.json", effect="unused (this file is "
+                              "read for prices only)")
+            for t in m.scores:
+                if t not in tasks:
+                    unmatched.add(cand_rel, repr(m.name), "task", t, tasks, field=f"detailed_scores.{t}",
+                                  defined_in=f"{PROFILE}/task_feature.json", effect="unused (this file is read "
+                                  "for prices only)")
 
     # Test rows.
     test_rel = f"{ROUTE}/routing_test_data.json"
@@ -290,6 +347,10 @@ def load_dataset(root: str | Path, *, keep_overlap: bool = False, modes=MODES) -
             train_queries.append(QueryRow(task_name=_need(qp, rec, "task_name", r, str),
                                           query=_need(qp, rec, "query", r, str), choices=rec.get("choices"),
                                           metric=rec.get("metric"), formatted_query=_formatted(qp, rec, r)))
+            if train_queries[-1].task_name not in tasks:
+                unmatched.add(tq_rel, r, "task", train_queries[-1].task_name, tasks, field="task_name",
+                              defined_in=f"{PROFILE}/task_feature.json",
+                              effect="its queries belong to no described task (query nodes skip them)")
 
     cards: dict[str, list[ModelInfo]] = {}
     for mode in modes:
@@ -310,6 +371,10 @@ def load_dataset(root: str | Path, *, keep_overlap: bool = False, modes=MODES) -
                     raise DataFileError(mp_, f"a scored task has no description in task_feature.json"
                                              f"{did_you_mean(t, tasks)}", record=repr(m.name),
                                         field=f"detailed_scores.{t}")
+                if t not in tasks:  # a null score on an undescribed task: nothing is lost, but say so
+                    unmatched.add(mrel, repr(m.name), "task", t, tasks, field=f"detailed_scores.{t}",
+                                  defined_in=f"{PROFILE}/task_feature.json", effect="its score is null, so it is "
+                                  "ignored")
         for c in candidates:
             if c not in names:
                 raise DataFileError(mp_, f"routing candidate {c!r} (from {test_rel}) is not in this file"
@@ -342,6 +407,11 @@ def load_dataset(root: str | Path, *, keep_overlap: bool = False, modes=MODES) -
             pp = rd.path(prel)
             doc = rd.json(prel, (dict, list))
             rows = doc.get("pairwise_data") if isinstance(doc, dict) else doc
+            counts = doc.get("task_data_count") if isinstance(doc, dict) else None
+            for t in counts if isinstance(counts, dict) else ():
+                if t not in tasks:
+                    unmatched.add(prel, "task_data_count", "task", t, tasks, field=f"task_data_count.{t}",
+                                  defined_in=f"{PROFILE}/task_feature.json", effect="unused (a count only)")
             if not isinstance(rows, list):
                 raise DataFileError(pp, "expected a 'pairwise_data' list", field="pairwise_data")
             seen_pairs: dict = {}
@@ -395,6 +465,9 @@ def load_dataset(root: str | Path, *, keep_overlap: bool = False, modes=MODES) -
             for t, lst in tdoc.items():
                 if not isinstance(lst, list) or not all(isinstance(q, str) for q in lst):
                     raise DataFileError(tpth, "expected a list of query strings", record=repr(t))
+                if t not in tasks:
+                    unmatched.add(trel, repr(t), "task", t, tasks, defined_in=f"{PROFILE}/task_feature.json",
+                                  effect="its queries make no query nodes")
             tq = tdoc
         modes_data[mode] = ModeData(mode=mode, models=models, pairs=pairs, pairs_released=released,
                                     pairs_dropped_overlap=dropped, held_out=held_out, task_queries=tq,
@@ -405,7 +478,15 @@ def load_dataset(root: str | Path, *, keep_overlap: bool = False, modes=MODES) -
     for d, lst in domain_task_map.items():
         for t in lst:
             if t not in tasks:
-                warnings.append(f"domain_task_map.json: domain {d!r} names unknown task {t!r}; no edge is made")
+                unmatched.add(f"{PROFILE}/domain_task_map.json", repr(d), "task", t, tasks,
+                              defined_in=f"{PROFILE}/task_feature.json", effect="no edge is made")
+    model_files = [f"{PROFILE}/model_feature_{m}.json" for m in modes_data]
+    all_models = {m.name for md in modes_data.values() for m in md.models}
+    for name in cand_prices:
+        if name not in all_models:
+            unmatched.add(cand_rel, repr(name), "model", name, all_models, defined_in=" or ".join(model_files),
+                          effect="its prices are not used")
+    warnings.extend(unmatched.warnings())
 
     prices = {}
     any_models = next(iter(modes_data.values())).models
@@ -416,14 +497,23 @@ def load_dataset(root: str | Path, *, keep_overlap: bool = False, modes=MODES) -
             ip = ip if ip is not None else cip
             op = op if op is not None else cop
         prices[m.name] = (ip, op)
+    # A candidate without a price: on some test row neither the row gives its cost (`cost`, rp data import) nor
+    # both prices are known, so its cost there is unknown (rpcli.core.routers.evaluate.test_matrices).
+    unpriced = []
     for c in candidates:
-        if all(c in r.costs for r in test_rows):
-            continue  # every test row gives this candidate's cost directly
-        if prices.get(c, (None, None))[0] is None or prices[c][1] is None:
-            warnings.append(f"candidate {c!r} has no price; its cost counts as unknown (NaN)")
+        priced = None not in prices.get(c, (None, None))
+        n_unknown = sum(1 for r in test_rows if (r.costs[c] is None if c in r.costs else not priced))
+        if not n_unknown:
+            continue
+        unpriced.append(c)
+        why = ("has no price (no input_price/output_price in " + " or ".join(model_files[:1] + [cand_rel]) + ")"
+               if not priced else "has no known cost (its test rows give a null cost)")
+        warnings.append(f"candidate {c!r} {why}: its cost is unknown on {n_unknown} of "
+                        f"{len(test_rows)} test rows, so average costs leave those rows out and cost-quality "
+                        "curves are computed without its cost there")
 
     return RouteDataset(root=root, files=dict(sorted(rd.files.items())), families=families, tasks=tasks,
                         domains=domains, domain_task_map=domain_task_map, candidates=candidates,
                         test_rows=test_rows, train_queries=train_queries, modes=modes_data, prices=prices,
                         keep_overlap=keep_overlap, warnings=warnings, held_out=list(held_list),
-                        held_out_source=held_source)
+                        held_out_source=held_source, unmatched=list(unmatched.items.values()), unpriced=unpriced)

@@ -101,6 +101,10 @@ class RouteDataset:
     warnings: list = field(default_factory=list)
     held_out: list = field(default_factory=list)  # newllm's held-out candidates (core/data/held_out.py)
     held_out_source: str = ""  # route_data/held_out.json, or the model-card rule
+    # Names a file uses that match nothing the defining file holds, as {file, record, field, kind, name,
+    # defined_in, suggestion, effect, records} (load.py; each one is also a warning).
+    unmatched: list = field(default_factory=list)
+    unpriced: list = field(default_factory=list)  # candidates whose cost is unknown on some test row (no price)
 
     @property
     def data_hash(self) -> str:

@@ -158,4 +158,8 @@ def evaluate_run(ds, ctx: RouteContext, run: Callable[[int], RouterResult], out_
         metrics["training_signal"] = {"source": sig.source, **sig.stats}
     (Path(out_dir) / METRICS_FILE).write_text(json.dumps({"metrics": metrics, "per_seed": per_seed}, indent=2,
                                                          sort_keys=True) + "\n")
-    return {"metrics": metrics, "info": {"models": names, "held_out": held, "n_test_rows": len(ds.test_rows)}}
+    # Candidates whose cost is unknown on some test row (no price): the run's costs and curve are without them there.
+    cands = set(getattr(ds, "candidates", names))
+    unpriced = [m for j, m in enumerate(names) if m in cands and np.isnan(c[:, j]).any()]
+    return {"metrics": metrics, "info": {"models": names, "held_out": held, "n_test_rows": len(ds.test_rows),
+                                         "unpriced": unpriced}}

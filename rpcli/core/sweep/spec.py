@@ -175,8 +175,7 @@ def parse_sweep(text: str, file: str, catalog: Catalog, default_name: str = "swe
     try:
         from rpcli.core import bounded_yaml
 
-        doc = bounded_yaml.safe_load(text)
-        root = yaml.compose(text)
+        doc, root = bounded_yaml.safe_load_with_node(text)
     except bounded_yaml.YamlLimitError as exc:
         raise SweepFileError(f"{file}: refused: {exc.problem}") from None
     except yaml.YAMLError as exc:

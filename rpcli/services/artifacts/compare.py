@@ -16,13 +16,13 @@ from rpcli.workspace.manifest import load_manifest
 # Source files whose code decides the reference rows and the dataset summary: a change to any of them (size or
 # modification time) changes the cache key of `dataset_view`.
 _VIEW_CODE = ("core/data", "core/eval", "core/routers/evaluate.py", "services/artifacts/compare.py", "_version.py")
-VIEW_CACHE_FORMAT = "rp-leaderboard-view/2"
+VIEW_CACHE_FORMAT = "rp-leaderboard-view/3"  # 3: + unpriced
 PAIRED_FORMAT = "rp-paired/1"
 
 
 def dataset_view(sess: Session) -> dict:
     """What the leaderboard needs from the dataset: {data_hash, root, modes, summary, references (every mode, single
-    models included), warnings}.
+    models included), warnings, unpriced (the candidates without a price)}.
 
     Computing it loads and validates the whole dataset (and imports numpy); `rp compare` and the dashboard need
     nothing else from it. So it is kept in the workspace (``cache/view/<key>.json``) under a key made of the data
@@ -74,8 +74,8 @@ def _compute_view(sess: Session) -> dict:
     return {"format": VIEW_CACHE_FORMAT, "data_hash": ds.data_hash, "root": str(ds.root), "modes": list(ds.modes),
             "paired_baseline": {mode: per_task_train_rows(ds, mode) for mode in ds.modes},
             "references": [{**r, "mode": mode} for mode in ds.modes for r in core_reference_rows(ds, mode)],
-            "warnings": len(ds.warnings),
-            "summary": {"name": ds.root.name,
+            "warnings": len(ds.warnings), "unpriced": list(ds.unpriced),
+            "summary": {"name": ds.root.name, "unpriced": list(ds.unpriced),
                         "label": "embedded demo" if ds.root == default_data_root() else ds.root.name,
                         "root": str(ds.root), "candidates": list(ds.candidates), "n_test_rows": len(ds.test_rows),
                         "data_hash": ds.data_hash}}
@@ -120,10 +120,12 @@ def label_defaults() -> dict:
 
 
 def reference_rows(sess: Session, modes=MODES, include_singles: bool = False) -> list[dict]:
-    """The reference rows (and with ``include_singles`` the single models) of each mode the dataset has."""
+    """The reference rows (and with ``include_singles`` the single models) of each mode the dataset has, each with
+    the dataset's candidates without a price (``unpriced_candidates``: its costs are computed without theirs)."""
     view = dataset_view(sess)
-    return [r for mode in modes if mode in view["modes"] for r in view["references"]
-            if r["mode"] == mode and (r["kind"] != "single" or include_singles)]
+    unpriced = list(view.get("unpriced") or [])
+    return [{**r, "unpriced_candidates": unpriced} for mode in modes if mode in view["modes"]
+            for r in view["references"] if r["mode"] == mode and (r["kind"] != "single" or include_singles)]
 
 
 def compare_rows(sess: Session, modes=MODES, allow_mixed: bool = False, include_singles: bool = False,
@@ -135,9 +137,13 @@ def compare_rows(sess: Session, modes=MODES, allow_mixed: bool = False, include_
     view = dataset_view(sess)
     manifest = load_manifest(sess.workspace)
     b = board(reference_rows(sess, modes, include_singles), manifest, data_hash=view["data_hash"],
-              allow_mixed=allow_mixed, modes=modes, data_name=view["root"], defaults=label_defaults())
+              allow_mixed=allow_mixed, modes=modes, data_name=view["root"], defaults=label_defaults(),
+              unpriced=view.get("unpriced") or [])
     if b.notice:
         sess.progress.warn(b.notice)
+    if view.get("unpriced"):
+        sess.progress.warn(f"candidates without a price: {', '.join(view['unpriced'])}; costs and cost-quality "
+                           "curves are computed without their cost (`rp data check` lists them)")
     rows = sort_rows(b.rows)
     if paired:
         entries = manifest.get("entries", {})
@@ -189,5 +195,6 @@ def _paired(sess: Session, entry: dict, base: list) -> dict | None:
 
 
 def dataset_summary(sess: Session) -> dict:
-    """What the front ends show about the dataset: {name, label, root, candidates, n_test_rows, data_hash}."""
+    """What the front ends show about the dataset: {name, label, root, candidates, n_test_rows, data_hash,
+    unpriced}."""
     return dict(dataset_view(sess)["summary"])

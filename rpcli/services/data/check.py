@@ -9,11 +9,14 @@ from rpcli.services.base import Session
 
 def dataset_summary(sess: Session) -> dict:
     """Counts, modes, held-out models (and where the list came from), card scores measured on training queries that
-    are also test queries, descriptions that are only the import's neutral placeholder, and warnings of the session's
-    dataset (loading and validating it)."""
+    are also test queries, descriptions that are only the import's neutral placeholder, names that match nothing
+    (`unmatched_names`: file, record, field, kind, name, defined_in, suggestion, effect, records), candidates
+    without a price (`unpriced_candidates`) and warnings of the session's dataset (loading and validating it)."""
     from rpcli.core.data.audit import card_score_overlap, placeholder_descriptions
+    from rpcli.core.data.importers.record import read_import_record
 
     ds = sess.dataset
+    import_doc, import_warning = read_import_record(ds.root)  # rp data import's record; never raises
     return {
         "root": str(ds.root), "data_hash": ds.data_hash,
         "models": len(next(iter(ds.modes.values())).models), "candidates": list(ds.candidates),
@@ -26,7 +29,9 @@ def dataset_summary(sess: Session) -> dict:
         "held_out": list(ds.held_out), "held_out_source": ds.held_out_source,
         "card_score_overlap": card_score_overlap(ds),
         "placeholder_descriptions": placeholder_descriptions(ds),
-        "keep_overlap": ds.keep_overlap, "warnings": list(ds.warnings),
+        "unmatched_names": [dict(u) for u in ds.unmatched], "unpriced_candidates": list(ds.unpriced),
+        "import": import_doc,
+        "keep_overlap": ds.keep_overlap, "warnings": list(ds.warnings) + [w for w in (import_warning,) if w],
     }
 
 

@@ -15,6 +15,10 @@ Formats read:
 |           | `<model>|total_cost`) columns in dollars (RouterBench's layout); `sample_id`, `<model>|...` other  |
 |           | columns and `oracle_model_to_route_to` are ignored                                                |
 
+A repeated (task, query, model) result (a repeated wide-csv row repeats each model's) is refused by default;
+`duplicates="first"` keeps the first, `"mean"` averages them (scores, token counts and costs, nulls left out). The same
+query text under another task is another query, not a repeat.
+
 Scores are per-query quality in [0, 1] (the test rows' `task_performance`); null / an empty cell means "not
 run". Cards (`--cards`, YAML or JSON) give what scores cannot: model descriptions, families, sizes, prices and
 known benchmark scores (0-100, the cards' scale), task, family and domain descriptions. A missing description
@@ -28,27 +32,30 @@ The pairwise rule (seeded; `pairwise_rule`): for every training query and every 
 have a score on it, the higher score is the better model; equal scores make no pair. The pairs of a task, in
 (query, first model, second model) order, are its pool (`task_data_count`); when the pool is larger than
 `pairs_per_task`, that many pairs are drawn without replacement with `random.Random(f"{seed}/pairs/{mode}/{task}")`
-and kept in pool order. newllm builds its pool without the held-out model (so no newllm pair names it).
+and kept in pool order. newllm builds its pool without the held-out model (so no newllm pair names it). The summary
+counts, per mode and task, the pairs available (the pool) and kept.
 
 Per-task card scores (`detailed_scores` of the routing tasks) are 100 x the mean score of each candidate over the
 task's training queries only (never a test query), rounded to two decimals; a card's own score for a routing
 task is ignored with a warning.
 
 Layout: `readers` reads score files into a `Table`, `cards` reads model, family, task and domain cards, `convert`
-makes the layout (the split, the pairwise rule, the files); this facade re-exports their names, so every
-`from rpcli.core.data.importers import ...` keeps working.
+makes the layout (the split, the pairwise rule, the files), `record` writes and reads `import.json` (the import
+record); this facade re-exports their names, so every `from rpcli.core.data.importers import ...` keeps working.
 """
 
 from rpcli.core.data.importers.cards import (Card, Cards, cards_from_doc, load_structured, parse_card,
                                              read_cards)
 from rpcli.core.data.importers.convert import (DEFAULT_PAIRS_PER_TASK, DEFAULT_TEST_FRACTION, UNSPECIFIED_FAMILY,
-                                               convert, pairwise_rule, split_queries, write_files)
-from rpcli.core.data.importers.readers import (CSV_META, CSV_TASK_KEYS, FORMATS, QUERY_KEYS, READERS, TASK_KEYS,
-                                               QueryInfo, Result, Table, count_field, dollars_field, json_records,
+                                               convert, pairs_kept_text, pairwise_rule, split_queries,
+                                               write_files)
+from rpcli.core.data.importers.readers import (CSV_META, CSV_TASK_KEYS, DUPLICATES, FORMATS, QUERY_KEYS, READERS,
+                                               TASK_KEYS, QueryInfo, Result, Table, count_field, dollars_field, json_records,
                                                read_scores, read_table, read_wide_csv, score_field, text_field)
 
 __all__ = [
     "FORMATS",
+    "DUPLICATES",
     "READERS",
     "QUERY_KEYS",
     "TASK_KEYS",
@@ -77,6 +84,7 @@ __all__ = [
     "UNSPECIFIED_FAMILY",
     "split_queries",
     "pairwise_rule",
+    "pairs_kept_text",
     "convert",
     "write_files",
 ]

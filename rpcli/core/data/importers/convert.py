@@ -80,6 +80,13 @@ def convert(tab: Table, cards: Cards, *, test_fraction: float = DEFAULT_TEST_FRA
     warnings: list[str] = []
     placeholders: list[str] = []
     p = tab.path
+    dups = tab.duplicates_summary()
+    if dups["merged"]:
+        ex = dups["examples"][0]
+        warnings.append(f"{dups['found']} repeated (query, model) result(s) in {p.name} (e.g. {ex['record']} repeats "
+                        f"{ex['first']}: model {ex['model']!r} on {ex['query']!r}): "
+                        + ("kept the first of each" if dups["policy"] == "first" else "averaged each")
+                        + f" (--duplicates {dups['policy']})")
     cands = [m for m in tab.models if any(r.score is not None for (t, q, mm), r in tab.results.items() if mm == m)]
     dropped = [m for m in tab.models if m not in cands]
     if dropped:
@@ -215,10 +222,14 @@ def convert(tab: Table, cards: Cards, *, test_fraction: float = DEFAULT_TEST_FRA
     for mode in MODES:
         models = [m for m in cands if not (mode == "newllm" and m == hold_out)]
         counts, prs = pairwise_rule(train, models, score, seed=seed, mode=mode, pairs_per_task=pairs_per_task)
+        kept = {t: 0 for t in counts}
+        for t, *_ in prs:
+            kept[t] += 1
         files[f"route_data/pairwise_training_data_{mode}.json"] = {
             "task_data_count": counts,
             "pairwise_data": [{**base(t, q), "better_model": b, "worse_model": w} for t, q, b, w in prs]}
-        pair_counts[mode] = {"pairs": len(prs), "pool": counts}
+        pair_counts[mode] = {"pairs": len(prs), "pool": counts, "available": sum(counts.values()),
+                             "by_task": {t: {"available": counts[t], "kept": kept[t]} for t in counts}}
         files[f"profile_data/model_feature_{mode}.json"] = {m: record(m, mode) for m in all_models}
         files[f"profile_data/task_queries_{mode}.json"] = {t: list(train_by_task.get(t, [])) for t in tasks_all
                                                            if train_by_task.get(t)}
@@ -239,10 +250,28 @@ def convert(tab: Table, cards: Cards, *, test_fraction: float = DEFAULT_TEST_FRA
         "routing_tasks": routing_tasks, "benchmarks_from_cards": bench, "n_queries": len(keys),
         "n_test_rows": len(test), "n_train_queries": len(train), "test_fraction": float(test_fraction),
         "seed": int(seed), "pairs_per_task": pairs_per_task, "hold_out": hold_out, "pairs": pair_counts,
-        "missing_test_results": n_null,
+        "missing_test_results": n_null, "duplicates": dups,
         "placeholders": placeholders,
     }
     return files, summary, warnings
+
+
+def pairs_kept_text(pairs: dict, pairs_per_task: int | None) -> str:
+    """One line on the pairs kept of the ones the rule could make, per task on average, from a summary's `pairs`
+    ({mode: {"pairs": kept, "available": n, "by_task": {...}}}); newllm is named when it differs from standard."""
+    def avg(mode: str) -> tuple[float, float]:
+        n = max(1, len(pairs[mode]["by_task"]))
+        return pairs[mode]["pairs"] / n, pairs[mode]["available"] / n
+
+    k, a = avg("standard")
+    text = f"kept {k:,.0f} of {a:,.0f} possible pairs per task on average"
+    if "newllm" in pairs and (pairs["newllm"]["pairs"], pairs["newllm"]["available"]) != (
+            pairs["standard"]["pairs"], pairs["standard"]["available"]):
+        k2, a2 = avg("newllm")
+        text += f" (standard; newllm: {k2:,.0f} of {a2:,.0f})"
+    if pairs_per_task is None:
+        return text + " (--pairs-per-task 0: all kept)"
+    return text + f" (--pairs-per-task {pairs_per_task}; --pairs-per-task 0 keeps all)"
 
 
 def write_files(root: Path, files: dict) -> None:

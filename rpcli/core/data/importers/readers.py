@@ -12,6 +12,7 @@ from pathlib import Path
 from rpcli.errors import ConfigError, DataFileError, did_you_mean
 
 FORMATS = ("scores", "wide-csv")
+DUPLICATES = ("error", "first", "mean")  # what a repeated (task, query, model) result does
 QUERY_KEYS = ("query", "prompt")
 TASK_KEYS = ("task", "dataset", "task_name")
 CSV_TASK_KEYS = ("task", "eval_name", "dataset", "task_name")
@@ -44,23 +45,85 @@ class QueryInfo:
 @dataclass
 class Table:
     """Everything read from a score file: queries (first-appearance order), models (first-appearance order) and
-    results keyed by (task, query, model)."""
+    results keyed by (task, query, model).
+
+    `duplicates` says what a second result for the same (task, query, model) does (see `DUPLICATES`); every such
+    repeat is listed in `repeats` as (key, where) in file order, and `finish()` applies the policy once the whole
+    file is read (so an error can count them all).
+    """
 
     path: Path
     queries: dict = field(default_factory=dict)  # (task, query) -> QueryInfo
     models: list = field(default_factory=list)
     results: dict = field(default_factory=dict)  # (task, query, model) -> Result
+    duplicates: str = "error"
+    repeats: list = field(default_factory=list)  # [((task, query, model), where)] beyond the first of each key
+    _later: dict = field(default_factory=dict, repr=False)  # key -> the repeated Results (for "mean")
 
     def add(self, r: Result, info: QueryInfo) -> None:
         key = (r.task, r.query, r.model)
         if key in self.results:
-            raise DataFileError(self.path, f"a second result for model {r.model!r} on the same query (task "
-                                           f"{r.task!r}; the first is {self.results[key].where})",
-                                record=r.where, field="model")
+            self.repeats.append((key, r.where))
+            if self.duplicates == "mean":
+                self._later.setdefault(key, []).append(r)
+            return
         self.queries.setdefault((r.task, r.query), info)
         if r.model not in self.models:
             self.models.append(r.model)
         self.results[key] = r
+
+    def finish(self) -> "Table":
+        """Apply the duplicates policy: raise (error), keep the first (first) or average (mean)."""
+        if not self.repeats:
+            return self
+        if self.duplicates == "error":
+            raise self._duplicate_error()
+        if self.duplicates == "mean":
+            for key, later in self._later.items():
+                self.results[key] = _mean_result([self.results[key], *later])
+        self._later = {}
+        return self
+
+    def duplicates_summary(self) -> dict:
+        """How many repeated (query, model) results were found, in how many records, and what was done."""
+        n = len(self.repeats)
+        return {"policy": self.duplicates, "found": n, "records": len({w for _, w in self.repeats}),
+                "keys": len({k for k, _ in self.repeats}), "merged": 0 if self.duplicates == "error" else n,
+                "examples": [{"record": w, "first": self.results[k].where, "task": k[0], "query": _short(k[1]),
+                              "model": k[2]} for k, w in self.repeats[:3]]}
+
+    def _duplicate_error(self) -> DataFileError:
+        (task, query, model), where = self.repeats[0]
+        msg = (f"a second result for model {model!r} on query {_short(query)!r} (task {task!r}; the first is "
+               f"{self.results[(task, query, model)].where})")
+        n = len(self.repeats)
+        if n > 1:
+            more = [w for _, w in self.repeats[1:4]]
+            msg += (f"; {n} repeated (query, model) results in all (also {', '.join(more)}"
+                    f"{', ...' if n > 4 else ''})")
+        return DataFileError(self.path, msg, record=where, field="model",
+                             hint="pass --duplicates first to keep the first result of each (query, model), or "
+                                  "--duplicates mean to average them (scores, tokens and costs)")
+
+
+def _short(text: str, n: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[:n - 3] + "..."
+
+
+def _mean(values):
+    vals = [v for v in values if v is not None]
+    return sum(vals) / len(vals) if vals else None
+
+
+def _mean_result(results: list[Result]) -> Result:
+    """The mean of repeated results of one (query, model): a null (not run) score, token count or cost is left out
+    of its mean, and stays null only when every record has it null. Token counts are rounded to integers."""
+    first = results[0]
+    tokens = [_mean(getattr(r, k) for r in results) for k in ("prompt_tokens", "completion_tokens")]
+    return Result(first.task, first.query, first.model, _mean(r.score for r in results),
+                  *(None if t is None else int(round(t)) for t in tokens), _mean(r.cost for r in results),
+                  first.where)
 
 
 def text_field(path, rec: dict, keys, where: str) -> str:
@@ -125,8 +188,10 @@ def dollars_field(path, v, where: str, fld: str) -> float | None:
 
 def read_text(path: Path) -> str:
     """The file's UTF-8 text (a DataFileError when it is not UTF-8 or cannot be read)."""
+    from rpcli.core.input_limits import read_bytes
+
     try:
-        return path.read_text(encoding="utf-8")
+        return read_bytes(path).decode("utf-8")  # bounded: RP_MAX_DATA_BYTES
     except UnicodeDecodeError as exc:
         raise DataFileError(path, f"not UTF-8 text (byte {exc.start})") from None
     except OSError as exc:
@@ -169,15 +234,15 @@ def json_records(path: Path) -> list[tuple[str, object]]:
     return out
 
 
-def read_scores(path: str | Path) -> Table:
-    """Read a `scores` file (JSON or JSONL; see the module docstring)."""
+def read_scores(path: str | Path, duplicates: str = "error") -> Table:
+    """Read a `scores` file (JSON or JSONL; see the module docstring); `duplicates`: see `Table`."""
     path = Path(path)
     if not path.is_file():
         raise DataFileError(path, "file not found")
     recs = json_records(path)
     if not recs:
         raise DataFileError(path, "the file has no records")
-    tab = Table(path)
+    tab = Table(path, duplicates=duplicates)
     for where, rec in recs:
         if not isinstance(rec, dict):
             raise DataFileError(path, f"expected a JSON object, found {type(rec).__name__}", record=where)
@@ -213,7 +278,7 @@ def read_scores(path: str | Path) -> Table:
                            count_field(path, rec.get("prompt_tokens"), where, "prompt_tokens"),
                            count_field(path, rec.get("completion_tokens"), where, "completion_tokens"),
                            dollars_field(path, rec.get("cost"), where, "cost"), where), info)
-    return tab
+    return tab.finish()
 
 
 def _csv_number(path, raw: str, where: str, col: str, kind: str):
@@ -232,8 +297,9 @@ def _csv_number(path, raw: str, where: str, col: str, kind: str):
     return dollars_field(path, v, where, col)
 
 
-def read_wide_csv(path: str | Path) -> Table:
-    """Read a `wide-csv` file (RouterBench's layout; see the module docstring)."""
+def read_wide_csv(path: str | Path, duplicates: str = "error") -> Table:
+    """Read a `wide-csv` file (RouterBench's layout; see the module docstring); a repeated (prompt, task) row
+    repeats each model's result (`duplicates`: see `Table`)."""
     path = Path(path)
     if not path.is_file():
         raise DataFileError(path, "file not found")
@@ -267,7 +333,7 @@ def read_wide_csv(path: str | Path) -> Table:
                 raise DataFileError(path, f"column {h!r} names no model score column"
                                           f"{did_you_mean(h.split('|', 1)[0], models)}", record="header", field=h)
         idx = {h: i for i, h in enumerate(header)}
-        tab = Table(path)
+        tab = Table(path, duplicates=duplicates)
         n = 0
         try:
             for lineno, row in enumerate(reader, 2):
@@ -296,13 +362,15 @@ def read_wide_csv(path: str | Path) -> Table:
             raise DataFileError(path, f"malformed CSV: {exc}", record=f"line {reader.line_num}") from None
     if n == 0:
         raise DataFileError(path, "the file has no rows")
-    return tab
+    return tab.finish()
 
 
 READERS = {"scores": read_scores, "wide-csv": read_wide_csv}
 
 
-def read_table(src: str | Path, fmt: str) -> Table:
+def read_table(src: str | Path, fmt: str, duplicates: str = "error") -> Table:
     if fmt not in READERS:
         raise ConfigError(f"--format must be one of {', '.join(FORMATS)} (got {fmt!r})")
-    return READERS[fmt](src)
+    if duplicates not in DUPLICATES:
+        raise ConfigError(f"--duplicates must be one of {', '.join(DUPLICATES)} (got {duplicates!r})")
+    return READERS[fmt](src, duplicates=duplicates)
