@@ -17,6 +17,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
+import attacks  # noqa: E402
 import corpus  # noqa: E402
 from corpus import (run_case, write_card_variant, write_import_variant, write_variant,  # noqa: E402
                     write_yaml_variant)
@@ -26,7 +27,11 @@ from typer.testing import CliRunner  # noqa: E402
 
 from rpcli.cli.main import app  # noqa: E402
 
-SUITES = {"interruptions survived": "tests/test_interrupt.py", "concurrency": "tests/test_concurrency.py",
+SUITES = {"server limits and authentication": "tests/test_serve_limits.py",
+          "server failures": "tests/test_serve_failures.py", "input size limits": "tests/test_input_limits.py",
+          "YAML limits": "tests/test_bounded_yaml.py", "names that match nothing": "tests/test_unmatched_names.py",
+          "data import (duplicates, pairs kept)": "tests/test_import.py",
+          "interruptions survived": "tests/test_interrupt.py", "concurrency": "tests/test_concurrency.py",
           "lock waits": "tests/test_lock_wait.py", "ws verify": "tests/test_verify.py",
           "manifest schema and corruption": "tests/test_manifest_schema.py",
           "property-based (hypothesis)": "tests/test_properties.py", "safe loading": "tests/test_safe_loading.py",
@@ -74,6 +79,12 @@ def run_corpus(root: Path) -> list:
         out.append(("data import", run_case(runner, app, argv, ws, case=name, command="data import",
                                             names=[folder / file] if file else [], words=words,
                                             also=[folder / "out"])))
+    for v in corpus.WARNING_VARIANTS:
+        vroot = write_variant(v, root / "variants" / v.name)
+        argv = ["-d", str(vroot), "--encoder", "hash:32", "data", "check"]
+        out.append((v.category + " (warning, exit 0)",
+                    run_case(runner, app, argv, ws, case=v.name, command="data check", names=[v.file],
+                             words=v.expect, expected_exit=(0,))))
     afile = root / "a-file"
     afile.write_text("x")
     grid = root / "grid.yaml"
@@ -85,6 +96,24 @@ def run_corpus(root: Path) -> list:
                                               words=[w.format(**subs2) if "{" in w else w for w in words],
                                               expected_exit=(code,))))
     return out
+
+
+def run_attacks(root: Path) -> tuple[list, list]:
+    """The CLI attacks (each in its own process) and the server attacks (rp serve in its own process)."""
+    from test_serve import Upstream
+    from tiny import CANDIDATES
+
+    ctx = attacks.prepare_workspace(root / "attack-ws")
+    cli = [attacks.run_attack(a, root, ctx) for a in attacks.ATTACKS]
+    ups = {m: Upstream(m) for m in CANDIDATES}
+    srv = attacks.ServeProcess(root, ctx, ups)
+    try:
+        server = attacks.server_attacks(srv, ups)
+    finally:
+        srv.close()
+        for u in ups.values():
+            u.close()
+    return cli, server
 
 
 def run_suites(root: Path) -> dict:
@@ -105,6 +134,7 @@ def main() -> None:
     t0 = time.time()
     with tempfile.TemporaryDirectory() as tmp:
         cases = run_corpus(Path(tmp))
+        cli_attacks, server_attacks = run_attacks(Path(tmp))
         suites = run_suites(Path(tmp))
     by_cat = collections.OrderedDict()
     for cat, r in cases:
@@ -134,7 +164,26 @@ def main() -> None:
     tot = {k: sum(c[k] for c in by_cat.values()) for k in ("cases", "ok", "tb", "changed")}
     lines.append(f"| **total** | **{n_inputs}** | **{tot['cases']}** | **{tot['ok']}** | **{tot['tb']}** | "
                  f"**{tot['changed']}** |")
-    lines += ["", "## Interruption, concurrency, locks, corruption, properties, safe loading, determinism", "",
+    lines += ["", "## Attacks on the machine (tests/attacks.py)", "",
+              "Files built to exhaust memory or time, each run as `python -m rpcli` in its own process: it passes "
+              "with exit 1 or 2, an error naming the file and the limit, no traceback, the workspace (and any --out "
+              "folder) unchanged and a peak resident memory (wait4) under 1 GB; the target is also under 10 s. "
+              "The 2 GiB files are sparse: refused from their size, nothing is read. Limits: "
+              "`rpcli/core/input_limits.py`, `rpcli/core/bounded_yaml.py`.", "",
+              "| attack | what | exit | seconds | peak memory | passed |", "|---|---|---|---|---|---|"]
+    for a, r in zip(attacks.ATTACKS, cli_attacks):
+        lines.append(f"| {a.name} | {a.what} | {r.exit_code} | {r.seconds:.2f} | {r.peak_bytes / 2 ** 20:.0f} MB | "
+                     f"{'yes' if r.ok and r.seconds < 10 else 'no'} |")
+    lines += ["", "## Attacks on rp serve", "",
+              "`rp serve` in its own process (a sim run on the tiny data, loopback upstreams, a client key, default "
+              "limits); each request is answered with its documented status, the server stays up, and the last "
+              "rows check it afterwards.", "",
+              "| attack | what | expected | answer | seconds | passed |", "|---|---|---|---|---|---|"]
+    for r in server_attacks:
+        got = r.got.replace("|", "/")
+        lines.append(f"| {r.name} | {r.what} | {r.expected} | {got} | {r.seconds:.2f} | {'yes' if r.ok else 'no'} |")
+    lines += ["", "## Server failures, limits, names, imports, interruption, concurrency, locks, corruption, "
+              "properties, safe loading, determinism", "",
               "| what | tests passed | tests |", "|---|---|---|"]
     for label, (ok, n, names) in suites.items():
         lines.append(f"| {label} | {ok} / {n} | {', '.join(names)} |")
@@ -167,7 +216,8 @@ def main() -> None:
               "trainable profile, and identical metrics for sim, mlp, graph, prior and knn runs (fixed seed, CPU).", ""]
     (REPO / "docs" / "reliability.md").write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))
-    if tot["ok"] != tot["cases"] or any(ok != n for ok, n, _ in suites.values()):
+    if tot["ok"] != tot["cases"] or any(ok != n for ok, n, _ in suites.values()) \
+            or not all(r.ok for r in cli_attacks + server_attacks):
         sys.exit(1)
 
 

@@ -330,6 +330,36 @@ def _deep_yaml(n: int) -> str:
     return "profiles: " + "[" * n + "]" * n + "\n"
 
 
+# Names that match nothing and candidates without a price load, with a warning that names the file, the record
+# and the name (rp data check exits 0 and reports them; --json too)
+def _rename_key(rel: str, old: str, new: str) -> Callable[[Path], None]:
+    def fn(doc):
+        doc[new] = doc.pop(old)
+    return _edit(rel, fn)
+
+
+def _drop_prices(model: str) -> Callable[[Path], None]:
+    def apply(root: Path) -> None:
+        for rel in (CANDS, CARDS, "profile_data/model_feature_newllm.json"):
+            doc = _load(root, rel)
+            if model in doc:
+                doc[model]["input_price"] = doc[model]["output_price"] = None
+                _dump(root, rel, doc)
+    return apply
+
+
+WARNING_VARIANTS: list[Variant] = [
+    Variant("price-names-no-model", "names that match nothing", CANDS, _rename_key(CANDS, "m3", "m-3"),
+            ("warning", "'m-3'", "m3", "candidates without a price")),
+    Variant("domain-map-misspelled-task", "names that match nothing", DMAP,
+            _edit(DMAP, lambda d: d["d_reason"].__setitem__(0, "t-math")), ("warning", "t-math", "t_math")),
+    Variant("training-query-unknown-task", "names that match nothing", TRAIN,
+            _replace_first(TRAIN, '"task_name": "t_math"', '"task_name": "t_maths"'), ("warning", "t_maths")),
+    Variant("candidate-without-price", "candidates without a price", CANDS, _drop_prices("m1"),
+            ("warning", "m1", "price")),
+]
+
+
 SWEEP_VARIANTS: list[Variant] = [
     Variant("sweep-empty", "sweep YAML", "grid.yaml", _text("grid.yaml", ""), ("mapping",)),
     Variant("sweep-not-yaml", "sweep YAML", "grid.yaml", _text("grid.yaml", "profiles: [\n  - method: index\n"),
@@ -514,7 +544,7 @@ IMPORT_VARIANTS: list[tuple] = [
     ("scores-cost-negative", "s.jsonl", "scores", {"s.jsonl": _rows_with(1, cost=-0.5)}, (), ("line 2", "cost")),
     ("scores-query-number", "s.jsonl", "scores", {"s.jsonl": _rows_with(0, query=42)}, (), ("line 1", "query")),
     ("scores-second-result", "s.jsonl", "scores", {"s.jsonl": _jsonl(_records() + _records()[:1])}, (),
-     ("second result",)),
+     ("second result", "--duplicates")),
     ("scores-deep", "s.json", "scores", {"s.json": "[" * 100_000 + "]" * 100_000}, (), ()),
     ("scores-400-digits", "s.jsonl", "scores", {"s.jsonl": _jsonl(_records()).replace('"score": 1.0',
                                                                                          '"score": ' + "9" * 400, 1)},
@@ -562,6 +592,8 @@ ARG_VARIANTS: list[tuple] = [
     ("profile-empty-id", ["route", "sim", "--profile", "", "--mode", "standard"], 1, ("empty",)),
     ("graph-id-is-profile", ["profile", "emb-gnn", "--mode", "standard", "--graph", "{profile}"], 1, ("graph",)),
     ("seed-text", ["profile", "index", "--seed", "abc"], 2, ("--seed",)),
+    ("import-duplicates-unknown", ["data", "import", "{file}", "--format", "scores", "--out", "{file}-out",
+                                   "--duplicates", "last"], 2, ("--duplicates",)),
     ("K-negative", ["profile", "emb-gnn", "--mode", "standard", "--K", "-1"], 2, ("--K",)),
     ("encoder-hash-zero", ["--encoder", "hash:0", "profile", "index", "--mode", "standard"], 1, ("hash",)),
     ("encoder-hash-text", ["--encoder", "hash:abc", "profile", "index", "--mode", "standard"], 1, ("hash",)),

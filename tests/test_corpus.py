@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from corpus import (ARG_VARIANTS, CARD_VARIANTS, DATASET_VARIANTS, IMPORT_VARIANTS, PROMPT_VARIANTS,
-                    SWEEP_VARIANTS, run_case, write_card_variant, write_import_variant, write_variant,
+                    SWEEP_VARIANTS, WARNING_VARIANTS, run_case, write_card_variant, write_import_variant, write_variant,
                     write_yaml_variant)
 from rpcli.cli.main import app
 from tiny import write_tiny
@@ -66,6 +66,22 @@ def test_broken_dataset(built, v, command):
     res = run_case(runner, app, args, built["ws"], case=v.name, command=command,
                    names=[root / v.file], words=v.expect)
     assert res.ok, _explain(res)
+
+
+@pytest.mark.parametrize("v", WARNING_VARIANTS, ids=lambda v: v.name)
+def test_names_that_match_nothing_load_with_a_warning(built, v):
+    """Exit 0, no panel, a warning naming the file and the name (and the did-you-mean); `--json` lists it too."""
+    import json
+
+    root = _variant_root(built, v)
+    args = ["-d", str(root), "--encoder", "hash:32", "data", "check"]
+    res = run_case(runner, app, args, built["ws"], case=v.name, command="data check", names=[v.file],
+                   words=v.expect, expected_exit=(0,))
+    assert res.ok and res.panels == 0, _explain(res)
+    j = runner.invoke(app, ["-w", str(built["ws"]), *args, "--json"])
+    doc = json.loads(j.stdout)
+    listed = json.dumps([doc["unmatched_names"], doc["unpriced_candidates"]])
+    assert v.expect[1].strip("'") in listed, listed
 
 
 @pytest.mark.parametrize("v", SWEEP_VARIANTS, ids=lambda v: v.name)
