@@ -93,7 +93,7 @@ def test_fitted_routers_load_reproduce_their_predictions_and_route_free_text(ses
 
         rr = load_run(sess, e["id"])
         tv = rr._train_vecs()
-        f = rr.loaded.scorer.f
+        f = rr.loaded.scorer.scorer.f  # _Scorer -> KNNScorer -> the fitted knn
         free = rr.loaded.scores(tv[:3])
         assert free.shape == (3, len(rr.models))
         assert not np.allclose(free, np.tile(f.prior.value[-1], (3, 1))) or len(set(rr.signal.tasks)) == 1

@@ -457,3 +457,18 @@ def test_import_record_is_no_part_of_the_data_hash_and_data_check_reads_it(tmp_p
     (out / "import.json").unlink()
     doc = json.loads(runner.invoke(app, ["-d", str(out), "data", "check", "--json"]).stdout)
     assert doc["import"] is None and doc["data_hash"] == s["data_hash"]
+
+
+def test_default_pairs_cap_is_the_measured_choice():
+    """The default cap (issue 24) is the one docs/pairs-cap.json chose, in the CLI, the service and the converter."""
+    import inspect
+
+    from rpcli.cli.data import import_
+    from rpcli.core.data.importers import DEFAULT_PAIRS_PER_TASK
+
+    chosen = json.loads((Path(__file__).resolve().parents[1] / "docs" / "pairs-cap.json").read_text())["chosen"]
+    assert DEFAULT_PAIRS_PER_TASK == chosen["cap"] == 5000
+    assert inspect.signature(import_dataset).parameters["pairs_per_task"].default == DEFAULT_PAIRS_PER_TASK
+    assert inspect.signature(import_).parameters["pairs_per_task"].default == DEFAULT_PAIRS_PER_TASK
+    help_text = " ".join(CliRunner().invoke(app, ["data", "import", "--help"], terminal_width=200).output.split())
+    assert "docs/pairs-cap.md" in help_text and "[default: 5000]" in help_text

@@ -1,4 +1,5 @@
-"""The synthetic dataset generator: determinism, the RouteProfile layout, newllm hold-out, scale flags, leakage."""
+"""The synthetic dataset generator: determinism, the RouteProfile layout, newllm hold-out, scale flags, leakage,
+and the within-task structure of --query-structure (its ground truth, texts and room for a query-level router)."""
 
 from __future__ import annotations
 
@@ -271,7 +272,9 @@ def _squeeze(panel: str) -> str:
     (["--test-queries-per-task", "0"], "--test-queries-per-task"),
     (["--test-queries-per-task", "-5"], "--test-queries-per-task"), (["--pairs-per-task", "-1"], "--pairs-per-task"),
     (["--noise", "-0.5"], "--noise"), (["--noise", "nan"], "--noise"), (["--noise", "inf"], "--noise"),
-    (["--seed", "-1"], "--seed"),
+    (["--seed", "-1"], "--seed"), (["--query-structure", "-1"], "--query-structure"),
+    (["--query-structure", "nan"], "--query-structure"), (["--query-structure", "21"], "--query-structure"),
+    (["--subtopics", "0"], "--subtopics"), (["--subtopics", "13"], "--subtopics"),
 ])
 def test_cli_bad_synth_argument_is_one_panel_exit_1(tmp_path, args, option):
     from typer.testing import CliRunner
@@ -310,3 +313,231 @@ def test_committed_demo_is_what_seed_0_generates(default_ds):
         assert committed == names
         for name in names:
             assert (repo / sub / name).read_bytes() == (root / sub / name).read_bytes(), f"{sub}/{name}"
+
+
+# --- within-task structure (--query-structure S, --subtopics N) ---------------------------------------------------
+
+IMPORT_ROW_KEYS = ["task_name", "query", "ground_truth", "metric", "choices", "task_id", "model_performance"]
+
+
+@pytest.fixture(scope="module")
+def structured_ds(tmp_path_factory):
+    root = tmp_path_factory.mktemp("synth_structured")
+    summary = generate_dataset(root, seed=0, query_structure=2.0, n_subtopics=3)
+    return root, summary
+
+
+def _truth_rows(root: Path):
+    """(synth_truth.json, the test rows, the training score rows)."""
+    truth = _json(root, "route_data/synth_truth.json")
+    test = _json(root, "route_data/routing_test_data.json")
+    train = _json(root, "route_data/routing_train_data.json")
+    return truth, test, train
+
+
+def test_structure_zero_is_the_default_output_byte_for_byte(tmp_path, default_ds):
+    root, _, _ = default_ds
+    generate_dataset(tmp_path / "s0", seed=0, query_structure=0.0, n_subtopics=7)  # --subtopics unused at S = 0
+    for sub, names in (("profile_data", PROFILE_FILES), ("route_data", ROUTE_FILES)):
+        assert sorted(p.name for p in (tmp_path / "s0" / sub).iterdir()) == names
+        for name in names:
+            assert (tmp_path / "s0" / sub / name).read_bytes() == (root / sub / name).read_bytes(), f"{sub}/{name}"
+
+
+def test_train_scores_flag_adds_only_the_score_rows(tmp_path):
+    kw = dict(seed=1, n_models=6, n_candidates=4, n_tasks=4, train_queries_per_task=8, test_queries_per_task=4,
+              pairs_per_task=10)
+    generate_dataset(tmp_path / "a", **kw)
+    generate_dataset(tmp_path / "b", train_scores=True, **kw)
+    a = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
+    b = sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*") if p.is_file())
+    assert sorted(set(b) - set(a)) == [Path("route_data/routing_train_data.json")]
+    for rel in a:
+        assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
+    rows = _json(tmp_path / "b", "route_data/routing_train_data.json")
+    jsonl = [r for r in _jsonl(tmp_path / "b", "route_data/default_query_train.jsonl")
+             if r["task_name"] != "grad_science"]
+    assert [(r["task_name"], r["query"]) for r in rows] == [(r["task_name"], r["query"]) for r in jsonl]
+
+
+def test_structured_files_load_and_match_the_import_format(structured_ds):
+    from rpcli.core.data import load_dataset
+    from rpcli.core.routers.training import read_score_rows
+
+    root, summary = structured_ds
+    assert "route_data/synth_truth.json" in summary["files"]
+    assert "route_data/routing_train_data.json" in summary["files"]
+    ds = load_dataset(root)
+    assert len(ds.test_rows) == summary["n_test_rows"]
+    train = _json(root, "route_data/routing_train_data.json")
+    assert ds.train_scores is not None and len(ds.train_scores) == len(train) == summary["n_train_queries"]
+    for r in train:  # the rows rp data import writes (plus the test rows' formatted_query where they carry one)
+        assert [k for k in r if k != "formatted_query"] == IMPORT_ROW_KEYS
+        assert list(r["model_performance"]) == summary["candidates"]
+        for e in r["model_performance"].values():
+            assert list(e) == ["task_performance", "success", "cost"] and e["success"] is True
+            assert 0.0 <= e["task_performance"] <= 1.0
+    assert len(read_score_rows(root)) == len(train)
+    # the score rows agree with the pairwise file (better model, higher score)
+    score = {(r["task_name"], r["query"]): r["model_performance"] for r in train}
+    pairs = _json(root, "route_data/pairwise_training_data_standard.json")["pairwise_data"]
+    assert pairs and all(score[(p["task_name"], p["query"])][p["better_model"]]["task_performance"]
+                         > score[(p["task_name"], p["query"])][p["worse_model"]]["task_performance"] for p in pairs)
+
+
+def test_truth_lists_every_query_in_file_order(structured_ds):
+    root, summary = structured_ds
+    truth, test, train = _truth_rows(root)
+    assert [(r["task_name"], r["query"]) for r in truth["test"]] == [(r["task_name"], r["query"]) for r in test]
+    assert [(r["task_name"], r["query"]) for r in truth["train"]] == [(r["task_name"], r["query"]) for r in train]
+    assert truth["params"]["query_structure"] == 2.0 and truth["params"]["n_subtopics"] == 3
+    for t, info in truth["tasks"].items():
+        subs = info["subtopics"]
+        assert [s["subtopic"] for s in subs] == [0, 1, 2]
+        assert len({s["theme"] for s in subs}) == 3
+        for c in truth["candidates"]:  # a model's offsets are centred over the task's sub-topics
+            assert abs(sum(s["offset"][c] for s in subs)) < 1e-3
+        assert len({s["specialist"] for s in subs}) == 3
+        for s in subs:
+            assert s["best"] == max(s["expected_score"], key=s["expected_score"].get)
+            assert s["n_test"] == sum(r["task_name"] == t and r["subtopic"] == s["subtopic"] for r in truth["test"])
+        assert sorted(s["n_test"] for s in subs)[-1] - sorted(s["n_test"] for s in subs)[0] <= 1  # equal shares
+
+
+def test_subtopic_best_beats_the_task_best_on_its_test_queries(structured_ds):
+    root, summary = structured_ds
+    truth, test, _ = _truth_rows(root)
+    won_sub = won_task = n_differ = 0
+    for row, tr in zip(test, truth["test"]):
+        info = truth["tasks"][row["task_name"]]
+        sub_best = info["subtopics"][tr["subtopic"]]["best"]
+        if sub_best == info["best"]:
+            continue
+        n_differ += 1
+        mp = row["model_performance"]
+        won_sub += mp[sub_best]["task_performance"] > mp[info["best"]]["task_performance"]
+        won_task += mp[info["best"]]["task_performance"] > mp[sub_best]["task_performance"]
+    assert n_differ >= 0.25 * len(test)  # the sub-topics move the winner on a good share of the queries
+    assert won_sub > 1.5 * won_task
+    # different sub-topics of one task have different best candidates somewhere
+    assert any(len({s["best"] for s in info["subtopics"]}) > 1 for info in truth["tasks"].values())
+    ql = summary["sanity"]["query_level"]
+    assert ql["subtopic_oracle"] >= ql["per_task_best"] + 0.05
+    assert ql["room_subtopic_expected"] >= 0.05
+
+
+def _within_across(sim, topics):
+    """The mean similarity of two different queries of one sub-topic, and of two queries of different sub-topics."""
+    import numpy as np
+
+    sim = np.asarray(sim, dtype=float)
+    k = np.asarray(topics)
+    same = k[:, None] == k[None, :]
+    np.fill_diagonal(same, False)
+    return sim[same].mean(), sim[k[:, None] != k[None, :]].mean()
+
+
+def test_queries_of_one_subtopic_are_closer(structured_ds):
+    import re
+
+    import numpy as np
+
+    from rpcli.core.encoder import HashEncoder
+
+    root, _ = structured_ds
+    truth, _, _ = _truth_rows(root)
+    rows = truth["test"] + truth["train"]
+    enc = HashEncoder(32)
+    for t in truth["tasks"]:
+        mine = [r for r in rows if r["task_name"] == t]
+        topics = [r["subtopic"] for r in mine]
+        x = enc.encode([r["query"] for r in mine])
+        x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+        within, across = _within_across(x @ x.T, topics)
+        assert within > across + 0.015, (t, within, across)
+        words = [set(re.findall(r"\w+", r["query"].lower())) for r in mine]
+        within, across = _within_across([[len(a & b) / len(a | b) for b in words] for a in words], topics)
+        assert within > across + 0.02, (t, within, across)
+
+
+def test_structure_is_deterministic_and_only_adds_framing(tmp_path):
+    kw = dict(seed=5, n_models=8, n_candidates=4, n_tasks=8, train_queries_per_task=10, test_queries_per_task=6,
+              pairs_per_task=10, query_structure=1.5, n_subtopics=4)
+    generate_dataset(tmp_path / "a", **kw)
+    generate_dataset(tmp_path / "b", **kw)
+    files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
+    assert len(files) == len(PROFILE_FILES) + len(ROUTE_FILES) + 2
+    for rel in files:
+        assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
+    # the framed queries keep the unstructured dataset's queries (same seed): the framing adds words only
+    generate_dataset(tmp_path / "plain", **{**kw, "query_structure": 0.0})
+    plain = _json(tmp_path / "plain", "route_data/routing_test_data.json")
+    framed = _json(tmp_path / "a", "route_data/routing_test_data.json")
+    for p, f in zip(plain, framed):
+        assert p["task_name"] == f["task_name"] and p["ground_truth"] in (f["ground_truth"], p["query"])
+        if p["task_name"] == "concept_gen":
+            assert set(p["query"].split(", ")) < set(f["query"].split(", "))
+        else:
+            assert f["query"].endswith(p["query"]) and len(f["query"]) > len(p["query"])
+        if "formatted_query" in p:
+            assert f["formatted_query"]["user"] == p["formatted_query"]["user"].replace(p["query"], f["query"], 1)
+
+
+def test_the_room_of_a_query_level_router_grows_with_the_structure(tmp_path):
+    rooms = {}
+    for S in (0.0, 0.5, 2.0):
+        ql = generate_dataset(tmp_path / str(S), seed=0, query_structure=S)["sanity"]["query_level"]
+        rooms[S] = ql
+    assert rooms[0.0]["subtopic_oracle"] is None and rooms[0.0]["room_subtopic_expected"] is None
+    assert rooms[2.0]["room_oracle"] > rooms[0.0]["room_oracle"] + 0.03
+    assert rooms[2.0]["room_subtopic_expected"] > rooms[0.5]["room_subtopic_expected"] + 0.04
+    assert rooms[2.0]["room_subtopic_oracle"] > rooms[0.5]["room_subtopic_oracle"]
+
+
+@pytest.mark.parametrize("kw, msg", [
+    (dict(query_structure=-1.0), r"query_structure \(--query-structure\) must be a number between 0 and 20"),
+    (dict(query_structure=float("nan")), r"\(--query-structure\)"),
+    (dict(query_structure=True), r"\(--query-structure\)"),
+    (dict(query_structure=25), r"\(--query-structure\) must be a number between 0 and 20 \(got 25\)"),
+    (dict(n_subtopics=0), r"n_subtopics \(--subtopics\) must be between 1 and 12 \(got 0\)"),
+    (dict(n_subtopics=13), r"n_subtopics \(--subtopics\) must be between 1 and 12"),
+    (dict(n_subtopics=2.5), r"n_subtopics \(--subtopics\) must be an integer"),
+])
+def test_bad_structure_arguments_name_the_option(tmp_path, kw, msg):
+    from rpcli.core.data.synth.stages import SynthParamError
+
+    with pytest.raises(SynthParamError, match=msg):
+        generate_dataset(tmp_path / "out", **kw)
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_synth_with_structure_reports_the_room(tmp_path):
+    from typer.testing import CliRunner
+
+    from rpcli.cli.main import app
+
+    out = tmp_path / "ds"
+    res = CliRunner().invoke(app, ["data", "synth", "--out", str(out), "--models", "6", "--candidates", "4",
+                                   "--tasks", "3", "--train-queries-per-task", "9", "--test-queries-per-task", "6",
+                                   "--query-structure", "2", "--subtopics", "2", "--json"])
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout)
+    assert summary["params"]["query_structure"] == 2.0 and summary["params"]["n_subtopics"] == 2
+    assert set(summary["sanity"]["query_level"]) >= {"per_task_best", "per_task_oracle", "oracle", "subtopic_oracle",
+                                                      "room_subtopic_expected"}
+    truth = _json(out, "route_data/synth_truth.json")
+    assert all(len(info["subtopics"]) == 2 for info in truth["tasks"].values())
+
+
+def test_more_subtopics_than_queries_leaves_empty_subtopics_null(tmp_path):
+    from rpcli.core.data import load_dataset
+
+    summary = generate_dataset(tmp_path, n_models=3, n_candidates=2, n_tasks=2, train_queries_per_task=2,
+                               test_queries_per_task=1, query_structure=1.0, n_subtopics=6)
+    truth = _json(tmp_path, "route_data/synth_truth.json")
+    for info in truth["tasks"].values():
+        empty = [s for s in info["subtopics"] if s["n_test"] + s["n_train"] == 0]
+        assert len(empty) >= 3 and all(s["best"] is None and s["expected_score"] is None for s in empty)
+        assert info["best"] in summary["candidates"]
+    assert summary["sanity"]["query_level"]["subtopic_oracle"] is not None
+    load_dataset(tmp_path)

@@ -88,11 +88,29 @@ def synth(
     test_queries_per_task: Annotated[int, typer.Option("--test-queries-per-task")] = 30,
     pairs_per_task: Annotated[int, typer.Option("--pairs-per-task")] = 80,
     noise: Annotated[float, typer.Option(help="Per-(model, query) noise of the item-response model.")] = 0.5,
+    query_structure: Annotated[float, typer.Option(
+        "--query-structure", help="Within-task structure S (0 to 20): each task's queries come from --subtopics "
+        "sub-topics, each with its own vocabulary in the query texts and its own per-model skill offsets of scale S "
+        "(logits), so different models win different sub-topics of one task. Writes route_data/synth_truth.json "
+        "(the ground truth; the loader does not read it) and route_data/routing_train_data.json. 0 = none (the "
+        "files of earlier versions, byte for byte).")] = 0.0,
+    subtopics: Annotated[int, typer.Option("--subtopics", help="Sub-topics per routing task (1 to 12; used when "
+                                           "--query-structure > 0).")] = 3,
+    train_scores: Annotated[bool, typer.Option("--train-scores", help="Also write "
+                                               "route_data/routing_train_data.json (every candidate's score per "
+                                               "training query, as rp data import writes it) when "
+                                               "--query-structure is 0.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Write a synthetic dataset in the RouteProfile layout from a latent-skill model.
 
+    The --json summary's sanity.query_level compares, on the test rows, the per-task best candidate (picked on the
+    training queries) with the per-task and per-query oracles and, with --query-structure, the sub-topic oracle
+    (each task and sub-topic's best candidate by expected score): the room a query-level router has.
+
     Example: rp data synth --out /tmp/big --models 120 --tasks 12 --train-queries-per-task 9000
+
+    Example (within-task structure): rp data synth --out /tmp/structured --query-structure 2 --subtopics 3 --json
     """
     from rpcli.services.data.check import synthesize_dataset
 
@@ -101,7 +119,8 @@ def synth(
         summary = synthesize_dataset(out, seed=seed, n_models=models, n_candidates=candidates, n_tasks=tasks,
                                      n_domains=domains, train_queries_per_task=train_queries_per_task,
                                      test_queries_per_task=test_queries_per_task, pairs_per_task=pairs_per_task,
-                                     noise=noise)
+                                     noise=noise, query_structure=query_structure, n_subtopics=subtopics,
+                                     train_scores=train_scores)
     if as_json:
         print_json(summary)
     else:
@@ -138,7 +157,8 @@ def import_(
                                                     "routing-task scores are null in the newllm cards and no newllm "
                                                     "pair names it.")] = None,
     pairs_per_task: Annotated[int, typer.Option("--pairs-per-task", help="Cap on each task's training pairs "
-                                                "(0 = all).")] = 350,
+                                                "(0 = all); docs/pairs-cap.md measures what it costs and "
+                                                "loses.")] = 5000,
     cards: Annotated[Optional[Path], typer.Option("--cards", help="YAML or JSON: models {name: {description, "
                                                   "family, size, parameters, input_price, output_price, scores}}, "
                                                   "families, tasks and domains descriptions.")] = None,

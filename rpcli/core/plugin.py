@@ -91,6 +91,8 @@ class Capabilities:
     device: bool = False  # trains with torch: takes --device (a runtime setting, never in the recipe)
     cards: bool = False  # reads the mode's model cards (benchmark scores, leaky ones dropped): ctx.cards
     labels: bool = False  # takes --labels pairs|scores (per-query labels from the score file)
+    scores: bool = False  # learns from the per-query training scores (route_data/routing_train_data.json) when the
+    #                       dataset has them, instead of its pairs (ctx.train of source "scores")
     cost_aware: bool = False  # its own choice already weighs cost
     new_model: str = "refit"  # how it takes a model it was not trained on, without retraining: "profile" (its
     #                           profile vector alone), "refit" (refitted on the new data: its card), "none"

@@ -20,7 +20,9 @@ at its defaults shows no options: ``prior(card_weight=1.0) / index / -`` is rout
   (``seed=3``, ``seeds=0-2``) when it is not the default [0], never in the router's label (the report pools seeds;
   the tables have a seeds column); ``query_text`` is named when it is not "formatted"; ``rerouted_from`` and
   ``new_models`` (`rp model add`) are always named; ``device``, ``train_file_sha256`` (the training file's digest:
-  the data hash already tells datasets apart) and ``held_out_scores_hidden`` (data, not an option) never are.
+  the data hash already tells datasets apart), ``train_signal`` ("scores": the router learned from the dataset's
+  per-query training scores; on one dataset the router's capabilities decide it) and ``held_out_scores_hidden``
+  (data, not an option) never are.
 * Keys of a profile's params that are not options (`PROFILE_NOT_NAMED`, `PROFILE_IMPLICIT`): ``method`` is the
   label's name; ``mode``, ``prompts_sha256``, ``sha256`` (digests) and ``held_out_scores_hidden`` are never named;
   ``keep`` is named when it is not "candidates"; the text generator (``llm``, or an older top-level ``backend``)
@@ -45,7 +47,8 @@ from rpcli.workspace import paper
 
 # Params that are not options and that `_non_default` never names: the label's own name, the mode, the seeds (named
 # apart, in the run's label), digests, where a run ran, data, and the text generator (named apart, last).
-RUN_NOT_NAMED = frozenset({"router", "mode", "seeds", "device", "train_file_sha256", "held_out_scores_hidden"})
+RUN_NOT_NAMED = frozenset({"router", "mode", "seeds", "device", "train_file_sha256", "held_out_scores_hidden",
+                           "train_signal"})
 PROFILE_NOT_NAMED = frozenset({"method", "mode", "llm", "backend", "prompts_sha256", "sha256",
                                "held_out_scores_hidden"})
 # Params that are not options but are named when they differ from these values (the registry's label data also

@@ -4,7 +4,9 @@ Every problem is reported as a DataFileError naming the file, the record and the
 are errors; tolerable oddities of the released data (a domain naming an unknown task, a test row without a
 score) become warnings on `RouteDataset.warnings`. A name a file uses that matches nothing the defining file holds,
 where the graph can do without it, is a warning and a record on `RouteDataset.unmatched`; the candidates whose cost
-is unknown on some test row are on `RouteDataset.unpriced` (and a warning each).
+is unknown on some test row are on `RouteDataset.unpriced` (and a warning each). The optional per-query training
+scores (route_data/routing_train_data.json) are `RouteDataset.train_scores` (None when the file is absent, which
+leaves the data hash as it was).
 """
 
 from __future__ import annotations
@@ -15,13 +17,14 @@ import os
 from pathlib import Path
 
 from rpcli.core.data.held_out import CARD_SOURCE, HELD_OUT_FILE, infer_held_out, parse_held_out, refuse_held_out
-from rpcli.core.data.schema import MODES, ModeData, ModelInfo, Pair, QueryRow, RouteDataset, TestRow
+from rpcli.core.data.schema import MODES, ModeData, ModelInfo, Pair, QueryRow, RouteDataset, TestRow, TrainScoreRow
 from rpcli.core.input_limits import read_bytes
 from rpcli.errors import DataFileError, did_you_mean
 from rpcli.workspace.hashing import sha256_file
 
 PROFILE = "profile_data"
 ROUTE = "route_data"
+TRAIN_SCORES = f"{ROUTE}/routing_train_data.json"
 
 
 def default_data_root() -> Path:
@@ -231,6 +234,58 @@ class _Unmatched:
             text = f"{where}: {u['kind']} {u['name']!r} is not in {u['defined_in']}; {u['effect']}"
             out.append(text + (f"; did you mean {u['suggestion']!r}?" if u["suggestion"] else ""))
         return out
+
+
+def _load_train_scores(rd: _Reader, tasks: dict, models: list[str], model_files: list[str],
+                       unmatched: _Unmatched) -> list[TrainScoreRow]:
+    """The rows of route_data/routing_train_data.json: a list of {task_name, query, model_performance: {model:
+    {task_performance} or a bare score}} (the test rows' layout). Scores are numbers in [0, 1] or null; a second row
+    for the same (task, query) is an error (which scores count would be ambiguous). A row of an undescribed task and a
+    model of no model file match nothing: recorded on `unmatched` and left out."""
+    p = rd.path(TRAIN_SCORES)
+    doc = rd.json(TRAIN_SCORES, list)
+    if not doc:
+        raise DataFileError(p, "no rows", hint="delete the file if there are no per-query training scores")
+    known = set(models)
+    out: list[TrainScoreRow] = []
+    seen: dict = {}
+    for i, rec in enumerate(doc):
+        r = f"#{i}"
+        if not isinstance(rec, dict):
+            raise DataFileError(p, "expected an object", record=r)
+        task = _need(p, rec, "task_name", r, str)
+        query = _need(p, rec, "query", r, str)
+        mp = _need(p, rec, "model_performance", r, dict)
+        if not mp:
+            raise DataFileError(p, "model_performance is empty", record=r, field="model_performance")
+        if (task, query) in seen:
+            raise DataFileError(p, f"a second row for the same task and query (the first is {seen[task, query]}): "
+                                   "which scores count is ambiguous", record=r, field="query")
+        seen[task, query] = r
+        scores = {}
+        for m, e in mp.items():
+            fld = f"model_performance.{m}.task_performance"
+            if isinstance(e, dict):  # as in the test rows: no task_performance = not run
+                v = e.get("task_performance")
+            else:
+                v, fld = e, f"model_performance.{m}"
+            v = _number(p, v, r, fld, minimum=0)
+            if v is not None and v > 1:
+                raise DataFileError(p, f"score {v:g} is outside [0, 1]", record=r, field=fld,
+                                    hint="per-query scores are quality in [0, 1] (rescale, e.g. divide percentages "
+                                         "by 100)")
+            if m not in known:
+                unmatched.add(TRAIN_SCORES, r, "model", m, known, field=f"model_performance.{m}",
+                              defined_in=" or ".join(model_files), effect="its training scores are not used")
+                continue
+            scores[m] = v
+        if task not in tasks:
+            unmatched.add(TRAIN_SCORES, r, "task", task, tasks, field="task_name",
+                          defined_in=f"{PROFILE}/task_feature.json", effect="its rows are not used")
+            continue
+        out.append(TrainScoreRow(task_name=task, query=query, scores=scores, choices=rec.get("choices"),
+                                 metric=rec.get("metric"), formatted_query=_formatted(p, rec, r)))
+    return out
 
 
 def load_dataset(root: str | Path, *, keep_overlap: bool = False, modes=MODES) -> RouteDataset:
@@ -475,6 +530,12 @@ def load_dataset(root: str | Path, *, keep_overlap: bool = False, modes=MODES) -
     if not modes_data:
         raise DataFileError(root / PROFILE, "no model_feature_{standard,newllm}.json found")
 
+    # Per-query training scores (optional; read only when present, so a dataset without them keeps its hash).
+    train_scores = None
+    if rd.exists(TRAIN_SCORES):
+        train_scores = _load_train_scores(rd, tasks, [m.name for md in modes_data.values() for m in md.models],
+                                          [f"{PROFILE}/model_feature_{m}.json" for m in modes_data], unmatched)
+
     for d, lst in domain_task_map.items():
         for t in lst:
             if t not in tasks:
@@ -516,4 +577,5 @@ def load_dataset(root: str | Path, *, keep_overlap: bool = False, modes=MODES) -
                         domains=domains, domain_task_map=domain_task_map, candidates=candidates,
                         test_rows=test_rows, train_queries=train_queries, modes=modes_data, prices=prices,
                         keep_overlap=keep_overlap, warnings=warnings, held_out=list(held_list),
-                        held_out_source=held_source, unmatched=list(unmatched.items.values()), unpriced=unpriced)
+                        held_out_source=held_source, unmatched=list(unmatched.items.values()), unpriced=unpriced,
+                        train_scores=train_scores)

@@ -6,6 +6,7 @@
 | TestRow     | route_data/routing_test_data.json                           |
 | Pair        | route_data/pairwise_training_data_{mode}.json               |
 | QueryRow    | route_data/default_query_{train,test}.jsonl                 |
+| TrainScoreRow | route_data/routing_train_data.json (optional)             |
 """
 
 from __future__ import annotations
@@ -64,6 +65,20 @@ class QueryRow:
     formatted_query: dict | None = None
 
 
+@dataclass(frozen=True)
+class TrainScoreRow:
+    """One training query with every model's score on it (route_data/routing_train_data.json, optional; written by
+    rp data import). The file is shared by the modes: a held-out model's scores are removed where they are used
+    (rpcli.core.routers.training.score_signal)."""
+
+    task_name: str
+    query: str
+    scores: dict  # model -> float in [0, 1] | None (not run)
+    choices: object = None
+    metric: str | None = None
+    formatted_query: dict | None = None
+
+
 @dataclass
 class ModeData:
     """What one mode sees: its model file, its training pairs, its held-out models."""
@@ -105,6 +120,9 @@ class RouteDataset:
     # defined_in, suggestion, effect, records} (load.py; each one is also a warning).
     unmatched: list = field(default_factory=list)
     unpriced: list = field(default_factory=list)  # candidates whose cost is unknown on some test row (no price)
+    # Per-query training scores (list[TrainScoreRow], file order, test-overlap rows included: consumers apply
+    # keep_overlap), or None when route_data/routing_train_data.json is absent.
+    train_scores: list | None = None
 
     @property
     def data_hash(self) -> str:

@@ -59,7 +59,7 @@ def cold_start_hits(scores: np.ndarray, labels: np.ndarray, j: int) -> tuple[int
 
 
 def cross_validate(groups: Sequence, labels: np.ndarray, score_fn: Callable, n_folds: int = 5, seed: int = 0,
-                   hide: Sequence[int] = ()) -> dict:
+                   hide: Sequence[int] = (), per_query: bool = False) -> dict:
     """Cross-validate one router configuration.
 
     Args:
@@ -71,7 +71,9 @@ def cross_validate(groups: Sequence, labels: np.ndarray, score_fn: Callable, n_f
 
     Returns:
         {"top1": mean labeled top-1 over validation queries, "top1_folds": [...], "n": queries judged,
-        and with `hide`: "recall" (pooled hits / denominator), "recall_n", "per_model": {j: {top1, recall}}}.
+        and with `hide`: "recall" (pooled hits / denominator), "recall_n", "per_model": {j: {top1, recall}}};
+        with `per_query` (standard CV only): "values", [Q] each query's labeled top-1 on its validation fold (NaN
+        where it has no label), in the queries' own order.
     """
     folds = group_folds(groups, n_folds, seed)
     Q = len(groups)
@@ -95,8 +97,13 @@ def cross_validate(groups: Sequence, labels: np.ndarray, score_fn: Callable, n_f
             per_model[int(h)] = {"top1": float(np.nanmean(v)), "recall": hh / hd if hd else None, "recall_n": hd}
             hits, den = hits + hh, den + hd
     allv = np.concatenate(vals)
+    if per_query and not hide:
+        values = np.full(Q, np.nan)
+        values[np.concatenate(folds)] = allv
     out = {"top1": float(np.nanmean(allv)), "top1_folds": fold_means, "n": int((~np.isnan(allv)).sum()),
            "n_folds": n_folds, "seed": seed}
     if hide:
         out.update(recall=hits / den if den else None, recall_n=den, per_model=per_model)
+    elif per_query:
+        out["values"] = values
     return out

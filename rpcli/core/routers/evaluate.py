@@ -38,15 +38,35 @@ def training_signal(ds: RouteDataset, mode: str):
     return pairs, md.held_out
 
 
+def train_picks(ds: RouteDataset, mode: str, models: list[str]) -> dict:
+    """The training picks of the "(train)" reference rows: {train_task_best, train_bsm, train_signal} (empty when the
+    mode has no training signal). Per-query training scores (route_data/routing_train_data.json) when the dataset
+    has some for the mode: per task the highest mean training score, overall the highest mean, and train_signal
+    "from per-query training scores (N queries)" for the rows' notes; else the mode's pairs (smoothed win rates;
+    train_signal None: the notes as they always were). Held-out models are never picked."""
+    from rpcli.core.eval.metrics.reference import best_single_from_scores, per_task_best_from_scores
+    from rpcli.core.routers.training import score_signal
+
+    pairs, held_out = training_signal(ds, mode)
+    sig = score_signal(ds, mode, models)
+    if sig is not None and len(sig):
+        return {"train_task_best": per_task_best_from_scores(sig.quality, sig.tasks, models, exclude=held_out),
+                "train_bsm": best_single_from_scores(sig.quality, sig.tasks, models, exclude=held_out),
+                "train_signal": f"from per-query training scores ({len(sig)} queries)"}
+    if pairs:
+        # the notes of a dataset without scores stay as they were (the released data's rows are unchanged)
+        return {"train_task_best": M.per_task_best_from_pairs(pairs, models, exclude=held_out),
+                "train_bsm": M.best_single_from_pairs(pairs, models, exclude=held_out), "train_signal": None}
+    return {}
+
+
 def reference_rows(ds: RouteDataset, mode: str) -> list[dict]:
-    """The reference rows of a mode, from the routing candidates and the mode's training signal."""
+    """The reference rows of a mode, from the routing candidates and the mode's training signal (the per-query
+    training scores where the dataset has them, else the pairs: `train_picks`)."""
     models = list(ds.candidates)
     s, c, tasks = test_matrices(ds, models)
-    pairs, held_out = training_signal(ds, mode)
-    kw = {}
-    if pairs:
-        kw["train_task_best"] = M.per_task_best_from_pairs(pairs, models, exclude=held_out)
-        kw["train_bsm"] = M.best_single_from_pairs(pairs, models, exclude=held_out)
+    _, held_out = training_signal(ds, mode)
+    kw = train_picks(ds, mode, models)
     rows = M.reference_rows(s, c, tasks, models, held_out=held_out if mode == "newllm" else (), **kw)
     md = ds.mode(mode)
     scores = {m.name: m.scores for m in md.models if m.name in models}

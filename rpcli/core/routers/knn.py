@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from rpcli.core.routers.ability import Prior, task_prior
+from rpcli.core.routers.ability import Prior, prior_of
 from rpcli.core.routers.sim import unit_rows
 from rpcli.errors import ConfigError, TrainingDataError
 
@@ -47,6 +47,9 @@ class KNNConfig:
     tune: bool = False  # choose k, temperature, prior_weight, card_weight (and ridge, cold_bonus) by CV (`tune`)
     folds: int = 5
     min_cold_recall: float = 0.5
+    gate: bool = False  # per task, the router only where CV shows a gain over the per-task rule (routers/gate.py)
+    gate_z: float = 1.645
+    gate_open: list | None = None  # the tasks the gate opened (decided by CV at run time; recorded)
 
 
 def validate(cfg: KNNConfig) -> None:
@@ -71,6 +74,8 @@ def validate_card_options(cfg) -> None:
         raise ConfigError("--folds must be at least 2")
     if not 0 <= cfg.min_cold_recall <= 1:
         raise ConfigError("--min-cold-recall must be in [0, 1]")
+    if getattr(cfg, "gate_z", 0.0) < 0:
+        raise ConfigError("--gate-z must be >= 0")
 
 
 @dataclass
@@ -87,12 +92,13 @@ class Fitted:
 def fit(train_vecs, labels, train_tasks, pairs, models, cards, card_models, cfg: KNNConfig,
         tasks: list | None = None) -> Fitted:
     """The router from training queries (embeddings [Q, D], labels [Q, K], task names [Q]), their (query, better,
-    worse) triples and the cards ({model: {benchmark: score}} or None)."""
+    worse) triples and the cards ({model: {benchmark: score}} or None). `pairs` None: the labels are per-query
+    scores (a signal of source "scores", `router_labels`) and the prior is their per-task mean."""
     validate(cfg)
     train_tasks = [str(t) for t in train_tasks]
     tasks = list(dict.fromkeys(list(tasks or []) + train_tasks))
-    prior = task_prior(np.asarray(pairs, dtype=np.int64).reshape(-1, 3), train_tasks, models, tasks, cards,
-                       card_models, cfg.card_weight, cfg.ridge)
+    prior = prior_of(pairs, train_tasks, models, tasks, cards, card_models, cfg.card_weight, cfg.ridge,
+                     quality=np.asarray(labels, dtype=np.float64) if pairs is None else None)
     if cfg.cold_bonus:
         prior.value[:, ~prior.signal] += cfg.cold_bonus
     return Fitted(vecs=unit_rows(train_vecs) if len(train_vecs) else np.zeros((0, 1)),
@@ -158,6 +164,25 @@ def run_inputs(ctx, routers: str, router: str):
     return sig, qv, ctx.cards or None, labeled
 
 
+def router_labels(sig):
+    """(labels, pairs) the routers beyond the study learn from: the pairwise labels and pairs of a pairs signal, or
+    the per-query scores themselves (labels in [0, 1], pairs None) of a signal of source "scores"
+    (route_data/routing_train_data.json, rpcli.core.routers.training.score_signal)."""
+    if getattr(sig, "source", "pairs") == "scores":
+        return np.asarray(sig.quality, dtype=np.float64), None
+    return sig.labels, sig.pairs
+
+
+def cv_cards(ctx, cards):
+    """The cards CV may use: without the tasks whose card scores were measured on the training queries when the
+    dataset has no per-query scores to rebuild them without a fold (ctx.card_train_tasks; with scores,
+    `fold_inputs` rebuilds them per fold). Returns (cards, the tasks left out)."""
+    drop = [t for t in (getattr(ctx, "card_train_tasks", None) or [])]
+    if not cards or not drop or getattr(ctx.train, "source", "pairs") == "scores":
+        return cards, []
+    return {m: {k: v for k, v in (c or {}).items() if k not in drop} for m, c in cards.items()}, drop
+
+
 def run(ctx, opts: dict, seed: int):
     """The kNN (or prior, k = 0) router as a router run: test scores and leave-one-out training-query scores."""
     from rpcli.core.routers.run import RouterResult, config_from
@@ -167,28 +192,106 @@ def run(ctx, opts: dict, seed: int):
     cfg = config_from(KNNConfig, opts)
     validate(cfg)
     sig, qv, cards, labeled = run_inputs(ctx, "knn and prior", "knn")
+    L, P = router_labels(sig)
+    cvc, cv_dropped = cv_cards(ctx, cards)
     tuned = None
     if cfg.tune:
         routing = list(dict.fromkeys(ctx.test_tasks or sig.tasks))
-        tuned = tune(qv, sig.labels, sig.tasks, sig.pairs, ctx.models, cards, list(ctx.card_models or ctx.models),
+        tuned = tune(qv, L, sig.tasks, P, ctx.models, cvc, list(ctx.card_models or ctx.models),
                      routing, cfg, seed, n_folds=cfg.folds, min_cold_recall=cfg.min_cold_recall,
                      cold_start=len(labeled) < len(ctx.models), query_groups=list(sig.queries),
                      progress=ctx.progress)
         cfg = replace(cfg, **{k: v for k, v in tuned["config"].items() if k in KNNConfig.__dataclass_fields__},
                       tune=False)
-    f = fit(qv, sig.labels, sig.tasks, sig.pairs, ctx.models, cards, list(ctx.card_models or ctx.models), cfg,
-            tasks=list(dict.fromkeys(ctx.test_tasks or [])))
-    test = scores(f, ctx.test_vecs(), ctx.test_tasks)
-    train = scores(f, qv, sig.tasks, exclude=np.arange(len(sig)))
+    card_models = list(ctx.card_models or ctx.models)
+    gate_rec = None
+    if cfg.gate and cfg.gate_open is None:
+        from rpcli.core.routers import gate
+
+        routing = list(dict.fromkeys(ctx.test_tasks or sig.tasks))
+        fb = gate.fallback_config(cfg)
+        gate_rec = gate.cv_decide(
+            lambda c: cv_score_fn(qv, L, sig.tasks, P, ctx.models, cvc, card_models, routing, fb if c is None else c),
+            cfg, list(sig.queries), L, sig.tasks, cfg.folds, seed, cfg.gate_z)
+        cfg = gate.with_open(cfg, gate_rec["open"])
+    f = fit(qv, L, sig.tasks, P, ctx.models, cards, card_models, cfg, tasks=list(dict.fromkeys(ctx.test_tasks or [])))
+    scorer = KNNScorer(f, fit_fallback(f, qv, sig, ctx.models, cards, card_models, ctx.test_tasks))
+    test = scorer.scores(ctx.test_vecs(), ctx.test_tasks)
+    train = scorer.scores(qv, sig.tasks, exclude=np.arange(len(sig)))
     no_signal = [m for m, s in zip(ctx.models, f.prior.signal) if not s]
     info = {"n_train_queries": len(sig), "k": cfg.k, "models_without_signal": no_signal,
             "card_imputed": {m: [t for t, imp in zip(f.prior.tasks, f.prior.imputed[:len(f.prior.tasks), j]) if imp]
                              for j, m in enumerate(ctx.models) if f.prior.imputed[:, j].any()},
             "seed_used": tuned is not None, "config": {k: getattr(cfg, k) for k in KNNConfig.__dataclass_fields__
                                                        if k not in ("tune", "folds", "min_cold_recall")}}
+    info["signal"] = signal_note(sig, cv_dropped)
+    if no_signal:
+        info["card_signal"] = new_model_cards(ctx, cards, no_signal, list(dict.fromkeys(ctx.test_tasks or sig.tasks)))
     if tuned is not None:
         info["cv"] = tuned
+    if gate_rec is not None:
+        info["gate"] = gate_rec
     return RouterResult(test, train_scores=train, info=info)
+
+
+def new_model_cards(ctx, cards, no_signal: list, routing: list) -> dict:
+    """{model: card_signal} of the candidates without training signal (a new model), with a warning on the run's
+    progress when a card gives nothing the router can use: such a model is reached only through its cold bonus."""
+    from rpcli.core.routers.ability import card_signal
+
+    out = {}
+    for m in no_signal:
+        cs = card_signal(cards or {}, m, routing, list(ctx.card_models or ctx.models))
+        out[m] = cs
+        if ctx.progress is not None and (cs["scores"] == 0 or not (cs["routing_scores"] or cs["imputable"])):
+            what = ("gives no benchmark score" if cs["scores"] == 0 else
+                    "gives no score on the routing tasks and none that two other models also report")
+            ctx.progress.warn(f"{m} has no training signal and its card {what}: its prior is the other models' "
+                              "average, so the router reaches it only through --cold-bonus; give its benchmark "
+                              "scores in its card (rp model add) to route to it where it is strong")
+    return out
+
+
+def signal_note(sig, cv_dropped) -> dict:
+    """What a run of the routers beyond the study learned from (recorded in metrics.train.signal)."""
+    out = {"source": getattr(sig, "source", "pairs"), "queries": len(sig)}
+    if out["source"] == "scores":
+        out["cv_cards"] = ("card scores that are 100 x the training mean are recomputed without each CV fold's "
+                           "validation queries")
+    elif cv_dropped:
+        out["cv_cards"] = (f"card scores of {', '.join(cv_dropped)} were measured on the training queries and there "
+                           "are no per-query scores to rebuild them without a fold: left out of CV (used in the fit)")
+        out["cv_cards_left_out"] = list(cv_dropped)
+    return out
+
+
+def fit_fallback(f: Fitted, qv, sig, models, cards, card_models, test_tasks):
+    """The gate's fallback (the per-task prior, card weight 0) fitted beside a gated configuration, else None."""
+    if not f.cfg.gate:
+        return None
+    from rpcli.core.routers.gate import fallback_config
+
+    L, P = router_labels(sig)
+    return fit(qv, L, sig.tasks, P, models, cards, card_models, fallback_config(f.cfg),
+               tasks=list(dict.fromkeys(test_tasks or [])))
+
+
+class KNNScorer:
+    """Scores of a fitted knn/prior router, gated per task when its configuration says so (`fallback`)."""
+
+    def __init__(self, f: Fitted, fallback: Fitted | None = None) -> None:
+        self.f, self.fallback = f, fallback
+
+    def scores(self, query_vecs, query_tasks=None, exclude=None) -> np.ndarray:
+        s = scores(self.f, query_vecs, query_tasks, exclude=exclude)
+        if self.fallback is None:
+            return s
+        from rpcli.core.routers import gate
+
+        fb = scores(self.fallback, query_vecs, query_tasks, exclude=exclude)
+        share = None if query_tasks is not None else gate.open_share(self.f.vecs, list(self.f.tasks), query_vecs,
+                                                                    self.f.cfg.gate_open)
+        return gate.combine(s, fb, query_tasks, self.f.cfg.gate_open, share)
 
 
 def cv_score_fn(vecs, labels, tasks, pairs, models, cards, card_models, routing_tasks, cfg: KNNConfig):
@@ -198,7 +301,7 @@ def cv_score_fn(vecs, labels, tasks, pairs, models, cards, card_models, routing_
     validate(cfg)
     vecs = np.asarray(vecs)
     labels = np.asarray(labels, dtype=np.float64)
-    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 3)
+    pairs = None if pairs is None else np.asarray(pairs, dtype=np.int64).reshape(-1, 3)
     tasks = [str(t) for t in tasks]
     routing = set(routing_tasks)
 
@@ -298,17 +401,27 @@ def fold_inputs(tr, hidden, vecs, labels, tasks, pairs, models, cards, routing):
     order), their labels and the cards; with `hidden` (a model column), that model's pairs, labels and routing-task
     card scores removed (cold start)."""
     Q = len(tasks)
+    L = labels[tr].copy()
+    cd = cards
+    if pairs is None and cards:  # per-query scores: cards measured on them are rebuilt without the fold
+        from rpcli.core.routers.ability import fold_cards
+
+        held = np.ones(Q, dtype=bool)
+        held[tr] = False
+        fc = fold_cards(cards, labels, tasks, models, held)
+        cd = {m: {k: v for k, v in c.items() if k not in fc.unrebuildable} for m, c in fc.cards.items()}
+    if hidden is not None:
+        L[:, hidden] = np.nan
+        if cd:
+            name = models[hidden]
+            cd = {**cd, name: {k: v for k, v in (cd.get(name) or {}).items() if k not in routing}}
+    if pairs is None:
+        return None, L, cd
     pos = np.full(Q, -1)
     pos[tr] = np.arange(len(tr))
     p = pairs[np.isin(pairs[:, 0], tr)]
-    L = labels[tr].copy()
-    cd = cards
     if hidden is not None:
         p = p[(p[:, 1] != hidden) & (p[:, 2] != hidden)]
-        L[:, hidden] = np.nan
-        if cards:
-            name = models[hidden]
-            cd = {**cards, name: {k: v for k, v in (cards.get(name) or {}).items() if k not in routing}}
     p = p.copy()
     p[:, 0] = pos[p[:, 0]]
     return p, L, cd

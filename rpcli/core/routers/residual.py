@@ -23,8 +23,9 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from rpcli.core.routers.ability import Prior, task_prior
-from rpcli.core.routers.knn import KNNConfig, cold_stage, fold_inputs, validate_card_options
+from rpcli.core.routers.ability import Prior, prior_of
+from rpcli.core.routers.knn import (KNNConfig, cold_stage, cv_cards, fold_inputs, new_model_cards, router_labels,
+                                    signal_note, validate_card_options)
 from rpcli.core.routers.sim import unit_rows
 from rpcli.core.routers.knn import fit as knn_fit
 from rpcli.core.routers.knn import scores as knn_scores
@@ -40,6 +41,9 @@ class ResidualConfig:
     tune: bool = False
     folds: int = 5
     min_cold_recall: float = 0.5
+    gate: bool = False  # per task, the router only where CV shows a gain (rpcli.core.routers.gate)
+    gate_z: float = 1.645
+    gate_open: list | None = None  # the tasks the gate opened (decided by CV at run time; recorded)
 
 
 @dataclass
@@ -55,6 +59,9 @@ class BlendConfig:
     tune: bool = False
     folds: int = 5
     min_cold_recall: float = 0.5
+    gate: bool = False  # per task, the router only where CV shows a gain (rpcli.core.routers.gate)
+    gate_z: float = 1.645
+    gate_open: list | None = None  # the tasks the gate opened (decided by CV at run time; recorded)
 
 
 def validate(cfg) -> None:
@@ -75,9 +82,10 @@ class Fitted:
     cfg: ResidualConfig
 
 
-def _prior(pairs, train_tasks, models, tasks, cards, card_models, cfg) -> Prior:
-    prior = task_prior(np.asarray(pairs, dtype=np.int64).reshape(-1, 3), train_tasks, models, tasks, cards,
-                       card_models, cfg.card_weight, cfg.ridge)
+def _prior(pairs, train_tasks, models, tasks, cards, card_models, cfg, labels=None) -> Prior:
+    """The per-task prior: from the pairs, or (pairs None) from the per-query scores `labels`."""
+    prior = prior_of(pairs, train_tasks, models, tasks, cards, card_models, cfg.card_weight, cfg.ridge,
+                     quality=np.asarray(labels, dtype=np.float64) if pairs is None else None)
     if cfg.cold_bonus:
         prior.value[:, ~prior.signal] += cfg.cold_bonus
     return prior
@@ -113,7 +121,7 @@ def fit(train_vecs, labels, train_tasks, pairs, models, cards, card_models, cfg:
     validate(cfg)
     train_tasks = [str(t) for t in train_tasks]
     tasks = list(dict.fromkeys(list(tasks or []) + train_tasks))
-    prior = _prior(pairs, train_tasks, models, tasks, cards, card_models, cfg)
+    prior = _prior(pairs, train_tasks, models, tasks, cards, card_models, cfg, labels=labels)
     L = np.asarray(labels, dtype=np.float64)
     X = unit_rows(train_vecs)
     W = residual_weights(X, L, prior.rows(train_tasks), [cfg.l2])[0]
@@ -151,7 +159,7 @@ def cv_score_fn(vecs, labels, tasks, pairs, models, cards, card_models, routing_
     vecs = np.asarray(vecs)
     X = unit_rows(vecs)
     labels = np.asarray(labels, dtype=np.float64)
-    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 3)
+    pairs = None if pairs is None else np.asarray(pairs, dtype=np.int64).reshape(-1, 3)
     tasks = [str(t) for t in tasks]
     routing = list(routing_tasks)
 
@@ -159,7 +167,7 @@ def cv_score_fn(vecs, labels, tasks, pairs, models, cards, card_models, routing_
         p, L, cd = fold_inputs(tr, hidden, vecs, labels, tasks, pairs, models, cards, set(routing))
         ttr = [tasks[i] for i in tr]
         allt = list(dict.fromkeys(routing + ttr))
-        prior = _prior(p, ttr, models, allt, cd, card_models, cfg)
+        prior = _prior(p, ttr, models, allt, cd, card_models, cfg, labels=L)
         # X_m'X_m depends on the fold and model m's labeled rows only (a hidden model has none): one cache serves
         # every configuration and every hidden model
         W = residual_weights(X[tr], L, prior.rows(ttr), [cfg.l2], eig_cache, tr.tobytes())[0]
@@ -262,13 +270,14 @@ def tune(vecs, labels, tasks, pairs, models, cards, card_models, routing_tasks, 
 # ----------------------------------------------------------------------------------------------------------------
 def fit_any(qv, sig, models, cards, card_models, cfg, tasks):
     """The fitted (residual, knn or None) pair of a residual or blend configuration on the whole training signal."""
+    L, P = router_labels(sig)
     rc = ResidualConfig(l2=cfg.l2, card_weight=cfg.card_weight, ridge=cfg.ridge, cold_bonus=cfg.cold_bonus)
-    fr = fit(qv, sig.labels, sig.tasks, sig.pairs, models, cards, card_models, rc, tasks=tasks)
+    fr = fit(qv, L, sig.tasks, P, models, cards, card_models, rc, tasks=tasks)
     fk = None
     if isinstance(cfg, BlendConfig):
         kc = KNNConfig(k=cfg.k, temperature=cfg.temperature, prior_weight=cfg.prior_weight,
                        card_weight=cfg.card_weight, ridge=cfg.ridge, cold_bonus=cfg.cold_bonus)
-        fk = knn_fit(qv, sig.labels, sig.tasks, sig.pairs, models, cards, card_models, kc, tasks=tasks)
+        fk = knn_fit(qv, L, sig.tasks, P, models, cards, card_models, kc, tasks=tasks)
     return fr, fk
 
 
@@ -299,12 +308,16 @@ def task_mix(fr: Fitted, query_vecs, k: int = 10) -> np.ndarray | None:
     return rows.mean(1)
 
 
-def build(ctx_like, cfg, seed: int, qv, sig, models, cards, card_models, routing, held_out, mode, progress=None):
-    """(cfg after tuning, tuned record or None, fitted residual, fitted knn or None)."""
+def build(ctx_like, cfg, seed: int, qv, sig, models, cards, card_models, routing, held_out, mode, progress=None,
+          cv_cards=None):
+    """(cfg after tuning, tuned record or None, fitted residual, fitted knn or None). `cv_cards`: the cards CV may
+    use (default: `cards`; rpcli.core.routers.knn.cv_cards)."""
     tuned = None
     if cfg.tune:
+        L, P = router_labels(sig)
         labeled = [m for j, m in enumerate(models) if (~np.isnan(sig.labels[:, j])).any()]
-        tuned = tune(qv, sig.labels, sig.tasks, sig.pairs, models, cards, card_models, routing, cfg, seed,
+        tuned = tune(qv, L, sig.tasks, P, models, cards if cv_cards is None else cv_cards, card_models, routing,
+                     cfg, seed,
                      n_folds=cfg.folds, min_cold_recall=cfg.min_cold_recall, cold_start=len(labeled) < len(models),
                      query_groups=list(sig.queries), progress=progress)
         cfg = replace(cfg, **{k: v for k, v in tuned["config"].items() if k in type(cfg).__dataclass_fields__},
@@ -312,6 +325,56 @@ def build(ctx_like, cfg, seed: int, qv, sig, models, cards, card_models, routing
     fr, fk = fit_any(qv, sig, models, cards, card_models, cfg, routing)
     fr.train = (unit_rows(qv), list(sig.tasks))
     return cfg, tuned, fr, fk
+
+
+def gate_cv(cfg, seed: int, qv, sig, models, cards, card_models, routing) -> dict:
+    """The gate's per-task CV decision for a residual or blend configuration (rpcli.core.routers.gate.cv_decide)."""
+    from rpcli.core.routers import gate
+    from rpcli.core.routers.knn import cv_score_fn as knn_cv
+
+    eig: dict = {}
+    fb = gate.fallback_config(cfg)
+    L, P = router_labels(sig)
+
+    def make(c):
+        if c is None:
+            return knn_cv(qv, L, sig.tasks, P, models, cards, card_models, routing, fb)
+        kc = None
+        if isinstance(c, BlendConfig):
+            kc = KNNConfig(k=c.k, temperature=c.temperature, prior_weight=c.prior_weight, card_weight=c.card_weight,
+                           ridge=c.ridge, cold_bonus=c.cold_bonus)
+        return cv_score_fn(qv, L, sig.tasks, P, models, cards, card_models, routing, c, knn_cfg=kc, eig_cache=eig)
+
+    return gate.cv_decide(make, cfg, list(sig.queries), L, sig.tasks, cfg.folds, seed, cfg.gate_z)
+
+
+class ResidualScorer:
+    """Scores of a fitted residual or blend router, gated per task when its configuration says so."""
+
+    def __init__(self, cfg, fr: Fitted, fk, fallback=None) -> None:
+        self.cfg, self.fr, self.fk, self.fallback = cfg, fr, fk, fallback
+
+    def scores(self, query_vecs, query_tasks=None, exclude=None) -> np.ndarray:
+        s = score_any(self.cfg, self.fr, self.fk, query_vecs, query_tasks, exclude=exclude)
+        if self.fallback is None:
+            return s
+        from rpcli.core.routers import gate
+
+        fb = knn_scores(self.fallback, query_vecs, query_tasks, exclude=exclude)
+        vecs, ttasks = getattr(self.fr, "train", (np.zeros((0, 1)), []))
+        share = None if query_tasks is not None else gate.open_share(vecs, ttasks, query_vecs, self.cfg.gate_open)
+        return gate.combine(s, fb, query_tasks, self.cfg.gate_open, share)
+
+
+def scorer_for(cfg, fr: Fitted, fk, qv, sig, models, cards, card_models, routing) -> ResidualScorer:
+    """The (gated, when cfg.gate) scorer of a fitted residual or blend configuration."""
+    fb = None
+    if cfg.gate:
+        from rpcli.core.routers.gate import fallback_config
+
+        L, P = router_labels(sig)
+        fb = knn_fit(qv, L, sig.tasks, P, models, cards, card_models, fallback_config(cfg), tasks=routing)
+    return ResidualScorer(cfg, fr, fk, fb)
 
 
 def run_config(ctx, opts: dict, seed: int, cls):
@@ -323,18 +386,33 @@ def run_config(ctx, opts: dict, seed: int, cls):
     validate(cfg)
     sig, qv, cards, _ = run_inputs(ctx, "residual and blend", "residual")
     routing = list(dict.fromkeys(ctx.test_tasks or sig.tasks))
-    cfg, tuned, fr, fk = build(ctx, cfg, seed, qv, sig, ctx.models, cards, list(ctx.card_models or ctx.models),
-                               routing, ctx.held_out, ctx.mode, progress=ctx.progress)
-    test = score_any(cfg, fr, fk, ctx.test_vecs(), ctx.test_tasks)
+    card_models = list(ctx.card_models or ctx.models)
+    cvc, cv_dropped = cv_cards(ctx, cards)
+    cfg, tuned, fr, fk = build(ctx, cfg, seed, qv, sig, ctx.models, cards, card_models, routing, ctx.held_out,
+                               ctx.mode, progress=ctx.progress, cv_cards=cvc)
+    gate_rec = None
+    if cfg.gate and cfg.gate_open is None:
+        from rpcli.core.routers.gate import with_open
+
+        gate_rec = gate_cv(cfg, seed, qv, sig, ctx.models, cvc, card_models, routing)
+        cfg = with_open(cfg, gate_rec["open"])
+    scorer = scorer_for(cfg, fr, fk, qv, sig, ctx.models, cards, card_models, routing)
+    test = scorer.scores(ctx.test_vecs(), ctx.test_tasks)
     # training-query scores (the cost-quality calibration): in-sample for the residual part, leave-one-out for knn
-    train = score_any(cfg, fr, fk, qv, sig.tasks, exclude=np.arange(len(sig)))
+    train = scorer.scores(qv, sig.tasks, exclude=np.arange(len(sig)))
     info = {"n_train_queries": len(sig), "models_without_signal": [m for m, s in zip(ctx.models, fr.prior.signal)
                                                                    if not s],
             "seed_used": tuned is not None,
             "config": {k: getattr(cfg, k) for k in type(cfg).__dataclass_fields__
                        if k not in ("tune", "folds", "min_cold_recall")}}
+    info["signal"] = signal_note(sig, cv_dropped)
+    no_signal = [m for m, s in zip(ctx.models, fr.prior.signal) if not s]
+    if no_signal:
+        info["card_signal"] = new_model_cards(ctx, cards, no_signal, routing)
     if tuned is not None:
         info["cv"] = tuned
+    if gate_rec is not None:
+        info["gate"] = gate_rec
     return RouterResult(test, train_scores=train, info=info)
 
 

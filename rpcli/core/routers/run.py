@@ -66,6 +66,8 @@ class RouteContext:
     cards: dict | None = None  # {model: {benchmark: score}} of the mode's model file (card scores that carry test
     #                            information dropped); the profile information of the knn and prior routers
     card_models: list | None = None  # every model of the mode's model file (the card space), in file order
+    card_train_tasks: list | None = None  # tasks whose card scores look measured on the training queries (steps of
+    #                                       100/n; rpcli.core.data.audit): CV leaves them out without per-query scores
     sources: dict = field(default_factory=dict)  # "train" / "test": embeddings given instead of encoded (an array,
     #                                              or a function returning one, called on first use)
     _cache: dict = field(default_factory=dict)

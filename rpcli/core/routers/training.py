@@ -8,9 +8,15 @@ defines a partial order. The models at its top (never beaten in that query's pai
 positives (1); every beaten model is a negative (0); models the query's pairs never mention are unlabeled (NaN,
 masked out of every loss). For 0/1 metrics this is exactly "better => 1, worse => 0".
 
-Alternatively, per-query score rows (`route_data/routing_train_data.json`, rows with `model_performance`) give
-labels directly: 1 for the models tied at the row's best score, 0 for the others; held-out models' scores are
-removed (the original leaked them, spec §9.1 item 3) and rows whose scores are all equal carry no signal.
+Alternatively, per-query score rows (`route_data/routing_train_data.json`, rows with `model_performance`, read by
+the loader into `RouteDataset.train_scores`) give labels directly: 1 for the models tied at the row's best score,
+0 for the others; held-out models' scores are removed (the original leaked them, spec §9.1 item 3) and, for these
+labels, rows whose scores are all equal carry no signal (`--labels scores` of the trainable routers).
+
+`score_signal` is the scores themselves for the per-task references and the per-task prior: every training row
+(flat ones too: the mean score of a task counts every query), `quality` = the scores (NaN = no score or a held-out
+model). "per-task-best (train)" and "best-single (train)" (rpcli.core.routers.evaluate.reference_rows) and
+`rpcli.core.routers.ability.task_prior_from_scores` all read it, so they agree.
 """
 
 from __future__ import annotations
@@ -160,12 +166,13 @@ def read_score_rows(root: str | Path) -> list[_ScoreRow]:
 
 
 def from_score_rows(rows, models: list[str], held_out, mode: str, choice: str,
-                    exclude_queries=frozenset()) -> TrainingSignal:
+                    exclude_queries=frozenset(), keep_flat: bool = False) -> TrainingSignal:
     """The signal of per-query score rows. Held-out models' scores are removed before anything else; rows whose
-    query is a test query (`exclude_queries`) and rows whose remaining scores are all equal are dropped."""
+    query is a test query (`exclude_queries`) are dropped, and so are rows whose remaining scores are all equal
+    (no ranking signal) unless `keep_flat` (then only rows with no remaining score at all are dropped)."""
     held = set(held_out or ())
     kept, s_rows = [], []
-    n_overlap = n_flat = 0
+    n_overlap = n_flat = n_flat_kept = 0
     seen = set()
     for r in rows:
         if r.query in exclude_queries:
@@ -174,11 +181,14 @@ def from_score_rows(rows, models: list[str], held_out, mode: str, choice: str,
         key = (r.task_name, r.query)
         if key in seen:
             continue
-        s = np.array([np.nan if (m in held or r.scores.get(m) is None) else r.scores[m] for m in models])
+        s = np.array([np.nan if (m in held or r.scores.get(m) is None) else r.scores[m] for m in models],
+                     dtype=np.float64)
         ok = s[~np.isnan(s)]
-        if ok.size < 2 or ok.max() == ok.min():
+        flat = ok.size < 2 or ok.max() == ok.min()
+        if flat and not (keep_flat and ok.size):
             n_flat += 1
             continue
+        n_flat_kept += flat
         seen.add(key)
         kept.append(r)
         s_rows.append(s)
@@ -192,7 +202,22 @@ def from_score_rows(rows, models: list[str], held_out, mode: str, choice: str,
                          labels=labels, quality=quality, pairs=np.zeros((0, 3), dtype=np.int64))
     sig.stats = {"n_rows": len(rows), "n_queries": len(kept), "n_dropped_test_overlap": n_overlap,
                  "n_dropped_no_signal": n_flat, "held_out_removed": sorted(held & set(models))}
+    if keep_flat:
+        sig.stats["n_equal_scores_kept"] = int(n_flat_kept)
     return sig
+
+
+def score_signal(ds, mode: str, models: list[str], query_text: str = "raw") -> TrainingSignal | None:
+    """The mode's per-query training scores over `models` (None when the dataset has none): every row of
+    `ds.train_scores` except test queries (unless the dataset keeps the overlap), equal-score rows kept; the mode's
+    held-out models' columns are NaN. `quality` [Q, K] holds the scores, `labels` the per-row best (1) / not (0).
+    What the references and the prior of a scored dataset are computed from."""
+    if ds.train_scores is None:
+        return None
+    md = ds.mode(mode)
+    exclude = frozenset() if ds.keep_overlap else frozenset(r.query for r in ds.test_rows)
+    return from_score_rows(ds.train_scores, models, md.held_out, mode, query_text, exclude_queries=exclude,
+                           keep_flat=True)
 
 
 def training_signal(ds, mode: str, models: list[str], query_text: str, labels: str = "pairs"):
@@ -200,7 +225,7 @@ def training_signal(ds, mode: str, models: list[str], query_text: str, labels: s
     labels="pairs"). Raises TrainingDataError when it mentions a held-out model of the mode."""
     md = ds.mode(mode)
     if labels == "scores":
-        rows = read_score_rows(ds.root)
+        rows = ds.train_scores if getattr(ds, "train_scores", None) is not None else read_score_rows(ds.root)
         exclude = frozenset() if ds.keep_overlap else frozenset(r.query for r in ds.test_rows)
         return from_score_rows(rows, models, md.held_out, mode, query_text, exclude_queries=exclude)
     if labels != "pairs":

@@ -45,6 +45,28 @@ def training_signal(sess: Session, mode: str, models: list[str], query_text: str
     return memo[key]
 
 
+def router_signal(sess: Session, plugin: Router, mode: str, models: list[str], query_text: str,
+                  labels: str = "pairs"):
+    """The training signal a router learns from: the dataset's per-query training scores when it has them and the
+    router takes them (caps.scores), else `training_signal` (its pairs, or --labels scores)."""
+    if getattr(plugin.caps, "scores", False) and getattr(sess.dataset, "train_scores", None) is not None:
+        from rpcli.core.routers.training import score_signal
+
+        memo = sess.__dict__.setdefault("_training_signals", {})
+        key = (mode, tuple(models), query_text, "dataset-scores")
+        if key not in memo:
+            memo[key] = score_signal(sess.dataset, mode, models, query_text)
+        return memo[key]
+    return training_signal(sess, mode, models, query_text, labels=labels)
+
+
+def card_train_tasks(ds, mode: str) -> list:
+    """Routing tasks whose card scores look measured on the training queries (rpcli.core.data.audit)."""
+    from rpcli.core.data.audit import card_score_overlap
+
+    return [t for t, o in card_score_overlap(ds, mode).items() if o["scores_on_train_steps"]]
+
+
 def resolve_options(plugin: Router, opts: dict) -> dict:
     """The router's options: `opts` over its defaults (runtime options dropped); ConfigError for unknown ones."""
     accepted = set(RUNTIME_OPTS) if plugin.caps.device else set()
@@ -105,7 +127,9 @@ def run_recipe(sess: Session, router: str, profile_ref: str, mode: str, opts: di
     params = {"router": router, "mode": mode, "query_text": query_text, "seeds": seeds, **plugin.recipe(opts)}
 
     labels = opts.get("labels", "pairs")
-    sig = training_signal(sess, mode, names, query_text, labels=labels)
+    sig = router_signal(sess, plugin, mode, names, query_text, labels=labels)
+    if getattr(sig, "source", None) == "scores" and labels != "scores":
+        params["train_signal"] = "scores"  # the dataset's per-query training scores, not its pairs (caps.scores)
     if labels == "scores":
         from rpcli.core.routers.training import SCORE_ROWS_FILE
         from rpcli.workspace.hashing import sha256_file
@@ -122,6 +146,7 @@ def run_recipe(sess: Session, router: str, profile_ref: str, mode: str, opts: di
                        test_tasks=[r.task_name for r in ds.test_rows])
     if caps.cards:
         ctx.cards, ctx.card_models = router_cards(ds, mode)
+        ctx.card_train_tasks = card_train_tasks(ds, mode)
     meta = None
     if caps.checkpoint:
         meta = {"router": router, "profile_id": pentry["id"], "mode": mode, "query_text": query_text,

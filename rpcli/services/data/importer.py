@@ -43,7 +43,7 @@ def publish(tmp: Path, out: Path) -> Path:
 
 
 def import_dataset(src: str | Path, fmt: str, out: str | Path, *, test_fraction: float = 0.2, seed: int = 0,
-                   hold_out: str | None = None, pairs_per_task: int | None = 350, cards: str | Path | None = None,
+                   hold_out: str | None = None, pairs_per_task: int | None = 5000, cards: str | Path | None = None,
                    duplicates: str = "error", progress=None) -> dict:
     """Convert `src` (format `fmt`: scores | wide-csv) into a RouteProfile-layout dataset at `out`.
 

@@ -167,6 +167,18 @@ def _add_to_copy(ds, root: Path, cards, tests: dict, card_path: Path) -> tuple[l
             warnings.append(f"{n!r} has no prices: its cost is unknown")
         facts[n] = {"routing_task_scores_in_card": sorted(t for t, v in c.scores.items()
                                                          if t in routing and v is not None)}
+        facts[n]["card_signal"] = cs = _card_signal(ds, n, c.scores, routing)
+        if cs["scores"] == 0:
+            warnings.append(f"{n!r}: its card gives no benchmark score, so the card-based routers (prior, knn, "
+                            "residual, blend) can only give it the other candidates' average: the router can only "
+                            "reach it through its cold-start bonus / description (add scores on benchmarks the "
+                            "dataset's cards report)")
+        elif not cs["imputable"]:
+            given = ", ".join(sorted(k for k, v in c.scores.items() if v is not None))
+            warnings.append(f"{n!r}: its card's benchmark scores ({given}) "
+                            "are on benchmarks fewer than two other models report: its routing-task abilities cannot "
+                            "be imputed from them, so the router can only reach it through its cold-start bonus / "
+                            "description")
     _write(pdir / "model_family_feature.json", fam)
     _write(pdir / "task_feature.json", tasks)
     for mode in ds.modes:
@@ -254,6 +266,15 @@ def _add_to_copy(ds, root: Path, cards, tests: dict, card_path: Path) -> tuple[l
     return names, facts, warnings
 
 
+def _card_signal(ds, name: str, scores: dict, routing) -> dict:
+    """rpcli.core.routers.ability.card_signal of the new model's card among the dataset's cards."""
+    from rpcli.core.routers.ability import card_signal
+
+    cards = {m.name: m.scores for m in next(iter(ds.modes.values())).models}
+    cards[name] = scores
+    return card_signal(cards, name, tasks=sorted(routing))
+
+
 def _median_tokens(entries: list, key: str, alias: str) -> int:
     """The median token count of the other candidates' entries on a row (0 when none has one)."""
     vals = [float(v) for v in (e.get(key, e.get(alias)) for e in entries)
@@ -333,7 +354,7 @@ def reroute_run(sess: Session, new: Session, run_ref: str, new_models: list[str]
     from rpcli.core.routers.run import RouteContext, evaluate_run
     from rpcli.services.base import build_artifact, resolve
     from rpcli.services.artifacts.profiles import load_profile_entry
-    from rpcli.services.artifacts.routes import training_signal
+    from rpcli.services.artifacts.routes import router_signal
     from rpcli.workspace.manifest import get_entry
 
     old = resolve(sess, run_ref, "run")
@@ -361,7 +382,7 @@ def reroute_run(sess: Session, new: Session, run_ref: str, new_models: list[str]
                           f"{pentry['params'].get('keep')}): the router cannot choose it")
     mode, qt = params["mode"], params.get("query_text", "formatted")
     ds = new.dataset
-    sig = training_signal(new, mode, names, qt, labels=params.get("labels", "pairs"))
+    sig = router_signal(new, plugin, mode, names, qt, labels=params.get("labels", "pairs"))
     md = ds.mode(mode)
     held = list(new_models) + [h for h in (md.held_out if mode == "newllm" else []) if h in names
                                and h not in new_models]

@@ -305,7 +305,7 @@ def load_run(sess: Session, ref: str, seed: int | None = None, check: bool = Tru
     from rpcli.core.routers.inference import recorded_scores
     from rpcli.core.routers.query_text import query_text
     from rpcli.services.artifacts.profiles import load_profile_entry
-    from rpcli.services.artifacts.routes import training_signal
+    from rpcli.services.artifacts.routes import router_signal
 
     entry = resolve(sess, ref, "run")
     params = entry["params"]
@@ -330,7 +330,7 @@ def load_run(sess: Session, ref: str, seed: int | None = None, check: bool = Tru
                           hint="pass the --encoder the run was built with")
     pentry, names, vecs = load_profile_entry(sess, entry["parents"][0])
     qt = params.get("query_text", "formatted")
-    sig = training_signal(sess, params["mode"], names, qt, labels=params.get("labels", "pairs"))
+    sig = router_signal(sess, get_router(router), params["mode"], names, qt, labels=params.get("labels", "pairs"))
     run_dir = artifact_dir(sess, entry)
     enc = sess.encoder
     rr = RunRouter(sess=sess, entry=entry, loaded=None, signal=sig, seed=seed)

@@ -15,6 +15,12 @@ Nothing here is real. The data come from a latent-skill model:
   ``p = sigmoid(skill[m, task] + subtopic[m, task, sub] - difficulty[q] + noise * N(0, 1))``; 0/1 metrics draw
   Bernoulli(p), the one continuous metric (``commongen_coverage``) draws a coverage fraction in (0.2, 1].
 
+With ``query_structure`` S > 0 (``--query-structure``) the queries of every routing task also come from
+``n_subtopics`` sub-topics, each with its own vocabulary in the query texts and its own per-model skill offsets of
+scale S (``structure``); ``route_data/synth_truth.json`` (the ground truth, not read by the loader) and
+``route_data/routing_train_data.json`` (every candidate's score per training query) are written too. S = 0, the
+default, leaves every file as it was.
+
 The first ``n_candidates`` models are the routing candidates, the rest are auxiliaries (graph context only). The
 strongest candidate is the held-out "new" model of newllm mode: its routing-task scores (all but one task) are null
 in ``model_feature_newllm.json`` and it appears in no newllm training pair; it stays a candidate in the test rows.
@@ -37,8 +43,9 @@ Self-contained: standard library, numpy and rpcli.errors only. Same parameters a
 
 Layout, in the order generation runs: ``draw`` (the random draws), ``vocab`` (word pools, names, choice formatting),
 ``queries/`` (one generator per task archetype, by kind: knowledge, maths, code, language), ``tasks`` and ``models``
-(the task archetypes and the model catalogue: data tables), ``stages`` (tasks, queries, latent skills, scores,
-held-out model, leakage), ``route_files`` and ``profile_files`` (the writers), ``generate`` (checks and runs them).
+(the task archetypes and the model catalogue: data tables), ``structure`` (the sub-topics of --query-structure),
+``stages`` (tasks, queries, latent skills, scores, held-out model, leakage), ``route_files`` and ``profile_files``
+(the writers), ``generate`` (checks and runs them).
 """
 
 from rpcli.core.data.synth.generate import generate_dataset

@@ -10,7 +10,9 @@ import numpy as np
 from rpcli.core.data.schema import MODES
 from rpcli.core.data.synth.draw import seeded_rng
 from rpcli.core.data.synth.stages import Queries, Scores
+from rpcli.core.data.synth.structure import Structure, topic_expectation
 from rpcli.core.data.synth.tasks import EXTRA_JSONL_TASK, NO_FORMATTER
+from rpcli.core.data.synth.vocab import THEMES
 
 
 def write_json(path: Path, obj) -> None:
@@ -128,3 +130,67 @@ def write_pairwise(rdir: Path, seed: int, archs: list[dict], q: Queries, sc: Sco
         write_json(rdir / f"pairwise_training_data_{mode}.json", {"task_data_count": counts, "pairwise_data": rows})
         pair_counts[mode] = dict(pairs=len(rows), pool=counts)
     return pair_counts
+
+
+def write_train_scores(rdir: Path, archs: list[dict], q: Queries, sc: Scores, cands: list[str]) -> int:
+    """routing_train_data.json: every routing task's training query with every candidate's score, in the row format
+    `rp data import` writes (no token counts or costs: the generator draws them for the test rows only); the
+    formatted_query is kept where the test rows carry one, so the training texts match the test texts."""
+    rows = []
+    for a in archs:
+        t = a["name"]
+        for j, it in enumerate(q.train[t]):
+            row = _base_row(t, a, it, upper=False)
+            if t not in NO_FORMATTER:
+                row["formatted_query"] = {"system": a["system"], "user": it["user"]}
+            row["model_performance"] = {
+                cands[c]: {"task_performance": float(sc.train[t][c, j]), "success": True, "cost": None}
+                for c in range(len(cands))}
+            rows.append(row)
+    write_json(rdir / "routing_train_data.json", rows)
+    return len(rows)
+
+
+def write_truth(rdir: Path, archs: list[dict], q: Queries, sc: Scores, cands: list[str], st: Structure,
+                params: dict) -> dict:
+    """synth_truth.json (the loader does not read it): the sub-topics of --query-structure and what they imply.
+
+    Returns its per-task part ({task: {"best": [candidate per sub-topic], ...}})."""
+    tasks = {}
+    for ti, a in enumerate(archs):
+        t = a["name"]
+        exp = topic_expectation(sc, q, t, st.n_sub)  # [C, N]
+        n_te = np.bincount([it["topic"] for it in q.test[t]], minlength=st.n_sub)
+        n_tr = np.bincount([it["topic"] for it in q.train[t]], minlength=st.n_sub)
+        subs = []
+        for k in range(st.n_sub):
+            label, vocab = THEMES[st.themes[t][k]]
+            empty = bool(np.isnan(exp[:, k]).any())  # a sub-topic without queries (more sub-topics than queries)
+            subs.append({
+                "subtopic": k, "theme": label, "vocabulary": list(vocab),
+                "specialist": cands[int(st.specialists[ti, k])],
+                "offset": {cands[c]: round(float(st.offsets[c, ti, k]), 4) for c in range(len(cands))},
+                "expected_score": None if empty else {cands[c]: round(float(exp[c, k]), 4) for c in range(len(cands))},
+                "best": None if empty else cands[int(np.argmax(exp[:, k]))],
+                "n_test": int(n_te[k]), "n_train": int(n_tr[k])})
+        task_exp = np.nan_to_num(exp) @ ((n_te + n_tr) / max(1, int((n_te + n_tr).sum())))
+        tasks[t] = {"expected_score": {cands[c]: round(float(task_exp[c]), 4) for c in range(len(cands))},
+                    "best": cands[int(np.argmax(task_exp))], "subtopics": subs}
+    doc = {
+        "about": "Ground truth of `rp data synth --query-structure`; the loader does not read this file. 'test' is "
+                 "in the order of routing_test_data.json, 'train' in the order of the routing tasks' rows of "
+                 "default_query_train.jsonl (and of routing_train_data.json). expected_score: a candidate's "
+                 "item-response probability on the sub-topic's generated queries (test and training), averaged over "
+                 "the per-(model, query) noise; best: its argmax; offset: the sub-topic's logit offset.",
+        "params": params,
+        "logit": "skill[m, task] + sub_eff[m, task, template] + offset[m, task, subtopic] - difficulty[query] "
+                 "+ noise * N(0, 1)",
+        "candidates": list(cands),
+        "tasks": tasks,
+        "test": [{"task_name": a["name"], "query": it["q"], "subtopic": it["topic"]}
+                 for a in archs for it in q.test[a["name"]]],
+        "train": [{"task_name": a["name"], "query": it["q"], "subtopic": it["topic"]}
+                  for a in archs for it in q.train[a["name"]]],
+    }
+    write_json(rdir / "synth_truth.json", doc)
+    return tasks

@@ -8,13 +8,14 @@ parameters and the seed.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from rpcli.core.data.synth.draw import Draw, seeded_rng
 from rpcli.core.data.synth.models import FAMILIES, make_models
 from rpcli.core.data.synth.queries.knowledge import gen_grad_science
+from rpcli.core.data.synth.structure import Structure, expected_scores
 from rpcli.core.data.synth.tasks import ALL_NULL_TASK, ARCHETYPES, DOMAIN_POOL, LEADERBOARD, NO_FORMATTER
 from rpcli.errors import ConfigError
 
@@ -142,10 +143,17 @@ class Scores:
     train: dict[str, np.ndarray]
     train_p_aux: dict[str, np.ndarray]
     test_tok: dict[str, tuple[np.ndarray, np.ndarray]]
+    # --query-structure: each candidate's expected score per test and training query, [C, Q] per task
+    expected_test: dict[str, np.ndarray] = field(default_factory=dict)
+    expected_train: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-def score_queries(seed: int, archs: list[dict], q: Queries, lat: Latent, C: int, noise: float) -> Scores:
-    """The item-response model: p = sigmoid(skill + sub-topic effect - difficulty + noise * N(0, 1))."""
+def score_queries(seed: int, archs: list[dict], q: Queries, lat: Latent, C: int, noise: float,
+                  st: Structure | None = None) -> Scores:
+    """The item-response model: p = sigmoid(skill + sub-topic effect - difficulty + noise * N(0, 1)).
+
+    With a within-task structure (st), each query's sub-topic offset joins the logit and the candidates' expected
+    score on every query is recorded (Scores.expected_test, Scores.expected_train)."""
     rs = seeded_rng(seed, 30)
     out = Scores({}, {}, {}, {})
     for ti, a in enumerate(archs):
@@ -156,6 +164,11 @@ def score_queries(seed: int, archs: list[dict], q: Queries, lat: Latent, C: int,
         sub = np.array([it["sub"] for it in items], dtype=int)
         diff = lat.task_base[ti] + 1.5 * (cx - 0.5) + rs.normal(0.0, 2.3, len(items))
         base_logit = lat.skill[:, ti][:, None] + lat.sub_eff[:, ti, :][:, sub] - diff[None, :]  # [M, Q]
+        if st is not None:
+            topic = np.array([it["topic"] for it in items], dtype=int)
+            base_logit = base_logit + st.offsets[:, ti, :][:, topic]
+            ex = expected_scores(base_logit[:C], noise, a["metric"] == "commongen_coverage")
+            out.expected_test[t], out.expected_train[t] = ex[:, :nte], ex[:, nte:]
         p = sigmoid(base_logit[:C] + noise * rs.normal(0.0, 1.0, (C, len(items))))
         p = np.clip(p, 1e-9, 1.0 - 1e-9)
         if a["metric"] == "commongen_coverage":
@@ -220,5 +233,7 @@ def leak_test_queries(seed: int, archs: list[dict], q: Queries, sc: Scores, held
         j_tr = pool_tr[int(rl.integers(len(pool_tr)))]
         q.train[t][j_tr] = dict(q.test[t][j_te])
         sc.train[t][:, j_tr] = sc.test[t][:, j_te]
+        if t in sc.expected_train:
+            sc.expected_train[t][:, j_tr] = sc.expected_test[t][:, j_te]
         leaked.append((t, j_te, j_tr))
     return leaked

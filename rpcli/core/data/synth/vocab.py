@@ -101,3 +101,32 @@ def mc_item(d, q, opts, letter, sub, cx, kind="list", user_style="list", labels_
     user = _user_list_mc(q, opts) if user_style == "list" else _user_paren_mc(q, opts)
     return {"q": q, "gt": letter, "choices": choices, "tid": None, "user": user, "sub": sub, "cx": cx,
             "ans": f"({letter})", "wrong": f"({wrong})"}
+
+
+# Sub-topic themes of --query-structure: a label and a vocabulary each. The vocabularies are disjoint, so the queries
+# of one sub-topic share words that the queries of the other sub-topics lack.
+THEMES = [
+    ("harbour logistics", ["cargo", "freighter", "dockyard", "container", "manifest", "tugboat", "wharf", "customs",
+                           "berth", "crane"]),
+    ("astronomy", ["telescope", "nebula", "comet", "galaxy", "planet", "supernova", "quasar", "constellation",
+                   "asteroid", "pulsar"]),
+    ("farming", ["tractor", "harvest", "barley", "orchard", "irrigation", "livestock", "silo", "fertiliser", "pasture",
+                 "plough"]),
+    ("medicine", ["clinic", "diagnosis", "vaccine", "surgeon", "pharmacy", "symptom", "ward", "dosage", "antibiotic",
+                  "stethoscope"]),
+    ("railways", ["locomotive", "platform", "signalbox", "timetable", "carriage", "junction", "sleeper", "depot",
+                  "railcar", "gauge"]),
+    ("music", ["orchestra", "melody", "rhythm", "chord", "symphony", "choir", "tempo", "violin", "sonata",
+               "crescendo"]),
+    ("banking", ["mortgage", "deposit", "interest", "loan", "ledger", "teller", "dividend", "overdraft", "savings",
+                 "cheque"]),
+    ("weather", ["rainfall", "humidity", "forecast", "cyclone", "drizzle", "barometer", "thunderstorm", "frost",
+                 "monsoon", "breeze"]),
+    ("mining", ["quarry", "ore", "shaft", "excavation", "drill", "nickel", "seam", "miner", "smelter", "bauxite"]),
+    ("theatre", ["actor", "curtain", "playwright", "audience", "costume", "matinee", "backstage", "script", "usher",
+                 "footlights"]),
+    ("fisheries", ["trawler", "salmon", "tuna", "hook", "shoal", "bait", "catch", "coastline", "hatchery",
+                   "mackerel"]),
+    ("aviation", ["airport", "runway", "cockpit", "hangar", "turbulence", "altitude", "jetliner", "terminal",
+                  "propeller", "airliner"]),
+]

@@ -1,4 +1,9 @@
-"""2. Reference rows: oracle, random, single models, per-task baselines (docs/metrics.md)."""
+"""2. Reference rows: oracle, random, single models, per-task baselines (docs/metrics.md).
+
+The training picks of "per-task-best (train)" and "best-single (train)" come from a training signal: the pairs'
+win rates (rpcli.core.eval.metrics.baselines) or, where a dataset has them, the per-query training scores
+themselves (`per_task_best_from_scores`, `best_single_from_scores` below: the highest mean training score).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,92 @@ from typing import Any
 
 import numpy as np
 
-from rpcli.core.eval.metrics._common import MICRO, float_or_none, model_index, nanmean_or_none, prepare, task_groups
+from rpcli.core.eval.metrics._common import (MICRO, as_2d, float_or_none, group_nanmean, model_index, nanmean_or_none,
+                                             prepare, task_groups)
 from rpcli.errors import RpError
+
+
+def mean_training_scores(scores: Any, tasks: Sequence[str], models: Sequence[str]
+                         ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Each model's mean training score per task and overall.
+
+    Args:
+        scores: float array [Q, K] of per-query training scores; NaN where a model has no score (or is held out).
+        tasks: Q task names.
+        models: K model names (column order).
+
+    Returns:
+        ``(per_task, overall)``: ``{task: [K] means}`` (tasks in order of first appearance; NaN where a model has no
+        score on the task) and ``[K]`` means over every row the model has a score on (NaN: none).
+    """
+    s = as_2d("scores", scores, k=len(models))
+    t = [str(x) for x in tasks]
+    if len(t) != s.shape[0]:
+        raise ValueError(f"tasks has {len(t)} entries, expected {s.shape[0]}")
+    names, g = task_groups(t)
+    per = np.stack([group_nanmean(s[:, j], g, len(names)) for j in range(s.shape[1])], axis=1) if len(names) \
+        else np.zeros((0, s.shape[1]))
+    ok = ~np.isnan(s)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        overall = np.where(ok, s, 0.0).sum(0) / ok.sum(0)
+    return {name: per[i] for i, name in enumerate(names)}, overall
+
+
+def _score_rank(value: float, overall: float, order: int) -> tuple:
+    has, has_o = not math.isnan(value), not math.isnan(overall)
+    return (has, value if has else 0.0, has_o, overall if has_o else 0.0, -order)
+
+
+def best_single_from_scores(scores: Any, tasks: Sequence[str], models: Sequence[str],
+                            exclude: Iterable[str] = ()) -> str:
+    """The model with the highest mean training score over all training queries (ties -> model order), never an
+    excluded one; a model with no score at all ranks below every scored one.
+
+    Args:
+        scores: float array [Q, K] of per-query training scores (NaN = no score).
+        tasks: Q task names.
+        models: K candidate model names.
+        exclude: models that may never be picked (held-out models).
+    """
+    _, overall = mean_training_scores(scores, tasks, models)
+    names = [str(x) for x in models]
+    ex = {str(e) for e in exclude}
+    allowed = [j for j, name in enumerate(names) if name not in ex]
+    if not allowed:
+        raise RpError("Every candidate model is excluded; nothing can be picked.")
+    return names[max(allowed, key=lambda j: _score_rank(overall[j], np.nan, j))]
+
+
+def per_task_best_from_scores(scores: Any, tasks: Sequence[str], models: Sequence[str],
+                              exclude: Iterable[str] = ()) -> dict[str, str]:
+    """Per task the model with the highest mean training score (the mean over the task's training queries the
+    model has a score on).
+
+    Ties go to the model with the higher overall mean (all training queries), then to model order: the rule of
+    ``per_task_best_from_pairs`` with means in place of win rates. A model without a score on a task is not picked
+    there; a task where no allowed model has one gets ``best_single_from_scores``.
+
+    Args:
+        scores: float array [Q, K] of per-query training scores (NaN = no score).
+        tasks: Q task names.
+        models: K candidate model names.
+        exclude: models that may never be picked (held-out models).
+
+    Returns:
+        ``{task: model}`` for every task of ``tasks`` (order of first appearance).
+    """
+    per_task, overall = mean_training_scores(scores, tasks, models)
+    names = [str(x) for x in models]
+    ex = {str(e) for e in exclude}
+    allowed = [j for j, name in enumerate(names) if name not in ex]
+    if not allowed:
+        raise RpError("Every candidate model is excluded; nothing can be picked.")
+    fallback = best_single_from_scores(scores, tasks, models, exclude)
+    out = {}
+    for task, means in per_task.items():
+        j = max(allowed, key=lambda j: _score_rank(means[j], overall[j], j))
+        out[task] = names[j] if not math.isnan(means[j]) else fallback
+    return out
 
 
 def _row(name: str, kind: str, perf: float | None, cost: float | None, note: str, **extra: Any) -> dict:
@@ -23,6 +112,10 @@ def _row(name: str, kind: str, perf: float | None, cost: float | None, note: str
     }
     row.update(extra)
     return row
+
+
+def _with_signal(note: str, signal: str | None) -> str:
+    return f"{note}; {signal}" if signal else note
 
 
 def _oracle_choice(s0: np.ndarray, c: np.ndarray, allowed: np.ndarray, cost_aware: bool) -> np.ndarray:
@@ -53,7 +146,7 @@ def _per_task_choice(mapping: Mapping[str, int], tasks: Sequence[str]) -> np.nda
 
 def reference_rows(scores: Any, costs: Any, tasks: Any, models: Sequence[str], *, held_out: Iterable[str] = (),
                    train_task_best: Mapping[str, str] | None = None,
-                   train_bsm: str | None = None) -> list[dict]:
+                   train_bsm: str | None = None, train_signal: str | None = None) -> list[dict]:
     """Reference rows every leaderboard shows next to the routers.
 
     All rows count a missing score as 0. Costs are means over the rows whose picked cost is known.
@@ -67,6 +160,8 @@ def reference_rows(scores: Any, costs: Any, tasks: Any, models: Sequence[str], *
         train_task_best: {task: model} chosen from a training signal; adds "per-task-best (train)". Test tasks
             missing from the mapping fall back to ``train_bsm`` (an error without it).
         train_bsm: best single model by training signal; adds "best-single (train)".
+        train_signal: which training signal chose the two "(train)" rows (e.g. "from per-query training scores (2100
+            queries)"); appended to their notes.
 
     Returns:
         A list of dicts ``{name, kind, avg_performance, avg_cost, avg_cost_micro, note}`` plus ``model`` for
@@ -126,7 +221,8 @@ def reference_rows(scores: Any, costs: Any, tasks: Any, models: Sequence[str], *
     if train_bsm is not None:
         b = model_index(m, str(train_bsm), "model (train_bsm)")
         rows.append(_row("best-single (train)", "reference", float(single_perf[b]) if n else None,
-                         single_cost[b], "the single model with the best training signal, evaluated on test",
+                         single_cost[b], _with_signal("the single model with the best training signal, evaluated "
+                                                      "on test", train_signal),
                          model=m[b]))
 
     task_names, g = task_groups(t)
@@ -155,7 +251,8 @@ def reference_rows(scores: Any, costs: Any, tasks: Any, models: Sequence[str], *
         ch = _per_task_choice(mapping, t)
         p, co = _eval_choice(s0, c, ch)
         rows.append(_row("per-task-best (train)", "reference", p, co,
-                         "per task the model with the best training signal, evaluated on test",
+                         _with_signal("per task the model with the best training signal, evaluated on test",
+                                      train_signal),
                          per_task_models={tn: m[j] for tn, j in mapping.items()}))
 
     for j, name in enumerate(m):

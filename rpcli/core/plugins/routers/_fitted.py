@@ -30,44 +30,29 @@ class TuneOptions:
                                     "reach to be chosen.", flag="--min-cold-recall", min=0.0, max=1.0)
 
 
-class _KNNScorer:
-    def __init__(self, f, dim: int) -> None:
-        self.f, self.query_dim = f, dim
+@dataclass
+class GateOptions:
+    gate: bool = option(False, "Per task, use this router only where grouped cross-validation on the training "
+                        "queries shows a gain over the per-task rule (per-task-best (train)) beyond fold noise; "
+                        "route the other tasks by that rule (docs/beyond.md).", flag="--gate")
+    gate_z: float = option(1.645, "--gate: the one-sided z a task's CV gain must exceed, in standard errors.",
+                           flag="--gate-z", min=0.0)
+
+
+class _Scorer:
+    def __init__(self, scorer, dim: int) -> None:
+        self.scorer, self.query_dim = scorer, dim
 
     def scores(self, q, tasks=None):
         import numpy as np
 
-        from rpcli.core.routers.knn import scores
-
-        return scores(self.f, np.asarray(q, dtype=np.float64), tasks)
+        return self.scorer.scores(np.asarray(q, dtype=np.float64), tasks)
 
     def calibration_scores(self, q, tasks=None):
         import numpy as np
 
-        from rpcli.core.routers.knn import scores
-
         q = np.asarray(q, dtype=np.float64)
-        return scores(self.f, q, tasks, exclude=np.arange(len(q)))
-
-
-class _ResidualScorer:
-    def __init__(self, cfg, fr, fk, dim: int) -> None:
-        self.cfg, self.fr, self.fk, self.query_dim = cfg, fr, fk, dim
-
-    def scores(self, q, tasks=None):
-        import numpy as np
-
-        from rpcli.core.routers.residual import score_any
-
-        return score_any(self.cfg, self.fr, self.fk, np.asarray(q, dtype=np.float64), tasks)
-
-    def calibration_scores(self, q, tasks=None):
-        import numpy as np
-
-        from rpcli.core.routers.residual import score_any
-
-        q = np.asarray(q, dtype=np.float64)
-        return score_any(self.cfg, self.fr, self.fk, q, tasks, exclude=np.arange(len(q)))
+        return self.scorer.scores(q, tasks, exclude=np.arange(len(q)))
 
 
 class FittedRouter(Router):
@@ -109,13 +94,16 @@ class KNNFamily(FittedRouter):
         return run(ctx, opts, seed)
 
     def refit(self, config, qv, ctx):
-        from rpcli.core.routers.knn import KNNConfig, fit
+        from rpcli.core.routers.knn import KNNConfig, KNNScorer, fit, fit_fallback, router_labels
 
         cfg = KNNConfig(**{k: v for k, v in config.items() if k in KNNConfig.__dataclass_fields__})
         train = ctx.train
-        f = fit(qv, train.labels, train.tasks, train.pairs, list(ctx.models), ctx.cards or None,
-                list(ctx.card_models or ctx.models), cfg, tasks=list(dict.fromkeys(ctx.test_tasks or [])))
-        return _KNNScorer(f, qv.shape[1])
+        cards, card_models = ctx.cards or None, list(ctx.card_models or ctx.models)
+        L, P = router_labels(train)
+        f = fit(qv, L, train.tasks, P, list(ctx.models), cards, card_models, cfg,
+                tasks=list(dict.fromkeys(ctx.test_tasks or [])))
+        fb = fit_fallback(f, qv, train, list(ctx.models), cards, card_models, ctx.test_tasks)
+        return _Scorer(KNNScorer(f, fb), qv.shape[1])
 
 
 class ResidualFamily(FittedRouter):
@@ -135,6 +123,7 @@ class ResidualFamily(FittedRouter):
         cls = self.config_cls()
         cfg = cls(**{k: v for k, v in config.items() if k in cls.__dataclass_fields__})
         routing = list(dict.fromkeys(ctx.test_tasks or ctx.train.tasks))
-        _, _, fr, fk = R.build(None, cfg, 0, qv, ctx.train, list(ctx.models), ctx.cards or None,
-                               list(ctx.card_models or ctx.models), routing, [], "")
-        return _ResidualScorer(cfg, fr, fk, qv.shape[1])
+        cards, card_models = ctx.cards or None, list(ctx.card_models or ctx.models)
+        _, _, fr, fk = R.build(None, cfg, 0, qv, ctx.train, list(ctx.models), cards, card_models, routing, [], "")
+        scorer = R.scorer_for(cfg, fr, fk, qv, ctx.train, list(ctx.models), cards, card_models, routing)
+        return _Scorer(scorer, qv.shape[1])

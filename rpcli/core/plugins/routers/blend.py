@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rpcli.core.plugin import Capabilities, option
-from rpcli.core.plugins.routers._fitted import CardOptions, ResidualFamily, TuneOptions
+from rpcli.core.plugins.routers._fitted import CardOptions, GateOptions, ResidualFamily, TuneOptions
 
 
 @dataclass
-class BlendOptions(CardOptions, TuneOptions):
+class BlendOptions(CardOptions, TuneOptions, GateOptions):
     blend: float = option(0.5, "Weight of the residual score (0: the knn score alone, 1: the residual score "
                           "alone).", min=0.0, max=1.0)
     k: int = option(10, "kNN neighbours.", min=0)
@@ -22,7 +22,7 @@ class BlendOptions(CardOptions, TuneOptions):
 class BlendRouter(ResidualFamily):
     name = "blend"
     Config = BlendOptions
-    caps = Capabilities(seeded=True, cards=True)
+    caps = Capabilities(seeded=True, cards=True, scores=True)
     order = 70
     summary = "Blend: the knn and residual scores mixed, both shrunk to the same per-task prior."
     description = ("Blend router: (1 - blend) x the knn score + blend x the residual score, both shrunk to the "

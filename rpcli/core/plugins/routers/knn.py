@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rpcli.core.plugin import Capabilities, option
-from rpcli.core.plugins.routers._fitted import CardOptions, KNNFamily, TuneOptions
+from rpcli.core.plugins.routers._fitted import CardOptions, GateOptions, KNNFamily, TuneOptions
 
 
 @dataclass
-class KNNOptions(CardOptions, TuneOptions):
+class KNNOptions(CardOptions, TuneOptions, GateOptions):
     k: int = option(20, "Neighbours (training queries) per query; 0: the prior alone.", min=0)
     temperature: float = option(0.0, "Neighbour weight exp(T x (cos - 1)); 0: equal.", min=0.0)
     prior_weight: float = option(4.0, "Pseudo-votes of the per-task prior.", flag="--prior-weight", min=1e-6)
@@ -21,7 +21,7 @@ class KNNOptions(CardOptions, TuneOptions):
 class KNNRouter(KNNFamily):
     name = "knn"
     Config = KNNOptions
-    caps = Capabilities(seeded=True, cards=True)
+    caps = Capabilities(seeded=True, cards=True, scores=True)
     order = 50
     summary = "kNN: the nearest training queries vote, shrunk toward the per-task prior (deterministic)."
     description = ("kNN router: the k nearest training queries vote with their pairwise labels, shrunk toward the "

@@ -17,7 +17,7 @@ class PriorOptions(CardOptions):
 class PriorRouter(KNNFamily):
     name = "prior"
     Config = PriorOptions
-    caps = Capabilities(cards=True)
+    caps = Capabilities(cards=True, scores=True)
     order = 40
     summary = "Per-task prior: each candidate's per-task win rate, blended with its card score (deterministic)."
     description = ("Per-task prior router: per task, each candidate's win rate from the training pairs, blended "
