@@ -187,7 +187,26 @@ def main() -> None:
               "| what | tests passed | tests |", "|---|---|---|"]
     for label, (ok, n, names) in suites.items():
         lines.append(f"| {label} | {ok} / {n} | {', '.join(names)} |")
-    lines += ["", "- Interruptions: Ctrl-C in the builder and under the workspace lock exits 130 with one line, "
+    lines += ["", "- Server limits and authentication: bodies over --max-body-bytes get 413 (checked on Content-Length "
+              "before reading and while a chunked body is read), too many messages or too long a routed text 400, "
+              "requests beyond --max-in-flight or the per-client share 429 with Retry-After, a body slower than "
+              "--body-timeout 408; off loopback a client key is required unless --open (401 with WWW-Authenticate on "
+              "every route but /health, compared in constant time); the upstream keys and the client key appear in "
+              "no response, log line or /metrics; one client flooding the server does not stop another.",
+              "- Server failures: an upstream that hangs before its head, stalls its body or stalls a stream, one "
+              "that closes mid-stream or short of its Content-Length, and a client that leaves mid-stream: the "
+              "next-best candidate or a 502 (non-streamed), an error event ending the stream (streamed), the upstream "
+              "connection closed and never pooled, the in-flight slot returned, no traceback.",
+              "- Input limits: data files over RP_MAX_DATA_BYTES (512 MiB) are refused from their size before "
+              "reading; YAML over RP_MAX_YAML_BYTES (1 MiB), over 1,000,000 alias-expanded nodes, 200 levels or "
+              "with a recursive alias is refused before it is expanded; `rp route batch` holds at most "
+              "RP_MAX_QUERY_CHARS of a line.",
+              "- Names that match nothing (a price for a model that does not exist, a misspelled task or family) "
+              "and candidates without a price load with a warning naming the file, the record and the name (with a "
+              "did-you-mean), in `rp data check --json` too, and the leaderboard marks costs computed without a "
+              "candidate's price. `rp data import --duplicates error|first|mean` and the pairs kept of those "
+              "available are in the import summary and `rp data check`.",
+              "- Interruptions: Ctrl-C in the builder and under the workspace lock exits 130 with one line, "
               "registers nothing, leaves no staging; SIGKILL under the lock leaves a stale lock that the next "
               "command takes over (with a note naming the dead process) and completes. SIGINT and SIGKILL in the "
               "middle of training (a trainable profile and an mlp router: after 3 optimizer steps), of generation "

@@ -6,6 +6,7 @@ Batching and the Prometheus view of /metrics: tests/test_serve_batch.py."""
 from __future__ import annotations
 
 import json
+import select
 import socket
 import threading
 import time
@@ -22,13 +23,24 @@ uvicorn = pytest.importorskip("uvicorn")
 class Upstream:
     """An OpenAI-compatible /v1/chat/completions (JSON and SSE) on 127.0.0.1. `mode`: ok, fail (HTTP 500),
     slow (answers after `delay` s), bad (HTTP 400), echo (HTTP 401 whose message repeats the Authorization header
-    it got, as some servers echo the key they refused), echo-ok (HTTP 200 whose answer repeats it)."""
+    it got, as some servers echo the key they refused), echo-ok (HTTP 200 whose answer repeats it).
+
+    Broken upstreams (tests/test_serve_failures.py), each holding its connection open until the peer closes it (at
+    most `hold` s; `closed` gets the time.monotonic() it saw the close): hang (reads the request, never answers),
+    stall-body (the head of a JSON answer and half its body), stall-stream (the head of an SSE answer and two
+    chunks); cut-body (a head whose Content-Length is twice the body sent, then closes), cut-stream (two chunks,
+    then closes without the terminating chunk or `data: [DONE]`); drip (an SSE answer of `chunks` chunks, one
+    every `delay` s, stopping when the peer closes). `peers`: the client port of each request (one per connection
+    rp opened or reused)."""
 
     def __init__(self, name: str):
         self.name, self.mode, self.delay = name, "ok", 2.0
+        self.hold, self.chunks = 10.0, 50
         self.seen: list = []
         self.auth: list = []
         self.sent: list = []  # the exact bytes of each JSON answer
+        self.peers: list = []
+        self.closed: list = []
         lock = threading.Lock()
         outer = self
 
@@ -43,6 +55,9 @@ class Upstream:
                 with lock:
                     outer.seen.append(body)
                     outer.auth.append(self.headers.get("Authorization"))
+                    outer.peers.append(self.client_address[1])
+                if outer.mode in ("hang", "stall-body", "stall-stream", "cut-body", "cut-stream", "drip"):
+                    return self._broken(body)
                 if outer.mode == "slow":
                     time.sleep(outer.delay)
                 if outer.mode in ("fail", "bad", "echo"):
@@ -89,6 +104,63 @@ class Upstream:
             def _chunk(self, b: bytes):
                 self.wfile.write(f"{len(b):x}\r\n".encode() + b + b"\r\n")
                 self.wfile.flush()
+
+            def _event(self, model: str, i: int):
+                chunk = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": model,
+                         "choices": [{"index": 0, "delta": {"content": f"w{i} "}, "finish_reason": None}]}
+                self._chunk(f"data: {json.dumps(chunk)}\n\n".encode())
+
+            def _peer_closed(self, seconds: float) -> bool:
+                """Wait up to `seconds` for the peer to close the connection; True (and the time noted) if it did."""
+                end = time.monotonic() + seconds
+                while (left := end - time.monotonic()) > 0:
+                    if select.select([self.connection], [], [], min(left, 0.05))[0]:
+                        try:
+                            data = self.connection.recv(65536)
+                        except OSError:
+                            data = b""
+                        if not data:
+                            with lock:
+                                outer.closed.append(time.monotonic())
+                            return True
+                return False
+
+            def _broken(self, body: dict):
+                self.close_connection = True
+                mode = outer.mode
+                try:
+                    if mode == "hang":
+                        self._peer_closed(outer.hold)
+                    elif mode in ("stall-body", "cut-body"):
+                        data = json.dumps({"id": "cmpl-broken", "object": "chat.completion", "created": 1,
+                                           "model": body["model"], "choices": [{"index": 0, "finish_reason": "stop",
+                                           "message": {"role": "assistant", "content": "never whole"}}]}).encode()
+                        self.send_response(200)
+                        self.send_header("Content-Type", "application/json")
+                        self.send_header("Content-Length", str(2 * len(data) if mode == "cut-body" else len(data)))
+                        self.end_headers()
+                        self.wfile.write(data if mode == "cut-body" else data[:len(data) // 2])
+                        self.wfile.flush()
+                        if mode == "stall-body":
+                            self._peer_closed(outer.hold)
+                    else:
+                        self.send_response(200)
+                        self.send_header("Content-Type", "text/event-stream")
+                        self.send_header("Transfer-Encoding", "chunked")
+                        self.end_headers()
+                        n = outer.chunks if mode == "drip" else 2
+                        for i in range(n):
+                            self._event(body["model"], i)
+                            if mode == "drip" and self._peer_closed(outer.delay):
+                                return
+                        if mode == "stall-stream":
+                            self._peer_closed(outer.hold)
+                        elif mode == "drip":
+                            self._chunk(b"data: [DONE]\n\n")
+                            self._chunk(b"")
+                except OSError:  # the peer went away while written to
+                    with lock:
+                        outer.closed.append(time.monotonic())
 
         class S(ThreadingHTTPServer):
             request_queue_size = 128  # 50 concurrent connections must not overflow the listen backlog

@@ -54,6 +54,9 @@ def serve(ctx: typer.Context,
           retry_after: Annotated[int, typer.Option("--retry-after", min=1, max=3600, help="Seconds a 429 answer "
                                                    "tells the client to wait (Retry-After).",
                                                    rich_help_panel=_LIMITS)] = 1,
+          body_timeout: Annotated[float, typer.Option("--body-timeout", help="Seconds to receive a whole request "
+                                                      "body; a client still sending after that gets 408 and the "
+                                                      "connection is closed.", rich_help_panel=_LIMITS)] = 30.0,
           client_key_env: Annotated[Optional[str], typer.Option(
               "--client-key-env", metavar="VAR", help="Environment variable holding the key clients must send as "
               "`Authorization: Bearer KEY` on every route but /health (else 401). Needed to bind a non-loopback "
@@ -64,8 +67,9 @@ def serve(ctx: typer.Context,
     """Serve POST /v1/chat/completions (model "rp" routes; a candidate's name goes straight to it), GET /v1/models,
     /health and /metrics (JSON; the Prometheus text format for a Prometheus scrape or ?format=prometheus). The
     upstream answer is returned (or streamed) unchanged, with the chosen candidate in the header x-rp-model.
-    Requests are bounded (body bytes, messages, routed characters, requests in flight: 413, 400 or 429) and, with
-    --client-key-env, need the client key (401); see docs/serving.md, "Limits and authentication".
+    Requests are bounded (body bytes, the time to send the body, messages, routed characters, requests in flight:
+    413, 408, 400 or 429) and, with --client-key-env, need the client key (401); see docs/serving.md, "Limits and
+    authentication".
 
     Example: rp serve --run run-3f2a --endpoints endpoints.yaml --port 8000
 
@@ -74,9 +78,11 @@ def serve(ctx: typer.Context,
     """
     from rpcli.cli._state import check_finite
 
-    check_finite(**{"lambda": lam})
+    check_finite(**{"lambda": lam}, body_timeout=body_timeout)
     if lam is not None and lam < 0:
         raise typer.BadParameter("--lambda must be >= 0")
+    if not body_timeout > 0:
+        raise typer.BadParameter(f"--body-timeout must be a positive number of seconds, got {body_timeout:g}")
     sess = session(ctx)
     from rpcli.services.serving.inference import load_run
     from rpcli.services.serving.limits import check_bind, read_client_key
@@ -98,7 +104,7 @@ def serve(ctx: typer.Context,
                          max_batch=max_batch, max_body_bytes=max_body_bytes, max_messages=max_messages,
                          max_chars=max_chars, max_in_flight=max_in_flight,
                          max_in_flight_per_client=max_in_flight_per_client, retry_after=retry_after,
-                         client_key=client_key)
+                         body_timeout=body_timeout, client_key=client_key)
     # getattr and open_server passed only when set: bench/serve_throughput.py --server-source runs this command
     # with an older serve.py, whose app has no limits and whose serve() takes no open_server
     lim = getattr(app.state, "limits", None)

@@ -5,6 +5,7 @@ JSON error (`{"error": {"message", "type", "param", "code"}}`) and is counted in
 | limit                       | default         | option                     | answer (reason)                       |
 |-----------------------------|-----------------|----------------------------|---------------------------------------|
 | request body                | 1 MiB           | --max-body-bytes           | 413 (too_large)                       |
+| time to receive the body    | 30 s            | --body-timeout             | 408, connection closed (body_timeout) |
 | messages in a request       | 256             | --max-messages             | 400 (too_many_messages)               |
 | routed text (encoded)       | 100,000 chars   | --max-chars                | 400 (text_too_long)                   |
 | chat requests being handled | 256             | --max-in-flight            | 429 + Retry-After (overloaded)        |
@@ -12,16 +13,20 @@ JSON error (`{"error": {"message", "type", "param", "code"}}`) and is counted in
 | client key                  | none (loopback) | --client-key-env VAR       | 401 + WWW-Authenticate (unauthorized) |
 
 The body limit is checked against Content-Length before the body is read, and again while a chunked body is read,
-so no more than the limit is ever held. The client key guards every route but GET /health (the metrics too); it is
-compared in constant time (`hmac.compare_digest`). A server bound beyond loopback without a client key is refused
-(`check_bind`) unless the operator says the server is meant to be open.
+so no more than the limit is ever held. The whole body must arrive within --body-timeout seconds of the request
+reaching the app (a client sending a byte every few seconds holds its slot no longer). The client key guards every
+route but GET /health (the metrics too); it is compared in constant time (`hmac.compare_digest`). A server bound
+beyond loopback without a client key is refused (`check_bind`) unless the operator says the server is meant to be
+open.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import ipaddress
 import json
+import math
 import os
 from dataclasses import dataclass
 
@@ -32,6 +37,7 @@ MAX_MESSAGES = 256
 MAX_CHARS = 100_000  # far beyond any encoder's window (MiniLM reads 256 tokens), far below what costs seconds
 MAX_IN_FLIGHT = 256
 RETRY_AFTER = 1  # seconds: a client told to come back later tries again after this
+BODY_TIMEOUT = 30.0  # seconds to receive a whole body: 1 MiB at 35 KB/s; a slowloris client is cut off after it
 
 _OPTIONS = {"max_body_bytes": "--max-body-bytes", "max_messages": "--max-messages", "max_chars": "--max-chars",
             "max_in_flight": "--max-in-flight", "max_in_flight_per_client": "--max-in-flight-per-client",
@@ -66,7 +72,8 @@ class BadRequest(Exception):
 @dataclass(frozen=True)
 class Limits:
     """The limits of one server (see the module docstring). `max_in_flight_per_client` None: half of
-    `max_in_flight`, rounded up; a value >= `max_in_flight` lets one client use every slot."""
+    `max_in_flight`, rounded up; a value >= `max_in_flight` lets one client use every slot. `body_timeout`: seconds
+    (a positive number) to receive a whole request body."""
 
     max_body_bytes: int = MAX_BODY_BYTES
     max_messages: int = MAX_MESSAGES
@@ -74,6 +81,7 @@ class Limits:
     max_in_flight: int = MAX_IN_FLIGHT
     max_in_flight_per_client: int | None = None
     retry_after: int = RETRY_AFTER
+    body_timeout: float = BODY_TIMEOUT
 
     def __post_init__(self):
         for name, option in _OPTIONS.items():
@@ -82,10 +90,14 @@ class Limits:
                 continue
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{option} must be a whole number of at least 1 (got {value!r})")
+        t = self.body_timeout
+        if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t) or t <= 0:
+            raise ConfigError(f"--body-timeout must be a positive number of seconds (got {t!r})")
         if self.max_in_flight_per_client is None:
             object.__setattr__(self, "max_in_flight_per_client", (self.max_in_flight + 1) // 2)
 
     def as_dict(self) -> dict:
+        """The whole-number limits by name (body_timeout, a float, is read as an attribute)."""
         return {name: getattr(self, name) for name in _OPTIONS}
 
     def check_length(self, headers) -> None:
@@ -102,10 +114,27 @@ class Limits:
 
     async def read_body(self, receive) -> bytes | None:
         """The request body, at most `max_body_bytes` of it held (a larger one is refused with 413 as soon as a chunk
-        crosses the limit); None when the client went away."""
-        chunks, size = [], 0
+        crosses the limit) and all of it received within `body_timeout` seconds (else 408); None when the client went
+        away."""
+        chunks: list = []
+        try:
+            if hasattr(asyncio, "timeout"):  # Python >= 3.11: one timer for the whole body, no extra task
+                async with asyncio.timeout(self.body_timeout):
+                    return await self._read(receive, chunks, None)
+            return await self._read(receive, chunks, asyncio.get_running_loop().time() + self.body_timeout)
+        except asyncio.TimeoutError:
+            got = sum(map(len, chunks))
+            raise BadRequest(f"the request body was not received within {self.body_timeout:g} s ({got} bytes came; "
+                             "rp serve --body-timeout)", status=408, code="body_timeout", reason="body_timeout",
+                             headers={"connection": "close"}) from None
+
+    async def _read(self, receive, chunks: list, deadline: float | None) -> bytes | None:
+        size = 0
         while True:
-            msg = await receive()
+            if deadline is None:
+                msg = await receive()
+            else:
+                msg = await asyncio.wait_for(receive(), max(0.0, deadline - asyncio.get_running_loop().time()))
             if msg["type"] == "http.disconnect":
                 return None
             chunk = msg.get("body", b"")

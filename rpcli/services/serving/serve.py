@@ -25,13 +25,17 @@ The modules of the server:
 | stats    | the counters behind /metrics                                                                        |
 
 A chat request, in order: the client key (ClientKeyGuard, 401), Content-Length against --max-body-bytes (413),
-a slot among --max-in-flight (429 with Retry-After), the body read up to --max-body-bytes (413), UTF-8 JSON
-(400), its fields (`check_request`: 400, or 404 for an unknown model; --max-messages: 400), the routed text against
---max-chars (400); then routing (`Batcher`: one worker thread routes every text waiting with one
-`RunRouter.decide` call, each text as it would be routed alone) and forwarding (`Upstream`). Fallback: an upstream
-that answers 408/409/429/5xx, times out or cannot be reached is replaced by the next candidate of the ranking (at
-most `retries` times; candidates without an endpoint are skipped); then a 502 JSON error. Any other non-2xx answer
-(the request's fault) is returned as it is. A whole answer passed on (not a stream) has any key in it replaced by
+a slot among --max-in-flight (429 with Retry-After), the body read up to --max-body-bytes (413) within
+--body-timeout (408), UTF-8 JSON without lone surrogates (400), its fields (`check_request`: 400, or 404 for an
+unknown model; --max-messages: 400), the routed text against --max-chars (400); then routing (`Batcher`: one worker
+thread routes every text waiting with one `RunRouter.decide` call, each text as it would be routed alone) and
+forwarding (`Upstream`). Fallback: an upstream that answers 408/409/429/5xx, times out (connecting, before its
+head, or reading a whole answer), closes the connection or cannot be reached is replaced by the next candidate of the
+ranking (at most `retries` times; candidates without an endpoint are skipped); then a 502 JSON error. Any other
+non-2xx answer (the request's fault) is returned as it is. A stream cannot fall back once it has begun: an upstream
+that fails mid-stream is counted and the client's stream ends with an error event (`data: {"error": ...}`, no
+`data: [DONE]`); a client that goes away mid-stream has the upstream connection closed. A connection that failed
+in any way is closed, never pooled. A whole answer passed on (not a stream) has any key in it replaced by
 [redacted] (some servers repeat the key they refused); keys, upstream and client, are never logged, put in a metric
 or sent to a client.
 """
@@ -39,16 +43,20 @@ or sent to a client.
 from __future__ import annotations
 
 import json
+import re
 import time
 
 from rpcli.errors import ConfigError
 from rpcli.services.serving.batcher import MAX_BATCH, Batcher
-from rpcli.services.serving.limits import (MAX_BODY_BYTES, MAX_CHARS, MAX_IN_FLIGHT, MAX_MESSAGES, RETRY_AFTER,
-                                           BadRequest, ClientKeyGuard, InFlight, Limits, check_bind, redact)
+from rpcli.services.serving.limits import (BODY_TIMEOUT, MAX_BODY_BYTES, MAX_CHARS, MAX_IN_FLIGHT, MAX_MESSAGES,
+                                           RETRY_AFTER, BadRequest, ClientKeyGuard, InFlight, Limits, check_bind,
+                                           redact)
 from rpcli.services.serving.stats import Stats, percentiles
 from rpcli.services.serving.upstream import (Endpoint, Upstream, UpstreamError, UpstreamResponse, read_endpoints)
 
 RETRY_STATUS = (408, 409, 429)
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # \ud800-\udfff in a JSON text: maybe a lone surrogate
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def check_request(body, known: list, limits: Limits | None = None) -> None:
@@ -87,19 +95,47 @@ def check_request(body, known: list, limits: Limits | None = None) -> None:
 
 
 def parse_body(raw: bytes):
-    """The JSON value of a request body; BadRequest (400) when it is not UTF-8 or not JSON (no part of the body is
-    echoed but the offending byte)."""
+    """The JSON value of a request body; BadRequest (400) when it is not UTF-8, not JSON, or holds a lone surrogate
+    escape such as "\\ud800" (valid JSON, but no character: it cannot be encoded, routed or sent on as UTF-8). No
+    part of the body is echoed but the offending byte or the place of the surrogate."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BadRequest(f"the request body is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})"
                          ) from None
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except RecursionError:
         raise BadRequest("the request body is not valid JSON: it is nested too deeply") from None
     except ValueError as exc:
         raise BadRequest(f"the request body is not valid JSON: {exc}") from None
+    if _SURROGATE_ESCAPE.search(text):  # rare (clients escaping emoji as pairs): only then is the value walked
+        where = _lone_surrogate(value)
+        if where is not None:
+            raise BadRequest(f"the request body holds a lone UTF-16 surrogate escape (\\ud800-\\udfff without its "
+                             f"pair) in {where or 'its value'}: not a character", param=where or None)
+    return value
+
+
+def _lone_surrogate(value) -> str | None:
+    """The place ("messages[0].content") of the first string (or key) holding a lone surrogate; None if none. Walked
+    without recursion: json.loads accepts nesting deeper than a recursive walk could follow."""
+    todo = [(value, "")]
+    while todo:
+        v, where = todo.pop()
+        if isinstance(v, str):
+            if _SURROGATE.search(v):
+                return where
+        elif isinstance(v, dict):
+            for k, x in reversed(v.items()):
+                name = k.encode("utf-8", "backslashreplace").decode("utf-8")[:100]
+                place = f"{where}.{name}" if where else name
+                if _SURROGATE.search(k):
+                    return place
+                todo.append((x, place))
+        elif isinstance(v, list):
+            todo.extend((x, f"{where}[{i}]") for i, x in reversed(list(enumerate(v))))
+    return None
 
 
 def _error(message: str, status: int, kind: str = "invalid_request_error", param=None, code=None, headers=None):
@@ -113,7 +149,7 @@ def create_app(rr, endpoints: dict, *, lam: float | None = None, retries: int = 
                max_batch: int = MAX_BATCH, max_body_bytes: int = MAX_BODY_BYTES, max_messages: int = MAX_MESSAGES,
                max_chars: int = MAX_CHARS, max_in_flight: int = MAX_IN_FLIGHT,
                max_in_flight_per_client: int | None = None, retry_after: int = RETRY_AFTER,
-               client_key: str | None = None):
+               body_timeout: float = BODY_TIMEOUT, client_key: str | None = None):
     """The ASGI app.
 
     Args:
@@ -123,8 +159,9 @@ def create_app(rr, endpoints: dict, *, lam: float | None = None, retries: int = 
         retries: further candidates tried after an upstream failure (default: 2).
         log: `log(str)` notes upstream and routing failures (never a key; refusals are counted, not logged).
         max_batch: texts routed together at most (default: 64).
-        max_body_bytes, max_messages, max_chars, max_in_flight, max_in_flight_per_client, retry_after: the limits
-            (rpcli.services.serving.limits; defaults 1 MiB, 256, 100,000, 256, half of max_in_flight, 1 s).
+        max_body_bytes, max_messages, max_chars, max_in_flight, max_in_flight_per_client, retry_after, body_timeout:
+            the limits (rpcli.services.serving.limits; defaults 1 MiB, 256, 100,000, 256, half of max_in_flight, 1 s,
+            30 s).
         client_key: the key every request but GET /health must send as `Authorization: Bearer KEY` (None: none).
     """
     from contextlib import asynccontextmanager
@@ -138,7 +175,7 @@ def create_app(rr, endpoints: dict, *, lam: float | None = None, retries: int = 
         raise ConfigError("no candidate has an endpoint")
     limits = Limits(max_body_bytes=max_body_bytes, max_messages=max_messages, max_chars=max_chars,
                     max_in_flight=max_in_flight, max_in_flight_per_client=max_in_flight_per_client,
-                    retry_after=retry_after)
+                    retry_after=retry_after, body_timeout=body_timeout)
     if lam is not None:
         rr.calibration()  # refuse at start, not per request, a run without one
     # one decision at start: loads the encoder's weights (not on the first request) and checks --lambda's prices
@@ -242,10 +279,14 @@ def create_app(rr, endpoints: dict, *, lam: float | None = None, retries: int = 
                 if 200 <= resp.status < 300:
                     headers = [model_header[name], run_header]
                     if stream:
-                        return await StreamingResponse(_relay(resp, stats, name, t1), status_code=resp.status,
-                                                       media_type=resp.content_type,
-                                                       headers={"x-rp-model": name, "x-rp-run": rr.id})(
-                            scope, receive, send)
+                        relay = _relay(resp, stats, name, t1, note)
+                        try:
+                            return await StreamingResponse(relay, status_code=resp.status,
+                                                           media_type=resp.content_type,
+                                                           headers={"x-rp-model": name, "x-rp-run": rr.id})(
+                                scope, receive, send)
+                        finally:  # the client went away mid-stream: the upstream connection is closed, not pooled
+                            await relay.aclose()
                     content = redact(await resp.read(), secrets)
                     stats.done(name, time.perf_counter() - t1)
                     return await send_body(send, resp.status, content, resp.content_type, headers)
@@ -281,7 +322,8 @@ def create_app(rr, endpoints: dict, *, lam: float | None = None, retries: int = 
                 accept = "application/openmetrics-text"
             content, ctype = stats.prometheus(accept)
             return Response(content, media_type=ctype)
-        return JSONResponse({"run": rr.id, "max_batch": batcher.max_batch, "limits": limits.as_dict(),
+        return JSONResponse({"run": rr.id, "max_batch": batcher.max_batch,
+                             "limits": {**limits.as_dict(), "body_timeout": limits.body_timeout},
                              "client_key_required": client_key is not None, **stats.snapshot()})
 
     async def not_found(request: Request, exc):
@@ -327,19 +369,32 @@ class _Bare:
         return self.fn(scope, receive, send)
 
 
-async def _relay(resp: UpstreamResponse, stats: Stats, name: str, t1: float):
-    """A streamed answer's body, relayed as it arrives; the candidate's latency once it ended, an error if not."""
-    ok = False
+async def _relay(resp: UpstreamResponse, stats: Stats, name: str, t1: float, note):
+    """A streamed answer's body, relayed as it arrives; the candidate's latency once it ended. An upstream that fails
+    mid-stream (times out, closes the connection, breaks the chunking) is counted as the candidate's error and noted,
+    and an SSE stream then ends cleanly with an error event (no `data: [DONE]`: the openai client raises APIError;
+    any other stream just ends). Raising instead would reach the fallback loop after the answer's head was sent: a
+    traceback logged, the connection cut. A client gone mid-stream (the generator cancelled or closed) has the
+    upstream connection closed; that is not the upstream's error and is not counted."""
+    done, tail = False, b""
     try:
         async for chunk in resp.iter():
+            tail = chunk[-4:] if len(chunk) >= 4 else (tail + chunk)[-4:]  # where the last event ended
             yield chunk
-        ok = True
+        done = True
+        stats.done(name, time.perf_counter() - t1)
+    except UpstreamError as exc:
+        stats.model(name, "errors")
+        note(f"upstream {name}: {exc}, mid-stream; the client's stream was ended with an error event")
+        if resp.content_type.startswith("text/event-stream"):
+            # an event the upstream cut in half is ended first: the error must be an event of its own
+            sep = b"" if not tail or tail.endswith((b"\n\n", b"\r\r", b"\r\n\r\n")) else b"\n\n"
+            yield sep + b"data: " + json.dumps({"error": {
+                "message": f"the upstream {name} failed mid-stream: {exc}", "type": "upstream_error", "param": None,
+                "code": "upstream_failed"}}).encode() + b"\n\n"
     finally:
-        if ok:
-            stats.done(name, time.perf_counter() - t1)
-        else:
+        if not done:
             resp.close()
-            stats.model(name, "errors")
 
 
 def serve(app, host: str = "127.0.0.1", port: int = 8000, log_level: str = "warning",

@@ -12,7 +12,7 @@ _LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5
                     120.0)
 _BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 # why a request was refused before it was forwarded (rpcli.services.serving.limits; docs/serving.md)
-REJECT_REASONS = ("unauthorized", "too_large", "too_many_messages", "text_too_long", "overloaded")
+REJECT_REASONS = ("unauthorized", "too_large", "too_many_messages", "text_too_long", "overloaded", "body_timeout")
 
 
 def percentiles(values) -> dict:
@@ -64,8 +64,8 @@ class Stats:
         self._failed = pc.Counter("rp_failed_requests", "Requests answered 502 after every candidate tried failed",
                                   registry=r)
         rejected = pc.Counter("rp_rejected_requests", "Requests refused before forwarding, by reason (unauthorized "
-                              "401, too_large 413, too_many_messages 400, text_too_long 400, overloaded 429)",
-                              ["reason"], registry=r)
+                              "401, too_large 413, too_many_messages 400, text_too_long 400, overloaded 429, "
+                              "body_timeout 408)", ["reason"], registry=r)
         self._rejected = {reason: rejected.labels(reason) for reason in REJECT_REASONS}
         self._in_flight = pc.Gauge("rp_in_flight_requests", "Chat requests being handled now", registry=r)
         self._decision = pc.Histogram("rp_routing_decision_seconds", "Per routed request: the seconds of the batch "
