@@ -167,7 +167,8 @@ def main() -> None:
     lines += ["", "## Attacks on the machine (tests/attacks.py)", "",
               "Files built to exhaust memory or time, each run as `python -m rpcli` in its own process: it passes "
               "with exit 1 or 2, an error naming the file and the limit, no traceback, the workspace (and any --out "
-              "folder) unchanged and a peak resident memory (wait4) under 1 GB; the target is also under 10 s. "
+              "folder) unchanged and a peak resident memory under 1 GB (its own: `_LAUNCHER`); the target is also "
+              "under 10 s. "
               "The 2 GiB files are sparse: refused from their size, nothing is read. Limits: "
               "`rpcli/core/input_limits.py`, `rpcli/core/bounded_yaml.py`.", "",
               "| attack | what | exit | seconds | peak memory | passed |", "|---|---|---|---|---|---|"]
@@ -198,7 +199,7 @@ def main() -> None:
               "next-best candidate or a 502 (non-streamed), an error event ending the stream (streamed), the upstream "
               "connection closed and never pooled, the in-flight slot returned, no traceback.",
               "- Input limits: data files over RP_MAX_DATA_BYTES (512 MiB) are refused from their size before "
-              "reading; YAML over RP_MAX_YAML_BYTES (1 MiB), over 1,000,000 alias-expanded nodes, 200 levels or "
+              "reading; YAML over RP_MAX_YAML_BYTES (512 KiB), over 1,000,000 alias-expanded nodes, 200 levels or "
               "with a recursive alias is refused before it is expanded; `rp route batch` holds at most "
               "RP_MAX_QUERY_CHARS of a line.",
               "- Names that match nothing (a price for a model that does not exist, a misspelled task or family) "

@@ -1,7 +1,7 @@
 """Hostile inputs (issue 23): files built to exhaust the machine, and requests built to abuse `rp serve`.
 
 Each CLI attack runs `python -m rpcli` in its own process, so its peak memory (the process's maximum resident set,
-from wait4) and wall time are its own. It passes when the command exits 1 or 2 with an error that names the file
+measured by a small launcher process: see `_LAUNCHER`) and wall time are its own. It passes when the command exits 1 or 2 with an error that names the file
 and the limit, prints no traceback, stays under 1 GB, and leaves the workspace and any --out folder as they were.
 
 The server attacks run against `rp serve` in its own process (a recorded run on the tiny data, loopback upstreams
@@ -66,18 +66,24 @@ def _sweep_laughs(d: Path, ctx: dict) -> list:
 
 
 def _sweep_flat(d: Path, ctx: dict) -> list:
-    """The costliest YAML within the 1 MiB size limit: a flow list of ~524,000 numbers (composed, counted, and
-    refused by the sweep validator: a number list is not a sweep key)."""
-    body = "profiles:\n  - method: index\nmodes: [" + ",".join(["1"] * 524_000) + "]\n"
+    """The costliest YAML within the size limit (bounded_yaml.MAX_BYTES): one flow list of numbers filling it
+    (composed, counted, constructed, and refused by the sweep validator: a number list is not a sweep's modes)."""
+    from rpcli.core.bounded_yaml import MAX_BYTES
+
+    head = "profiles:\n  - method: index\nmodes: ["
+    n = (MAX_BYTES - len(head) - 4) // 2
     f = d / "flat.yaml"
-    f.write_text(body[: 1024 * 1024 - 2].rsplit(",", 1)[0] + "]\n")
+    f.write_text(head + ",".join(["1"] * n) + "]\n")
+    assert f.stat().st_size <= MAX_BYTES
     ctx["names"] = [f]
     return ["sweep", str(f), "--dry-run"]
 
 
 def _sweep_over_size(d: Path, ctx: dict) -> list:
+    from rpcli.core.bounded_yaml import MAX_BYTES
+
     f = d / "big.yaml"
-    f.write_text("profiles:\n  - method: index\n# " + "x" * (1024 * 1024) + "\n")
+    f.write_text("profiles:\n  - method: index\n# " + "x" * MAX_BYTES + "\n")
     ctx["names"] = [f]
     return ["sweep", str(f), "--dry-run"]
 
@@ -155,9 +161,10 @@ def _batch_long_line(d: Path, ctx: dict) -> list:
 ATTACKS = [
     Attack("sweep-billion-laughs", "642-byte sweep file whose aliases expand to 10^11 nodes",
            _sweep_laughs, ("1,000,000 nodes",), (1,)),
-    Attack("sweep-1MiB-flow-list", "the largest YAML within the size limit: 524,000 numbers in one flow list",
+    Attack("sweep-flow-list-at-limit", "the largest YAML within the size limit (512 KiB): one flow list of 262,000 "
+           "numbers",
            _sweep_flat, (), (1,)),
-    Attack("sweep-over-1MiB", "a sweep file one byte-block over RP_MAX_YAML_BYTES", _sweep_over_size,
+    Attack("sweep-over-limit", "a sweep file over RP_MAX_YAML_BYTES (512 KiB)", _sweep_over_size,
            ("RP_MAX_YAML_BYTES",), (1, 2)),
     Attack("card-billion-laughs", "rp model add with a billion-laughs YAML card", _cards_laughs,
            ("1,000,000 nodes",), (1,)),
@@ -197,24 +204,38 @@ class AttackResult:
                 and self.names_file and not self.missing_words and self.peak_bytes < GB)
 
 
+# Linux keeps a process's peak resident size across fork and exec, so a command started straight from a large
+# process (a test run that has imported torch) would report that process's peak. A small launcher process starts
+# the command instead and writes the peak of its own child (RUSAGE_CHILDREN) and its wall time to a file.
+_LAUNCHER = ("import resource, subprocess, sys, time\n"
+             "t0 = time.perf_counter()\n"
+             "rc = subprocess.call(sys.argv[2:])\n"
+             "dt = time.perf_counter() - t0\n"
+             "open(sys.argv[1], 'w').write(f'{rc} {dt} {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}')\n"
+             "sys.exit(rc)\n")
+
+
 def run_process(argv: list, env: dict | None = None, timeout: float = TIMEOUT_S) -> tuple:
-    """(exit code, seconds, peak RSS bytes, stdout + stderr) of one child process (wait4: its own peak)."""
-    out = Path(os.environ.get("TMPDIR", "/tmp")) / f"rp-attack-{os.getpid()}-{threading.get_ident()}.log"
+    """(exit code, seconds, peak RSS bytes, stdout + stderr) of one command, its peak its own (see _LAUNCHER)."""
+    base = Path(os.environ.get("TMPDIR", "/tmp")) / f"rp-attack-{os.getpid()}-{threading.get_ident()}"
+    out, stats = base.with_suffix(".log"), base.with_suffix(".stats")
+    stats.unlink(missing_ok=True)
     with open(out, "w+b") as fh:
-        t0 = time.perf_counter()
-        p = subprocess.Popen(argv, stdout=fh, stderr=subprocess.STDOUT, env=env, cwd=REPO)
-        timer = threading.Timer(timeout, p.kill)
-        timer.start()
+        p = subprocess.Popen([sys.executable, "-c", _LAUNCHER, str(stats), *argv], stdout=fh,
+                             stderr=subprocess.STDOUT, env=env, cwd=REPO, start_new_session=True)
         try:
-            _, status, usage = os.wait4(p.pid, 0)
-        finally:
-            timer.cancel()
-        seconds = time.perf_counter() - t0
-        p.returncode = os.waitstatus_to_exitcode(status)
+            p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, 9)
+            p.wait()
         fh.seek(0)
         text = fh.read().decode("utf-8", errors="replace")
     out.unlink(missing_ok=True)
-    return p.returncode, seconds, usage.ru_maxrss * 1024, text
+    if not stats.is_file():
+        return p.returncode, float(timeout), 0, text + "\n(killed: over the time limit)"
+    rc, seconds, peak_kb = stats.read_text().split()
+    stats.unlink(missing_ok=True)
+    return int(rc), float(seconds), int(peak_kb) * 1024, text
 
 
 def rp_env(**extra) -> dict:

@@ -7,7 +7,7 @@ the limits before constructing anything:
 
 | limit | default | environment variable |
 |---|---|---|
-| file size | 1 MiB | `RP_MAX_YAML_BYTES` |
+| file size | 512 KiB | `RP_MAX_YAML_BYTES` |
 | nodes after alias expansion | 1,000,000 | `RP_MAX_YAML_NODES` |
 | nesting depth | 200 | – |
 
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import yaml
 
-MAX_BYTES = 1024 * 1024
+MAX_BYTES = 512 * 1024
 # libyaml's parser where PyYAML has it (about 10x faster than the pure-Python one); the same safe constructor
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_NODES = 1_000_000
