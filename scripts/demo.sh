@@ -14,7 +14,7 @@ step "dataset: ${RP_DATA:-embedded demo}"
 rp data check
 step "sweep: sweeps/quick.yaml (graphs -> profiles -> runs, both modes; recorded artifacts are reused)"
 rp sweep sweeps/quick.yaml --jobs "${RP_JOBS:-1}" >/dev/null
-step "sweep: sweeps/best.yaml (beyond the study: per-task prior, CV-tuned knn and blend routers, both modes)"
+step "sweep: sweeps/best.yaml (beyond the study: per-task prior, CV-tuned knn and blend routers gated per task, both modes)"
 rp sweep sweeps/best.yaml --jobs "${RP_JOBS:-1}" >/dev/null
 step "the recommended GraphRouter (--preset recommended; recorded by the quick sweep, reused here) routes one query"
 P=$(rp -q profile emb-gnn --mode standard --K 2 --graph "$(rp -q graph build query-task-domain --mode standard)")
