@@ -27,7 +27,7 @@ class BlendRouter(ResidualFamily):
     summary = "Blend: the knn and residual scores mixed, both shrunk to the same per-task prior."
     description = ("Blend router: (1 - blend) x the knn score + blend x the residual score, both shrunk to the "
                    "same per-task prior. Deterministic. See docs/beyond.md.")
-    example = "rp route blend --profile profile-0d9e --mode standard --tune --seeds 0,1,2"
+    example = "rp route blend --profile profile-0d9e --mode standard --tune --gate --seeds 0,1,2"
 
     def config_cls(self):
         from rpcli.core.routers.residual import BlendConfig

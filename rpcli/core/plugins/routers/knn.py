@@ -28,7 +28,7 @@ class KNNRouter(KNNFamily):
                    "per-task prior (rp route prior). --tune chooses k, temperature, prior weight, card weight "
                    "(and, with a new model, ridge and cold bonus) by grouped cross-validation on the training "
                    "queries. Deterministic. See docs/beyond.md.")
-    example = "rp route knn --profile profile-0d9e --mode standard --k 10 --prior-weight 8"
+    example = "rp route knn --profile profile-0d9e --mode standard --tune --gate --seeds 0,1,2"
 
 
 ROUTER = KNNRouter()
