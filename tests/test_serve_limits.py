@@ -33,21 +33,9 @@ CHAT = "/v1/chat/completions"
 @pytest.fixture(scope="module")
 def rr(tmp_path_factory):
     """A recorded mlp run on the tiny data (hash:32 encoder), loaded to route."""
-    import torch
-    from tiny import write_tiny
+    from serve_run import recorded_mlp_run
 
-    from rpcli.services.artifacts.profiles import build_profile_entry
-    from rpcli.services.artifacts.routes import run_router_entry
-    from rpcli.services.base import Session
-    from rpcli.services.serving.inference import load_run
-    from rpcli.workspace.layout import Workspace
-
-    torch.set_num_threads(1)
-    root = tmp_path_factory.mktemp("serve-limits")
-    sess = Session(workspace=Workspace(root / "ws"), data_root=write_tiny(root / "tiny"), encoder_spec="hash:32")
-    pid = build_profile_entry(sess, "index", "standard", {"seed": 56}).entry["id"]
-    run = run_router_entry(sess, "mlp", pid, "standard", {"epochs": 3, "lr": 1e-2, "hidden": 16, "out": 8}).entry
-    return load_run(sess, run["id"])
+    return recorded_mlp_run(tmp_path_factory.mktemp("serve-limits"))
 
 
 @pytest.fixture(scope="module")

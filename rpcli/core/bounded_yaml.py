@@ -17,10 +17,11 @@ caller's existing "not valid YAML" path reports it, with the file's name and the
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import yaml
+
+from rpcli.core.input_limits import env_limit
 
 MAX_BYTES = 512 * 1024
 # libyaml's parser where PyYAML has it (about 10x faster than the pure-Python one); the same safe constructor
@@ -37,23 +38,12 @@ class YamlLimitError(yaml.YAMLError):
         self.problem = message
 
 
-def _limit(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        v = int(raw)
-    except ValueError:
-        return default
-    return v if v > 0 else default
-
-
 def max_bytes() -> int:
-    return _limit("RP_MAX_YAML_BYTES", MAX_BYTES)
+    return env_limit("RP_MAX_YAML_BYTES", MAX_BYTES)
 
 
 def max_nodes() -> int:
-    return _limit("RP_MAX_YAML_NODES", MAX_NODES)
+    return env_limit("RP_MAX_YAML_NODES", MAX_NODES)
 
 
 def check_size(n_bytes: int) -> None:

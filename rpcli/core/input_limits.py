@@ -22,7 +22,8 @@ MAX_DATA_BYTES = 512 * 1024 * 1024
 MAX_QUERY_CHARS = 100_000
 
 
-def _limit(name: str, default: int) -> int:
+def env_limit(name: str, default: int) -> int:
+    """A positive whole number from the environment variable `name` (underscores allowed), else `default`."""
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
@@ -34,11 +35,11 @@ def _limit(name: str, default: int) -> int:
 
 
 def max_data_bytes() -> int:
-    return _limit("RP_MAX_DATA_BYTES", MAX_DATA_BYTES)
+    return env_limit("RP_MAX_DATA_BYTES", MAX_DATA_BYTES)
 
 
 def max_query_chars() -> int:
-    return _limit("RP_MAX_QUERY_CHARS", MAX_QUERY_CHARS)
+    return env_limit("RP_MAX_QUERY_CHARS", MAX_QUERY_CHARS)
 
 
 def check_file_size(path: Path, limit: int | None = None, env: str = "RP_MAX_DATA_BYTES") -> int:

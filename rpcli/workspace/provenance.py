@@ -51,3 +51,12 @@ def provenance() -> dict:
 
 def utc_now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def commit_label() -> str:
+    """This checkout's commit as scripts record it: the short hash, "+dirty" when tracked files differ from it,
+    "unknown" outside git."""
+    p = provenance()
+    if not p.get("git_commit"):
+        return "unknown"
+    return p["git_commit"] + ("+dirty" if p.get("git_dirty") else "")
