@@ -227,7 +227,7 @@ def main() -> None:
               "rp's error type (never another exception); recipe ids ignore dict key order, change with any value "
               "and are the same in another process; random register/remove/update sequences reload as their model.",
               "- Safe loading: torch.load always has weights_only=True except `rp graph import`; YAML only through "
-              "safe_load; model, task and family names such as `../../x`, `/tmp/x` or a NUL byte stay data through "
+              "safe_load; model, task and family names such as `../../x`, an absolute path or a NUL byte stay data through "
               "every command (no file appears outside the workspace); sweep names and card test_scores paths that "
               "are paths are refused; the OpenAI-compatible backend's key appears in no output, error or workspace "
               "file (a server that echoes it gets it redacted).",

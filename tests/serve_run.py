@@ -1,8 +1,9 @@
-"""The recorded run the rp serve tests route with (tests/test_serve*.py): an mlp run on the tiny data (hash:32
+"""The recorded run and the upstreams the rp serve tests route with (tests/test_serve*.py): an mlp run on the tiny data (hash:32
 encoder), loaded to route."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -22,3 +23,16 @@ def recorded_mlp_run(root: Path):
     pid = build_profile_entry(sess, "index", "standard", {"seed": 56}).entry["id"]
     run = run_router_entry(sess, "mlp", pid, "standard", {"epochs": 3, "lr": 1e-2, "hidden": 16, "out": 8}).entry
     return load_run(sess, run["id"])
+
+
+@contextmanager
+def running_upstreams(models):
+    """tests/test_serve.py's loopback upstreams, one per model, closed afterwards."""
+    from test_serve import Upstream
+
+    u = {m: Upstream(m) for m in models}
+    try:
+        yield u
+    finally:
+        for x in u.values():
+            x.close()

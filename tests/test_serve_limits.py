@@ -25,7 +25,7 @@ pytest.importorskip("uvicorn")
 pytest.importorskip("starlette")
 prom_parser = pytest.importorskip("prometheus_client.parser")
 
-from test_serve import Server, Upstream  # noqa: E402  (the same upstream test servers)
+from test_serve import Server  # noqa: E402  (the same upstream test servers: serve_run.running_upstreams)
 
 CHAT = "/v1/chat/completions"
 
@@ -40,10 +40,10 @@ def rr(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def upstreams(rr):
-    u = {m: Upstream(m) for m in rr.models}
-    yield u
-    for x in u.values():
-        x.close()
+    from serve_run import running_upstreams
+
+    with running_upstreams(rr.models) as u:
+        yield u
 
 
 @pytest.fixture

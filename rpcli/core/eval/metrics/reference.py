@@ -49,6 +49,16 @@ def _score_rank(value: float, overall: float, order: int) -> tuple:
     return (has, value if has else 0.0, has_o, overall if has_o else 0.0, -order)
 
 
+def _allowed(models: Sequence[str], exclude: Iterable[str]) -> tuple[list[str], list[int]]:
+    """(model names, indices of the models that may be picked); RpError when none may."""
+    names = [str(x) for x in models]
+    ex = {str(e) for e in exclude}
+    allowed = [j for j, name in enumerate(names) if name not in ex]
+    if not allowed:
+        raise RpError("Every candidate model is excluded; nothing can be picked.")
+    return names, allowed
+
+
 def best_single_from_scores(scores: Any, tasks: Sequence[str], models: Sequence[str],
                             exclude: Iterable[str] = ()) -> str:
     """The model with the highest mean training score over all training queries (ties -> model order), never an
@@ -61,11 +71,7 @@ def best_single_from_scores(scores: Any, tasks: Sequence[str], models: Sequence[
         exclude: models that may never be picked (held-out models).
     """
     _, overall = mean_training_scores(scores, tasks, models)
-    names = [str(x) for x in models]
-    ex = {str(e) for e in exclude}
-    allowed = [j for j, name in enumerate(names) if name not in ex]
-    if not allowed:
-        raise RpError("Every candidate model is excluded; nothing can be picked.")
+    names, allowed = _allowed(models, exclude)
     return names[max(allowed, key=lambda j: _score_rank(overall[j], np.nan, j))]
 
 
@@ -88,11 +94,7 @@ def per_task_best_from_scores(scores: Any, tasks: Sequence[str], models: Sequenc
         ``{task: model}`` for every task of ``tasks`` (order of first appearance).
     """
     per_task, overall = mean_training_scores(scores, tasks, models)
-    names = [str(x) for x in models]
-    ex = {str(e) for e in exclude}
-    allowed = [j for j, name in enumerate(names) if name not in ex]
-    if not allowed:
-        raise RpError("Every candidate model is excluded; nothing can be picked.")
+    names, allowed = _allowed(models, exclude)
     fallback = best_single_from_scores(scores, tasks, models, exclude)
     out = {}
     for task, means in per_task.items():
